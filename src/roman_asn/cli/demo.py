@@ -25,30 +25,35 @@ def demo_pool_resource():
     type=click.Path(file_okay=False),
     help="Where the demo writes its associations.",
 )
-@click.pass_context
-def command(ctx: click.Context, output_dir: str) -> None:
+def command(output_dir: str) -> None:
     """Generate associations from the demo pool (no network, no input needed)."""
-    from roman_asn.cli import cli
+    from roman_asn.cli.common import RichReporter
+    from roman_asn.generator.orphans import write_orphans
+    from roman_asn.generator.summary import print_summary
+    from roman_asn.outputs import open_output
+    from roman_asn.run import run
 
     with as_file(demo_pool_resource()) as pool_path:
-        summary = summarize(read_pool(pool_path))
+        pool = read_pool(pool_path)
+        summary = summarize(pool)
         console.print(
             f"[bold]Demo pool[/] {Path(pool_path).name}: {summary.rows} rows, "
             f"{len(summary.programs)} programs, exposure types "
             f"{', '.join(summary.exp_types)}"
         )
-        generate = cli.get_command(ctx, "generate")
-        if generate is None:
-            from roman_asn.cli.pool import print_summary
-
-            print_summary(summary)
-            return
-        args = [
-            str(pool_path),
-            "-o",
-            output_dir,
-            "--orphans",
-            str(Path(output_dir) / "orphans.csv"),
-        ]
-        console.print(f"$ roman-asn generate {' '.join(args)}")
-        ctx.invoke(generate, **generate.make_context("generate", args).params)
+        orphans_path = str(Path(output_dir) / "orphans.csv")
+        console.print(
+            f"$ roman-asn generate {Path(pool_path).name} -o {output_dir} --orphans {orphans_path}",
+            soft_wrap=True,
+        )
+        output = open_output(output_dir)
+        result = run(pool, output=output, reporter=RichReporter())
+    write_orphans(result.orphans, orphans_path)
+    print_summary(
+        console,
+        result,
+        output_dir=output.where,
+        written=output.written,
+        dry_run=False,
+        orphans_path=orphans_path,
+    )
