@@ -119,7 +119,7 @@ def check_revision(engine: Engine, location: str, *, create: bool) -> None:
         with engine.connect() as connection:
             revision = current_revision(connection)
             has_tables = sa.inspect(connection).has_table("runs")
-    except sa.exc.OperationalError as error:
+    except sa.exc.DBAPIError as error:
         raise CatalogError(f"cannot open the catalog: {_reason(error)}", path=location) from None
     head = head_revision()
     if revision == head:
