@@ -10,11 +10,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from catalog_helpers import catalog_meaning, generated_meaning
+from generator_helpers import pool, row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog_helpers import catalog_meaning, generated_meaning
-from generator_helpers import pool, row
 from roman_asn import generate, load_asn, load_rules, read_pool
 from roman_asn.catalog import Catalog, CatalogError, export
 from roman_asn.outputs import open_output
@@ -306,3 +306,71 @@ def test_not_a_catalog(tmp_path):
     junk.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(CatalogError, match="cannot open the catalog"):
         Catalog.open(junk)
+
+
+KILLER = """
+import sys
+from roman_asn.catalog import Catalog
+from roman_asn import load_rules
+with Catalog.open(sys.argv[1], create=True) as catalog:
+    print("start", flush=True)
+    catalog.ingest([sys.argv[2]], load_rules())
+"""
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.0, 2.0])
+def test_kill_during_ingest_leaves_catalog_as_it_was(tmp_path, demo, delay):
+    import signal
+    import time
+
+    db = tmp_path / "cat.db"
+    half = demo.table.height // 2
+    a, b = parts(demo, [0] * half + [1] * (demo.table.height - half))
+    with Catalog.open(db, create=True) as catalog:
+        catalog.ingest([a], RULES)
+        before = catalog.stats(), catalog.runs()
+    b.write(tmp_path / "b.csv")
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLER, str(db), str(tmp_path / "b.csv")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "start"
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    with Catalog.open(db) as catalog:
+        after = catalog.stats(), catalog.runs()
+        if after[1] != before[1]:  # the ingest finished before the kill: whole
+            assert after[0]["files"] == demo.table.height
+        else:
+            assert after == before
+        import sqlalchemy as sa
+
+        with catalog.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        catalog.ingest([b], RULES)  # and it goes on from there
+        assert catalog_meaning(catalog) == generated_meaning(generate(demo, RULES))
+        del sa
+
+
+def test_second_writer_waits_then_fails_and_readers_see_the_state_before(tmp_path):
+    from roman_asn.catalog.store import writing
+
+    db = tmp_path / "cat.db"
+    with Catalog.open(db, create=True) as catalog:
+        catalog.ingest([pool([row()])], RULES)
+        with writing(catalog.engine) as connection:  # a writer in progress
+            connection.exec_driver_sql("UPDATE settings SET value = value WHERE 1 = 0")
+            connection.exec_driver_sql(
+                "INSERT INTO runs (kind, started, code_version, inputs, counts) "
+                "VALUES ('ingest', 'x', 'x', '[]', '{}')"
+            )
+            with Catalog.open(db) as reader:  # a reader is not blocked and sees the old state
+                assert len(reader.runs()) == 1
+                assert reader.stats()["files"] == 1
+            blocked = Catalog.open(db, wait=0.5)
+            with pytest.raises(CatalogError, match="another process is writing"):
+                blocked.ingest([pool([row(exposure=2)], name="two.csv")], RULES)
+            blocked.close()
+        assert len(catalog.runs()) == 2

@@ -48,12 +48,51 @@ def command(output_dir: str) -> None:
         )
         output = open_output(output_dir)
         result = run(pool, output=output, reporter=RichReporter())
-    write_orphans(result.orphans, orphans_path)
-    print_summary(
-        console,
-        result,
-        output_dir=output.where,
-        written=output.written,
-        dry_run=False,
-        orphans_path=orphans_path,
-    )
+        write_orphans(result.orphans, orphans_path)
+        print_summary(
+            console,
+            result,
+            output_dir=output.where,
+            written=output.written,
+            dry_run=False,
+            orphans_path=orphans_path,
+        )
+        _catalog_demo(pool, Path(output_dir) / "catalog.db")
+
+
+def _catalog_demo(pool, location: Path) -> None:
+    """The catalog as operations use it: day 1, then day 2, then what changed."""
+    from roman_asn.catalog import Catalog
+    from roman_asn.cli.catalog import _entries_table
+    from roman_asn.pool import Pool
+    from roman_asn.pool.columns import ROW_COLUMN
+
+    location.unlink(missing_ok=True)  # the demo's own catalog, made anew each time
+    for extra in ("-wal", "-shm"):
+        location.with_name(location.name + extra).unlink(missing_ok=True)
+    table = pool.table.drop(ROW_COLUMN)
+    half = table.height // 2
+    days = [
+        Pool.from_frame(table.slice(0, half), path="demo_pool_day1.csv"),
+        Pool.from_frame(table.slice(half), path="demo_pool_day2.csv"),
+    ]
+    with Catalog.open(location, create=True) as catalog:
+        for day in days:
+            console.print(f"$ roman-asn catalog ingest {location} {day.name}", soft_wrap=True)
+            report = catalog.ingest([day])
+            console.print(
+                f"run {report.run_id}: {report.rows} rows; associations: {len(report.new):,} new, "
+                f"{len(report.changed):,} changed, {len(report.retired):,} retired",
+                soft_wrap=True,
+            )
+        console.print(f"$ roman-asn catalog changes {location}", soft_wrap=True)
+        changes = catalog.changes()
+    shown = 10
+    for kind, extra in (
+        ("new", ("members_added",)),
+        ("changed", ("members_added", "members_removed")),
+        ("retired", ("reason",)),
+    ):
+        entries = changes[kind]
+        title = f"{kind}: {len(entries):,}" + (f" (first {shown})" if len(entries) > shown else "")
+        console.print(_entries_table(title, entries[:shown], extra))
