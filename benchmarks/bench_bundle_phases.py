@@ -19,7 +19,7 @@ from pathlib import Path
 
 from roman_asn.generator.bundle import write_bundle
 from roman_asn.generator.engine import generate
-from roman_asn.generator.rules import load_rules, without_skycells
+from roman_asn.rules.loader import load_rules, without_skycells
 from roman_asn.pool import read_pool
 
 BENCH_DIR = Path(__file__).resolve().parent

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from roman_asn.association import load_asn
 from roman_asn.generator.engine import generate
-from roman_asn.generator.rules import load_rules, without_skycells
+from roman_asn.rules.loader import load_rules, without_skycells
 from roman_asn.generator.writer import compact_text, render_frame
 
 RULES = without_skycells(load_rules())

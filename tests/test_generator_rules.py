@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from roman_asn.generator.rules import RulesError, load_rules, parse_rules, read_rules_file
+from roman_asn.rules.loader import RulesError, load_rules, parse_rules, read_rules_file
 
 GOOD = """
 [[rule]]
@@ -80,7 +80,7 @@ def test_missing_rules_file(tmp_path: Path):
 
 
 def test_without_skycells_drops_sky_cell_rules_and_those_built_on_them():
-    from roman_asn.generator.rules import load_rules, without_skycells
+    from roman_asn.rules.loader import load_rules, without_skycells
 
     names = [r.name for r in without_skycells(load_rules())]
     assert names == [

@@ -55,7 +55,7 @@ def rule_options(command):
 
 
 def selected_rules(rule_files: tuple[str, ...], ignore_default: bool, no_skycells: bool):
-    from roman_asn.generator.rules import load_rules, without_skycells
+    from roman_asn.rules.loader import load_rules, without_skycells
 
     rules = load_rules(rule_files, ignore_default=ignore_default)
     return without_skycells(rules) if no_skycells else rules
