@@ -136,9 +136,7 @@ def test_a_registered_hook_is_usable_by_rules_without_touching_the_engine():
         '["visit_id", "OPT_ELEM"]', '["file"]'
     )
     rules = parse_rules(text.replace("_v{visit_id!s}_{optical_element}", "_{file_root!s}"))
-    pool = pl.DataFrame(
-        {"filename": ["x.asdf"], "program": [1], "exp_type": ["WFI_IMAGE"]}
-    )
+    pool = pl.DataFrame({"filename": ["x.asdf"], "program": [1], "exp_type": ["WFI_IMAGE"]})
     result = generate(pool, rules)
     assert sorted(m for ms in result.associations["members"] for m in ms) == [
         "x.asdf_a",

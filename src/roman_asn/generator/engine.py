@@ -382,17 +382,21 @@ def _product_groups(
         .with_columns((pl.col("product_name") + suffix).alias("member"))
         .sort("member")
     )
-    return rows.group_by(keys, maintain_order=True).agg(
-        pl.col("member").alias("members"),
-        pl.col("rows").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
-    ).with_columns(
-        pl.lit(rule.asn_type, dtype=pl.Utf8).alias("asn_type"),
-        pl.lit(None, dtype=pl.Utf8).alias("acid"),
-        pl.lit(True).alias("emit"),
-        # coadds carry no exposure error: a null per member
-        pl.col("members")
-        .list.eval(pl.when(pl.element().is_null()).then(pl.element()))
-        .alias("exposerr"),
+    return (
+        rows.group_by(keys, maintain_order=True)
+        .agg(
+            pl.col("member").alias("members"),
+            pl.col("rows").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+        )
+        .with_columns(
+            pl.lit(rule.asn_type, dtype=pl.Utf8).alias("asn_type"),
+            pl.lit(None, dtype=pl.Utf8).alias("acid"),
+            pl.lit(True).alias("emit"),
+            # coadds carry no exposure error: a null per member
+            pl.col("members")
+            .list.eval(pl.when(pl.element().is_null()).then(pl.element()))
+            .alias("exposerr"),
+        )
     )
 
 

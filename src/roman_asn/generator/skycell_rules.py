@@ -27,6 +27,7 @@ from roman_asn.rules.hooks import EXPAND_FAILURE, ExpanderSkip, register_expande
 from roman_asn.skycells.associations import group_token
 from roman_asn.skycells.footprints import CORNER_COLUMNS, POINTING_COLUMNS, SREGION_COLUMN
 from roman_asn.skycells.skymap import SkyMap, get_skymap
+from roman_asn.visit_id import is_visit_id
 
 FOOTPRINT_COLUMNS = (*CORNER_COLUMNS[0], *CORNER_COLUMNS[1], SREGION_COLUMN, *POINTING_COLUMNS[:3])
 NO_FOOTPRINT = "no footprint (no ra_corn/dec_corn corners, s_region, or pointing with detector)"
@@ -45,7 +46,7 @@ def has_footprint_columns(columns: list[str]) -> bool:
 
 def _tokens(visit_ids: pl.Series) -> pl.DataFrame:
     """visit_token and pass_token of each distinct 19-digit visit id (others: null)."""
-    distinct = [v for v in visit_ids.unique().to_list() if v and len(v) == 19 and v.isdigit()]
+    distinct = [v for v in visit_ids.unique().to_list() if is_visit_id(v)]
     return pl.DataFrame(
         {
             "visit_id": distinct,

@@ -18,14 +18,13 @@ import numpy as np
 
 from roman_asn.association import Association, Member, Product
 from roman_asn.errors import RomanAsnError
-from roman_asn.pool.columns import VISIT_ID_FIELDS
 from roman_asn.skycells.footprints import read_level2
 from roman_asn.skycells.lookup import match_footprints
 from roman_asn.skycells.skymap import SkyMap, get_skymap
 from roman_asn.skycells.wcs import skycell_wcs_info
+from roman_asn.visit_id import visit_id_from_fields, visit_id_in_name
 
 PRODUCT_TYPES = ("visit", "pass", "daily", "full", "user")
-_VISIT_IN_NAME = re.compile(r"^r(\d{19})_")
 _FILTER_IN_NAME = re.compile(r"_(f\d{3}|grism|prism|dark)(?:_|\.)", re.IGNORECASE)
 
 
@@ -46,22 +45,7 @@ class SkycellRun:
 
 def visit_id_of(observation: dict, filename: str) -> str | None:
     """The 19-digit visit id PPPPPCCAAASSSOOOVVV from metadata, else from the file name."""
-    parts = []
-    for key, width in VISIT_ID_FIELDS:
-        value = observation.get(key)
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            parts = []
-            break
-        if number < 0 or number >= 10**width:
-            parts = []
-            break
-        parts.append(f"{number:0{width}d}")
-    if parts:
-        return "".join(parts)
-    match = _VISIT_IN_NAME.match(Path(filename).name)
-    return match.group(1) if match else None
+    return visit_id_from_fields(observation) or visit_id_in_name(filename)
 
 
 def group_token(visit_id: str, product_type: str) -> tuple[str, str]:
