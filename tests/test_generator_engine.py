@@ -11,9 +11,9 @@ from roman_asn.association import DEGRADED, NO_DEGRADED, load_asn
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult, generate, prepare, rule_reasons
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.rules.loader import load_rules, parse_rules
 from roman_asn.generator.writer import render_texts, write_associations
 from roman_asn.pool import Pool, read_pool
+from roman_asn.rules.loader import load_rules, parse_rules
 from roman_asn.validate import validate_file
 
 DATA = Path(__file__).parent / "data"

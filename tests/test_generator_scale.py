@@ -22,9 +22,9 @@ from roman_asn.generator.chunked import generate_chunked, split_pool
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.generator.partition import balance, split_by_program
-from roman_asn.rules.loader import load_rules
 from roman_asn.generator.writer import render_texts
 from roman_asn.pool import read_pool
+from roman_asn.rules.loader import load_rules
 from roman_asn.synth import synth_pool
 
 RULES = load_rules()
