@@ -40,47 +40,41 @@ class Step:
     output: list[str]
 
 
-def console_steps(path: Path) -> list[Step]:
-    steps: list[Step] = []
-    inside = False
+def fenced_commands(path: Path) -> list[tuple[str, Step]]:
+    """(block language, step) of every command in fenced blocks: ``$ ...`` lines (and
+    in console blocks the output after them), and bare ``roman-asn ...`` lines."""
+    steps: list[tuple[str, Step]] = []
+    language: str | None = None
+    block = first = 0  # the steps of the current block start at ``first``
     continued = False
     for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
         if line.startswith("```"):
-            inside = line.strip() == "```console"
-            continued = False
+            language = line[3:].strip() if language is None else None
+            block, first, continued = block + 1, len(steps), False
             continue
-        if not inside:
+        if language is None:
             continue
         if continued:
-            steps[-1].command += "\n" + line
-        elif line.startswith("$ "):
-            steps.append(Step(number, line[2:], []))
-        elif steps:
-            steps[-1].output.append(line.rstrip())
+            steps[-1][1].command += "\n" + line
+        elif line.startswith("$ ") or line.startswith("roman-asn "):
+            steps.append((language, Step(number, line.removeprefix("$ "), [])))
+        elif language == "console" and len(steps) > first:
+            steps[-1][1].output.append(line.rstrip())
         continued = line.endswith("\\")
     return steps
+
+
+def console_steps(path: Path) -> list[Step]:
+    return [step for language, step in fenced_commands(path) if language == "console"]
 
 
 def documented_commands(path: Path) -> list[Step]:
-    """Every ``roman-asn`` command line in any fenced block (console, sh or plain)."""
-    steps: list[Step] = []
-    inside = False
-    continued = False
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
-        if line.startswith("```"):
-            inside = not inside and line.strip() in ("```console", "```sh", "```")
-            continued = False
-            continue
-        text = line.removeprefix("$ ")
-        if inside and continued:
-            steps[-1].command += "\n" + line
-        elif inside and text.startswith("roman-asn ") and not re.search(r"\[-|\.\.\. ", text):
-            steps.append(Step(number, text, []))  # (a usage synopsis is not a command)
-        else:
-            continued = False
-            continue
-        continued = line.endswith("\\")
-    return steps
+    """Every ``roman-asn`` command line (a usage synopsis is not a command)."""
+    return [
+        step
+        for _, step in fenced_commands(path)
+        if step.command.startswith("roman-asn ") and not re.search(r"\[-|\.\.\. ", step.command)
+    ]
 
 
 def _prepare(folder: Path) -> None:
