@@ -8,6 +8,7 @@ number of lines (timings, long lists). ``echo $?`` shows the status of the comma
 before it. Commands shown without output need inputs the documents only describe
 (folders of ASDF files, million-row pools): each ``roman-asn`` one is parsed by the
 real click commands instead, so an option that no longer exists fails here too.
+The README's Python example is run as written.
 """
 
 from __future__ import annotations
@@ -174,3 +175,18 @@ def test_the_session_reader_and_matcher():
     assert _matches(["a", "...", "z"], ["a", "z"])
     assert not _matches(["a", "z"], ["a", "b", "z"])
     assert shutil.which("bash")
+
+
+def test_the_readme_python_example_runs(tmp_path, monkeypatch, capsys):
+    """The README's ```python block, run as written in a folder with its pool."""
+    text = (ROOT / "README.md").read_text("utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+    assert blocks
+    _prepare(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+    assert '"asn_rule": "Asn_Lv2Image"' in capsys.readouterr().out
+    assert (tmp_path / "copy_asn.json").read_bytes() == (
+        tmp_path / "asn" / "r00001-o001_image_001_asn.json"
+    ).read_bytes()
