@@ -35,6 +35,8 @@ from roman_asn.rules.hooks import (
 )
 from roman_asn.rules.loader import Rule
 
+GROUP_SEPARATOR = "\x1f"
+
 # Columns every association frame has, in this order.
 ASSOCIATION_COLUMNS = (
     "file_name",
@@ -52,6 +54,8 @@ ASSOCIATION_COLUMNS = (
     "exposerr",
     "degraded",
     "rows",
+    "group",
+    "product_template",
 )
 _OPTIONAL_COLUMNS = {
     "candidates": CANDIDATE_DTYPE,
@@ -560,6 +564,14 @@ def _finalize(
     undeduplicated: pl.DataFrame, options: GenerateOptions
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Drop duplicates, give discovered ids, resolve name clashes, name the files."""
+    # the group's identity across runs (the catalog's key): rule, type and group values,
+    # the candidate id included for candidate associations, not the discovered one
+    undeduplicated = undeduplicated.with_columns(
+        pl.concat_str(["rule", "asn_type", "constraints"], separator=GROUP_SEPARATOR).alias(
+            "group"
+        ),
+        pl.col("product_name").alias("product_template"),
+    )
     marked = mark_duplicates(undeduplicated)
     winners = marked.filter(pl.col("idx") == pl.col("winner"))
     losers = marked.filter(pl.col("idx") != pl.col("winner"))
@@ -640,6 +652,7 @@ def _finalize(
         ),
     )
     dropped_columns = [
+        "group",
         "rule",
         "asn_type",
         "program",
