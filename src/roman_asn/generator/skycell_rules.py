@@ -10,15 +10,13 @@ with no footprint, or one touching no cell, stays as one row with a null ``skyce
 and its reason in ``expand_failure`` (reported by ``explain`` and the orphans).
 
 Rules that group by ``skycell`` name it as ``target_column`` and ``skycell_column``
-to take the cell as ``target`` and get its ``skycell_wcs_info`` (see
-:func:`wcs_info_texts`). The multiband rule is a second-stage rule of the engine
-(``source_rules``): it groups the products of the sky-cell rules by their
-``product_root`` and ``skycell``.
+to take the cell as ``target`` and get its ``skycell_wcs_info`` (written by the
+writer from :mod:`roman_asn.skycells.wcs`). The multiband rule is a second-stage
+rule of the engine (``source_rules``): it groups the products of the sky-cell rules
+by their ``product_root`` and ``skycell``.
 """
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import polars as pl
@@ -98,37 +96,4 @@ def skycells(frame: pl.DataFrame, skymap: SkyMap | None = None) -> pl.DataFrame:
         out = out.with_columns(visit.alias("visit_id")).join(
             _tokens(visit), on="visit_id", how="left", maintain_order="left"
         )
-    return out
-
-
-def wcs_info_texts(names: list[str], skymap: SkyMap | None = None) -> dict[str, str]:
-    """``skycell_wcs_info`` of each cell as the JSON text Association.dump() writes
-    inside an association (4-space indent, one level deep), vectorized over cells."""
-    from roman_asn.association import SKYCELL_WCS_KEYS
-    from roman_asn.skycells import tessellation as tess
-
-    if not names:
-        return {}
-    skymap = skymap or get_skymap()
-    index = np.array([skymap.index_of(n) for n in names], dtype=np.int64)
-    rec = skymap.records(index)
-    region = skymap.regions[skymap.region_of(index)]
-    columns = {
-        "name": rec["name"].astype(str).tolist(),
-        "pixel_scale": [tess.PIXEL_SCALE] * len(names),
-        "ra_projection_center": region["ra_tangent"].astype(float).tolist(),
-        "dec_projection_center": region["dec_tangent"].astype(float).tolist(),
-        "x0_projection": rec["x_tangent"].astype(float).tolist(),
-        "y0_projection": rec["y_tangent"].astype(float).tolist(),
-        "ra_center": rec["ra_center"].astype(float).tolist(),
-        "dec_center": rec["dec_center"].astype(float).tolist(),
-        "nx": [tess.CELL_SIZE] * len(names),
-        "ny": [tess.CELL_SIZE] * len(names),
-        "orientat": rec["orientat"].astype(float).tolist(),
-        "orientat_projection_center": region["orientat"].astype(float).tolist(),
-    }
-    out = {}
-    for i, name in enumerate(names):
-        info = {key: columns[key][i] for key in SKYCELL_WCS_KEYS}
-        out[name] = json.dumps(info, indent=4, ensure_ascii=False).replace("\n", "\n    ")
     return out
