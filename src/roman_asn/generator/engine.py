@@ -150,7 +150,7 @@ class Prepared:
 
 
 # Columns every expanded frame keeps (besides those the rules name).
-_BASE_COLUMNS = (ROW_COLUMN, "filename", "detector", "exposerr", "candidates", "target")
+_BASE_COLUMNS = (ROW_COLUMN, "filename", "exposerr", "candidates", "target")
 
 
 def _frame_columns(table: pl.DataFrame, rules: list[Rule], expand: str | None) -> list[str]:

@@ -55,7 +55,9 @@ def _tokens(visit_ids: pl.Series) -> pl.DataFrame:
     )
 
 
-@register_expander("skycells", inputs=(*FOOTPRINT_COLUMNS, "visit_id"), label="sky-cell rules")
+@register_expander(
+    "skycells", inputs=(*FOOTPRINT_COLUMNS, "detector", "visit_id"), label="sky-cell rules"
+)
 def skycells(frame: pl.DataFrame, skymap: SkyMap | None = None) -> pl.DataFrame:
     """One row per (row, sky cell its footprint touches); rows without keep one row."""
     from roman_asn.skycells import footprints_from_table, match_footprints

@@ -100,6 +100,7 @@ def is_exposure_level() -> pl.Expr:
 
 @register_expander(
     "wfi_detectors",
+    inputs=("detector",),
     no_file_reason="exposure-level row whose file name has no _WFI_ token to expand",
 )
 def wfi_detectors(frame: pl.DataFrame) -> pl.DataFrame:
