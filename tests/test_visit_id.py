@@ -8,6 +8,7 @@ from roman_asn.visit_id import (
     visit_id_field_exprs,
     visit_id_from_fields,
     visit_id_in_name,
+    visit_id_upto,
 )
 
 FIELDS = st.fixed_dictionaries(
@@ -32,3 +33,11 @@ def test_what_is_not_a_visit_id():
     assert visit_id_in_name("r123_x.asdf") is None
     parsed = pl.select(**visit_id_field_exprs(pl.lit("12345"))).row(0, named=True)
     assert set(parsed.values()) == {None}
+
+
+def test_visit_id_prefixes():
+    text = "0000101001002003004"
+    assert visit_id_upto(text, "program") == "00001"
+    assert visit_id_upto(text, "pass") == "0000101001"
+    assert visit_id_upto(text, "segment") == "0000101001002"
+    assert visit_id_upto(text, "visit") == text

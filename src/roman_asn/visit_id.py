@@ -41,6 +41,17 @@ def visit_id_from_fields(fields: Mapping[str, object]) -> str | None:
     return "".join(parts)
 
 
+def visit_id_upto(visit_id: str, field: str) -> str:
+    """The digits of ``visit_id`` from the program up to and including ``field``
+    (``pass``: PPPPP CC AAA)."""
+    end = 0
+    for name, width in VISIT_ID_FIELDS:
+        end += width
+        if name == field:
+            return visit_id[:end]
+    raise ValueError(f"no visit id field {field!r}")
+
+
 def visit_id_in_name(name: str) -> str | None:
     """The visit id a Roman file name starts with (``r<visit id>_...``), if any."""
     match = _IN_NAME.match(PurePath(name).name)

@@ -22,7 +22,7 @@ from roman_asn.skycells.footprints import read_level2
 from roman_asn.skycells.lookup import match_footprints
 from roman_asn.skycells.skymap import SkyMap, get_skymap
 from roman_asn.skycells.wcs import skycell_wcs_info
-from roman_asn.visit_id import visit_id_from_fields, visit_id_in_name
+from roman_asn.visit_id import visit_id_from_fields, visit_id_in_name, visit_id_upto
 
 PRODUCT_TYPES = ("visit", "pass", "daily", "full", "user")
 _FILTER_IN_NAME = re.compile(r"_(f\d{3}|grism|prism|dark)(?:_|\.)", re.IGNORECASE)
@@ -50,13 +50,11 @@ def visit_id_of(observation: dict, filename: str) -> str | None:
 
 def group_token(visit_id: str, product_type: str) -> tuple[str, str]:
     """(group key, name token) of a visit id for a product type."""
-    program, rest = visit_id[:5], visit_id[5:]
-    if product_type == "visit":
-        return visit_id, "v" + rest
-    if product_type == "pass":
-        return visit_id[:10], "p" + rest[:5]
-    if product_type == "daily":
-        return visit_id[:13], "d" + rest[:8]
+    program = visit_id_upto(visit_id, "program")
+    last = {"visit": "visit", "pass": "pass", "daily": "segment"}.get(product_type)
+    if last is not None:  # the token: the fields after the program up to ``last``
+        key = visit_id_upto(visit_id, last)
+        return key, product_type[0] + key[len(program) :]
     if product_type in ("full", "user"):
         return program, product_type
     raise RomanAsnError(
