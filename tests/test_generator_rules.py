@@ -142,3 +142,25 @@ def test_a_registered_hook_is_usable_by_rules_without_touching_the_engine():
         "x.asdf_a",
         "x.asdf_b",
     ]
+
+
+def test_hooks_of_installed_packages_are_loaded_from_entry_points(monkeypatch):
+    import importlib.metadata
+
+    from roman_asn.rules import hooks
+
+    loaded = []
+
+    class Entry:
+        def load(self):
+            loaded.append(True)
+            hooks.register_expander("test_plugin_hook", label="plugin rules")(lambda f: f)
+
+    def entry_points(group):
+        return [Entry()] if group == hooks.ENTRY_POINT_GROUP else []
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    monkeypatch.setattr(hooks, "_plugins_loaded", False)
+    assert hooks.expanders()["test_plugin_hook"].label == "plugin rules"
+    hooks.expanders()
+    assert loaded == [True]  # once

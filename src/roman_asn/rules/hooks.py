@@ -13,6 +13,7 @@ error, never a silent replacement); rules name it with ``expand = "..."``.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -53,6 +54,8 @@ class ExpanderSkip(Exception):
 
 
 _EXPANDERS: dict[str, Expander] = {}
+ENTRY_POINT_GROUP = "roman_asn.expanders"
+_plugins_loaded = False
 
 
 def register_expander(
@@ -76,9 +79,16 @@ def register_expander(
 
 
 def expanders() -> dict[str, Expander]:
-    """Every registered expander by name, the shipped ones included."""
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
+    """Every registered expander by name: the shipped ones, and those of installed
+    packages naming a module that registers them under the entry-point group
+    ``roman_asn.expanders`` (loaded once)."""
+    global _plugins_loaded
+    if not _plugins_loaded:
+        _plugins_loaded = True
+        for module in _BUILTIN_MODULES:
+            importlib.import_module(module)
+        for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            entry.load()
     return dict(_EXPANDERS)
 
 
