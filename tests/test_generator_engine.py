@@ -379,3 +379,8 @@ def test_a_second_stage_rule_whose_sources_lack_its_columns_is_skipped():
     assert result.skipped_rules == {
         "Across_Filters": "rule skipped: source rule Per_Filter has no skycell"
     }
+    text = SECOND_STAGE.replace('product_root = "r{program:05d}_{drid}_{target}"', "")
+    result = generate(pool([row(1, 1)]), parse_rules(text))
+    assert result.skipped_rules == {
+        "Across_Filters": "rule skipped: source rule Per_Filter has no product_root"
+    }

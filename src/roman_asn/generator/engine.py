@@ -354,7 +354,8 @@ def _rule_groups(rule: Rule, frame: pl.DataFrame, options: GenerateOptions) -> p
 
 def product_columns(rule: Rule) -> set[str]:
     """The columns each product of ``rule`` carries into the second stage."""
-    return {"program", "product_name", "product_root", *rule.keys}
+    root = {"product_root"} if rule.product_root else set()
+    return {"program", "product_name", *root, *rule.keys}
 
 
 def _product_groups(
