@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from roman_asn.cli import main
 from roman_asn.cli.params import spread_ids
@@ -96,3 +98,17 @@ def test_summary_table_cells_are_not_wrapped_off_a_terminal(capsys):
     assert main(["generate", POOL, "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "Asn_Lv3SkyCellVisit, Asn_Lv3SkyCellPass, Asn_Lv3SkyCellFull cannot run │" in out
+
+
+ID = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True)
+ARG = st.from_regex(r"[a-z0-9_./-]{1,8}", fullmatch=True).filter(
+    lambda a: a != "--" and not a.startswith(("-i", "--ids"))  # (those start ids)
+)
+
+
+@given(st.lists(ID, min_size=1, max_size=5), st.lists(ARG, max_size=5))
+def test_spread_ids_gives_every_id_its_own_option(ids, rest):
+    tail = ["x.csv", *rest]  # a file name ends the ids
+    spread = spread_ids(["-i", *ids, *tail])
+    assert spread == [part for i in ids for part in ("-i", i)] + tail
+    assert spread_ids(tail) == tail  # without -i nothing changes
