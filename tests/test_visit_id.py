@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from roman_asn.pool.columns import VISIT_ID_FIELDS
 from roman_asn.visit_id import (
     is_visit_id,
+    visit_id_expr,
     visit_id_field_exprs,
     visit_id_from_fields,
     visit_id_in_name,
@@ -23,6 +24,7 @@ def test_fields_survive_the_visit_id_and_back(fields):
     assert visit_id_in_name(f"cal/r{text}_0001_wfi01_cal.asdf") == text
     parsed = pl.select(**visit_id_field_exprs(pl.lit(f" {text} "))).row(0, named=True)
     assert parsed == fields
+    assert pl.DataFrame([fields]).select(visit_id_expr()).item() == text
 
 
 def test_what_is_not_a_visit_id():

@@ -58,6 +58,13 @@ def visit_id_in_name(name: str) -> str | None:
     return match.group(1) if match else None
 
 
+def visit_id_expr() -> pl.Expr:
+    """The visit id text of each row from its program .. visit columns, vectorized."""
+    return pl.concat_str(
+        [pl.col(name).cast(pl.Utf8).str.zfill(width) for name, width in VISIT_ID_FIELDS]
+    )
+
+
 def visit_id_field_exprs(visit_id: pl.Expr) -> dict[str, pl.Expr]:
     """program .. visit as Int64 expressions from a visit id text column (null where
     the text is not a visit id), vectorized."""

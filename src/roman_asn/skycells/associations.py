@@ -131,7 +131,7 @@ def build_skycell_associations(
     for (key, cell, filt), rows in sorted(members.items()):
         info = skycell_wcs_info(cell, skymap)
         cell_name = info["name"]
-        program = usable[rows[0]][1][:5]
+        program = visit_id_upto(usable[rows[0]][1], "program")
         product = f"{root}_{data_release_id}_{tokens[key]}_{cell_name}_{filt}"
         asn = Association(
             asn_type="image",
