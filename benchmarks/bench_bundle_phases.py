@@ -19,8 +19,8 @@ from pathlib import Path
 
 from roman_asn.generator.bundle import write_bundle
 from roman_asn.generator.engine import generate
-from roman_asn.generator.rules import load_rules, without_skycells
 from roman_asn.pool import read_pool
+from roman_asn.rules.loader import load_rules, without_skycells
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORK_DIR = BENCH_DIR / "results" / "tmp"

@@ -33,7 +33,7 @@ RESULTS = HERE / "results"
 CHILD = r"""
 import json, resource, sys, time
 from roman_asn.generator.engine import generate
-from roman_asn.generator.rules import load_rules, without_skycells
+from roman_asn.rules.loader import load_rules, without_skycells
 from roman_asn.generator.writer import write_associations
 from roman_asn.pool import read_pool
 

@@ -16,8 +16,8 @@ from roman_asn.generator import skycell_rules
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.explain import explain
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import load_rules
 from roman_asn.generator.writer import write_associations
+from roman_asn.rules.loader import load_rules
 from roman_asn.skycells import CellMatches, skycell_wcs_info
 from roman_asn.validate import validate_file
 

@@ -14,12 +14,11 @@ from astropy import units as u
 from astropy.modeling import models
 from gwcs import WCS
 from gwcs import coordinate_frames as cf
+from roman_datamodels import datamodels as dm
 
 from roman_asn.cli import main
 from roman_asn.make_pool import CORNER_COLUMNS, build_pool, read_exposure_row, scan_file, scan_files
 from roman_asn.pool import read_pool
-
-dm = pytest.importorskip("roman_datamodels.datamodels")
 
 PIXEL_DEG = 0.11 / 3600
 
@@ -314,7 +313,6 @@ def test_case_of_file_names_is_kept(tmp_path: Path) -> None:
 
 
 def test_made_pool_feeds_the_generator(tmp_path: Path) -> None:
-    pytest.importorskip("roman_asn.generator")
     data = tmp_path / "data"
     data.mkdir()
     files = [make_l2(data, exposure=e, detector=d) for e in (1, 2) for d in ("WFI01", "WFI02")]

@@ -10,7 +10,10 @@ import pytest
 
 from roman_asn.cli import main
 
-ROMANCAL_PYTHON = os.environ.get("ROMANCAL_PYTHON")
+# absolute: the tests run it (and its asn_from_list) from temporary folders
+ROMANCAL_PYTHON = (
+    os.path.abspath(os.environ["ROMANCAL_PYTHON"]) if os.environ.get("ROMANCAL_PYTHON") else None
+)
 pytestmark = pytest.mark.skipif(
     not ROMANCAL_PYTHON, reason="set ROMANCAL_PYTHON to a python with romancal (make compat)"
 )

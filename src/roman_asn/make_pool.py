@@ -38,6 +38,7 @@ import polars as pl
 
 from roman_asn.pool.columns import CANDIDATE_DTYPE, COLUMN_TYPES, VISIT_ID_FIELDS
 from roman_asn.pool.reader import Pool
+from roman_asn.visit_id import is_visit_id, visit_id_from_fields
 
 ASDF_MAGIC = b"#ASDF"
 
@@ -164,14 +165,6 @@ def _tag_name(node: Any) -> str | None:
     return tag.split("/tags/", 1)[1].rsplit("-", 1)[0]
 
 
-def _visit_id(row: dict[str, Any]) -> str | None:
-    parts = [(row.get(name), width) for name, width in VISIT_ID_FIELDS]
-    if any(not isinstance(part, int) or part < 0 for part, _ in parts):
-        return None
-    text = "".join(f"{part:0{width}d}" for part, width in parts)
-    return text if len(text) == 19 else None
-
-
 def _pixel_box(wcs: Any, data: Any) -> tuple[float, float, float, float] | None:
     """(x0, x1, y0, y1): the gwcs bounding box, else the outer edges of the array."""
     try:
@@ -295,9 +288,8 @@ def _row_from_tree(tree: Mapping[str, Any], filename: str) -> dict[str, Any]:
     for column in ("detector", "optical_element", "instrument", "exp_type"):
         if row[column] is not None:
             row[column] = str(row[column]).upper()
-    visit_id = row["visit_id"]
-    if not (isinstance(visit_id, str) and len(visit_id) == 19 and visit_id.isdigit()):
-        row["visit_id"] = _visit_id(row)
+    if not is_visit_id(row["visit_id"]):
+        row["visit_id"] = visit_id_from_fields(row)
     row["target"] = None
     row["candidates"] = []
     row["exposerr"] = None

@@ -43,9 +43,9 @@ from roman_asn.catalog.store import (
 )
 from roman_asn.errors import PoolError
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import Rule, load_rules
 from roman_asn.pool import Pool, read_pool
 from roman_asn.pool.columns import ROW_COLUMN
+from roman_asn.rules.loader import Rule, load_rules
 
 MULTIBAND = "multiband"
 

@@ -13,7 +13,7 @@ import importlib.util
 import click
 
 from roman_asn import __version__
-from roman_asn.cli.common import run_cli
+from roman_asn.cli.common import run_cli, user_errors
 
 # subcommand -> module in roman_asn.cli that defines a click command named ``command``
 SUBCOMMANDS: dict[str, str] = {
@@ -49,6 +49,10 @@ class LazyGroup(click.Group):
         if module is None or not _available(module):
             return None
         return importlib.import_module(f"roman_asn.cli.{module}").command
+
+    def invoke(self, ctx: click.Context) -> object:
+        with user_errors(bool(ctx.params.get("debug"))):
+            return super().invoke(ctx)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from roman_asn.cli.common import console
+from roman_asn.cli.params import DATA_RELEASE_ID
 from roman_asn.tools.from_list import asn_from_list, parse_item
 from roman_asn.tools.output import write_checked
 
@@ -23,6 +24,7 @@ from roman_asn.tools.output import write_checked
 @click.option("-t", "--target", default="None", show_default=True, help="Target or sky-cell name.")
 @click.option(
     "--data-release-id",
+    type=DATA_RELEASE_ID,
     default="p",
     show_default=True,
     help="Data release id: p (prompt), dr01, r0, ...",

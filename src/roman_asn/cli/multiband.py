@@ -6,6 +6,7 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import console, err_console, exit_with
+from roman_asn.cli.params import DATA_RELEASE_ID
 from roman_asn.tools.multiband import plan_multiband, write_multiband
 
 
@@ -26,6 +27,7 @@ from roman_asn.tools.multiband import plan_multiband, write_multiband
 )
 @click.option(
     "--data-release-id",
+    type=DATA_RELEASE_ID,
     default=None,
     help="Use only coadds of this data release (others are listed as skipped).",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from roman_asn.cli.common import SKYMAP_OPTION, console, err_console, exit_with
+from roman_asn.cli.params import DATA_RELEASE_ID
 
 
 @click.command("skycell")
@@ -24,7 +25,11 @@ from roman_asn.cli.common import SKYMAP_OPTION, console, err_console, exit_with
     help="Grouping: per visit, pass, daily segment, or the whole program.",
 )
 @click.option(
-    "--data-release-id", default="p", show_default=True, help="Data release id (p, dr01, r0...)."
+    "--data-release-id",
+    type=DATA_RELEASE_ID,
+    default="p",
+    show_default=True,
+    help="Data release id (p, dr01, r0...).",
 )
 @click.option(
     "-d",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from roman_asn.cli.common import console
-from roman_asn.tools.paths import update_files
+from roman_asn.tools.update_path import update_files
 
 
 @click.command("update-path")

@@ -34,10 +34,10 @@ from roman_asn.errors import PoolError
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.generator.partition import balance
-from roman_asn.generator.rules import Rule
 from roman_asn.pool.columns import ROW_COLUMN
 from roman_asn.pool.reader import normalize, read_pool
 from roman_asn.pool.text_table import first_content_line, read_text_table
+from roman_asn.rules.loader import Rule
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -18,7 +18,7 @@ import polars as pl
 from roman_asn._version import __version__
 from roman_asn.association import DEGRADED, NO_DEGRADED
 from roman_asn.generator.engine import GenerationResult
-from roman_asn.generator.skycell_rules import wcs_info_texts
+from roman_asn.skycells.wcs import wcs_info_texts
 
 CHUNK = 20_000
 

@@ -64,3 +64,8 @@ def format_candidates(pairs: list[Candidate] | None) -> str:
     if not pairs:
         return "[]"
     return "[" + ", ".join(f"('{cid}', '{ctype}')" for cid, ctype in pairs) + "]"
+
+
+def is_candidate_id(text: str) -> bool:
+    """Letters, digits, ``_`` and ``-``: what a candidate id in a pool may hold."""
+    return bool(_ID_PATTERN.match(text))

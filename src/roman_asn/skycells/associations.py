@@ -18,14 +18,13 @@ import numpy as np
 
 from roman_asn.association import Association, Member, Product
 from roman_asn.errors import RomanAsnError
-from roman_asn.pool.columns import VISIT_ID_FIELDS
 from roman_asn.skycells.footprints import read_level2
 from roman_asn.skycells.lookup import match_footprints
 from roman_asn.skycells.skymap import SkyMap, get_skymap
 from roman_asn.skycells.wcs import skycell_wcs_info
+from roman_asn.visit_id import visit_id_from_fields, visit_id_in_name, visit_id_upto
 
 PRODUCT_TYPES = ("visit", "pass", "daily", "full", "user")
-_VISIT_IN_NAME = re.compile(r"^r(\d{19})_")
 _FILTER_IN_NAME = re.compile(r"_(f\d{3}|grism|prism|dark)(?:_|\.)", re.IGNORECASE)
 
 
@@ -46,33 +45,16 @@ class SkycellRun:
 
 def visit_id_of(observation: dict, filename: str) -> str | None:
     """The 19-digit visit id PPPPPCCAAASSSOOOVVV from metadata, else from the file name."""
-    parts = []
-    for key, width in VISIT_ID_FIELDS:
-        value = observation.get(key)
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            parts = []
-            break
-        if number < 0 or number >= 10**width:
-            parts = []
-            break
-        parts.append(f"{number:0{width}d}")
-    if parts:
-        return "".join(parts)
-    match = _VISIT_IN_NAME.match(Path(filename).name)
-    return match.group(1) if match else None
+    return visit_id_from_fields(observation) or visit_id_in_name(filename)
 
 
 def group_token(visit_id: str, product_type: str) -> tuple[str, str]:
     """(group key, name token) of a visit id for a product type."""
-    program, rest = visit_id[:5], visit_id[5:]
-    if product_type == "visit":
-        return visit_id, "v" + rest
-    if product_type == "pass":
-        return visit_id[:10], "p" + rest[:5]
-    if product_type == "daily":
-        return visit_id[:13], "d" + rest[:8]
+    program = visit_id_upto(visit_id, "program")
+    last = {"visit": "visit", "pass": "pass", "daily": "segment"}.get(product_type)
+    if last is not None:  # the token: the fields after the program up to ``last``
+        key = visit_id_upto(visit_id, last)
+        return key, product_type[0] + key[len(program) :]
     if product_type in ("full", "user"):
         return program, product_type
     raise RomanAsnError(
@@ -149,7 +131,7 @@ def build_skycell_associations(
     for (key, cell, filt), rows in sorted(members.items()):
         info = skycell_wcs_info(cell, skymap)
         cell_name = info["name"]
-        program = usable[rows[0]][1][:5]
+        program = visit_id_upto(usable[rows[0]][1], "program")
         product = f"{root}_{data_release_id}_{tokens[key]}_{cell_name}_{filt}"
         asn = Association(
             asn_type="image",

@@ -61,7 +61,7 @@ def footprint_from_wcs(wcs, points_per_edge: int = 8) -> tuple[NDArray, NDArray]
 def read_level2(path: str | os.PathLike[str]) -> dict:
     """Metadata and footprint of a Level 2 file, without loading pixel data.
 
-    Returns ``{'ra', 'dec', 'filter', 'observation': {...}, 'exptype'}``. Raises
+    Returns ``{'ra', 'dec', 'filter', 'observation': {...}, 'exposure_type'}``. Raises
     RomanAsnError naming the file and the reason when it cannot be used.
     """
     import asdf

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -20,23 +21,42 @@ def skycell_wcs_info(name_or_index: str | int, skymap: SkyMap | None = None) -> 
     """
     skymap = skymap or get_skymap()
     index = skymap.index_of(name_or_index) if isinstance(name_or_index, str) else int(name_or_index)
-    rec = skymap.records([index])[0]
-    region = skymap.regions[int(skymap.region_of([index])[0])]
-    values = {
-        "name": str(rec["name"]),
-        "pixel_scale": tess.PIXEL_SCALE,
-        "ra_projection_center": float(region["ra_tangent"]),
-        "dec_projection_center": float(region["dec_tangent"]),
-        "x0_projection": float(rec["x_tangent"]),
-        "y0_projection": float(rec["y_tangent"]),
-        "ra_center": float(rec["ra_center"]),
-        "dec_center": float(rec["dec_center"]),
-        "nx": tess.CELL_SIZE,
-        "ny": tess.CELL_SIZE,
-        "orientat": float(rec["orientat"]),
-        "orientat_projection_center": float(region["orientat"]),
+    return _wcs_infos(np.array([index], dtype=np.int64), skymap)[0]
+
+
+def wcs_info_texts(names: list[str], skymap: SkyMap | None = None) -> dict[str, str]:
+    """``skycell_wcs_info`` of each cell as the JSON text Association.dump() writes
+    inside an association (4-space indent, one level deep), vectorized over cells."""
+    if not names:
+        return {}
+    skymap = skymap or get_skymap()
+    index = np.array([skymap.index_of(n) for n in names], dtype=np.int64)
+    return {
+        name: json.dumps(info, indent=4, ensure_ascii=False).replace("\n", "\n    ")
+        for name, info in zip(names, _wcs_infos(index, skymap), strict=True)
     }
-    return {key: values[key] for key in SKYCELL_WCS_KEYS}
+
+
+def _wcs_infos(index: np.ndarray, skymap: SkyMap) -> list[dict[str, Any]]:
+    """``skycell_wcs_info`` of the cells at ``index``, computed for all at once."""
+    rec = skymap.records(index)
+    region = skymap.regions[skymap.region_of(index)]
+    n = len(index)
+    columns = {
+        "name": rec["name"].astype(str).tolist(),
+        "pixel_scale": [tess.PIXEL_SCALE] * n,
+        "ra_projection_center": region["ra_tangent"].astype(float).tolist(),
+        "dec_projection_center": region["dec_tangent"].astype(float).tolist(),
+        "x0_projection": rec["x_tangent"].astype(float).tolist(),
+        "y0_projection": rec["y_tangent"].astype(float).tolist(),
+        "ra_center": rec["ra_center"].astype(float).tolist(),
+        "dec_center": rec["dec_center"].astype(float).tolist(),
+        "nx": [tess.CELL_SIZE] * n,
+        "ny": [tess.CELL_SIZE] * n,
+        "orientat": rec["orientat"].astype(float).tolist(),
+        "orientat_projection_center": region["orientat"].astype(float).tolist(),
+    }
+    return [{key: columns[key][i] for key in SKYCELL_WCS_KEYS} for i in range(n)]
 
 
 def wcs_from_info(info: dict[str, Any]):

@@ -21,7 +21,7 @@ from typing import Any
 
 from roman_asn.association import Association
 from roman_asn.errors import RomanAsnError
-from roman_asn.tools.paths import read_dict
+from roman_asn.tools.output import read_dict
 
 # Keys compared only with strict=True: they describe, but do not choose, what is processed.
 STRICT_KEYS: tuple[str, ...] = (

@@ -1,4 +1,5 @@
-"""Validate-then-write for every file the tools produce."""
+"""Association JSON objects for the tools: read after the structural checks, and
+validate-then-write for every file they produce."""
 
 from __future__ import annotations
 
@@ -7,10 +8,20 @@ import os
 from pathlib import Path
 from typing import Any
 
-from roman_asn.association import Association
+from roman_asn.association import Association, load_asn
 from roman_asn.atomic import atomic_write_text
 from roman_asn.errors import AssociationError
 from roman_asn.validate import validate_dict
+
+# Member keys that hold file names: romancal's tweakreg source catalogs travel with
+# their exposures.
+MEMBER_FILE_KEYS: tuple[str, ...] = ("expname", "tweakreg_catalog")
+
+
+def read_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The association's JSON object, after the structural checks of :func:`load_asn`."""
+    load_asn(path)
+    return json.loads(Path(path).read_text("utf-8"))
 
 
 def check(data: dict[str, Any], label: str) -> None:

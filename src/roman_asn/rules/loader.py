@@ -14,11 +14,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import roman_asn.generator.skycell_rules  # noqa: F401  (registers the skycells expander)
 from roman_asn.errors import RomanAsnError
-from roman_asn.generator.hooks import EXPANDERS, FILE_FIELDS
 from roman_asn.generator.naming import TemplateError, template_fields
 from roman_asn.pool.columns import canonical_name
+from roman_asn.rules.hooks import FILE_FIELDS, expanders
 
 CANDIDATE_MODES = ("observation", "each", "none")
 # Template fields every rule may use besides its group keys.
@@ -38,6 +37,9 @@ RULE_KEYS = frozenset(
         "member_suffix",
         "member_exptype",
         "product_name",
+        "product_root",
+        "target_column",
+        "skycell_column",
         "asn_file_name",
         "source_rules",
         "fill_missing",
@@ -91,6 +93,12 @@ class Rule:
     source_rules: tuple[str, ...] = ()
     # empty values of these columns group as this text instead of leaving the row out
     fill_missing: dict[str, str] = field(default_factory=dict)
+    # the product name without what a second-stage rule combines across (the filter)
+    product_root: str | None = None
+    # the column whose value is the association's target
+    target_column: str = "target"
+    # a group column naming the association's sky cell (fills skycell_wcs_info)
+    skycell_column: str | None = None
     source: str = "<rules>"
 
     @property
@@ -111,7 +119,14 @@ class Rule:
 
     @property
     def fields(self) -> tuple[str, ...]:
-        return template_fields(self.product_name)
+        """Columns the product name and product root templates use."""
+        root = template_fields(self.product_root) if self.product_root else ()
+        return tuple(dict.fromkeys((*template_fields(self.product_name), *root)))
+
+    @property
+    def second_stage(self) -> bool:
+        """Groups the products of ``source_rules`` rather than pool rows."""
+        return bool(self.source_rules)
 
 
 def default_rules_path() -> Path:
@@ -209,9 +224,10 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
             raise fail("'candidate_types' must be a list of text", "candidate_types")
         candidate_types = tuple(t.lower() for t in candidate_types)
     expand = table.get("expand")
-    if expand is not None and expand not in EXPANDERS:
+    registered = expanders()
+    if expand is not None and expand not in registered:
         raise fail(
-            f"unknown expand hook {expand!r} (registered: {', '.join(sorted(EXPANDERS))})",
+            f"unknown expand hook {expand!r} (registered: {', '.join(sorted(registered))})",
             "expand",
         )
     member_suffix = table.get("member_suffix")
@@ -248,25 +264,24 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
             "source_rules",
         )
 
+    keys = {"program", *group_by, *([type_column] if type_column else [])}
     template = table.get("product_name")
     if not isinstance(template, str) or not template:
         raise fail("needs a 'product_name' template", "product_name")
-    try:
-        fields = template_fields(template)
-    except TemplateError as error:
-        raise fail(f"bad product_name template: {error}", "product_name") from None
-    keys = {"program", *group_by, *([type_column] if type_column else [])}
-    allowed = keys | SPECIAL_FIELDS
-    if "file" in keys:
-        allowed |= FILE_FIELDS
-    file_hint = "" if "file" in keys else ", file_root, exposure_root (with group_by file)"
-    for name_field in fields:
-        if name_field not in allowed:
-            raise fail(
-                f"product_name uses {{{name_field}}}, which is not constant in one association "
-                f"(use group_by columns, {', '.join(sorted(SPECIAL_FIELDS))}{file_hint})",
-                "product_name",
-            )
+    fields = _template(template, keys, fail, "product_name")
+    product_root = table.get("product_root")
+    if product_root is not None:
+        if not isinstance(product_root, str) or not product_root:
+            raise fail("'product_root' must be a template like product_name", "product_root")
+        _template(product_root, keys, fail, "product_root")
+    target_column = table.get("target_column", "target")
+    if not isinstance(target_column, str) or not target_column:
+        raise fail("'target_column' must be a column name", "target_column")
+    skycell_column = table.get("skycell_column")
+    if skycell_column is not None and (
+        not isinstance(skycell_column, str) or canonical_name(skycell_column) not in keys
+    ):
+        raise fail("'skycell_column' must be one of the group_by columns", "skycell_column")
     if candidates == "each" and "acid" not in fields:
         raise fail(
             "a rule with candidates = 'each' must put {acid} in product_name, "
@@ -292,8 +307,31 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
         asn_file_name=file_style,
         source_rules=tuple(source_rules),
         fill_missing=fill_missing,
+        product_root=product_root,
+        target_column=canonical_name(target_column),
+        skycell_column=canonical_name(skycell_column) if skycell_column else None,
         source=label,
     )
+
+
+def _template(template: str, keys: set[str], fail, key: str) -> tuple[str, ...]:
+    """The fields of a name template, each constant in one association."""
+    try:
+        fields = template_fields(template)
+    except TemplateError as error:
+        raise fail(f"bad {key} template: {error}", key) from None
+    allowed = keys | SPECIAL_FIELDS
+    if "file" in keys:
+        allowed |= FILE_FIELDS
+    file_hint = "" if "file" in keys else ", file_root, exposure_root (with group_by file)"
+    for name_field in fields:
+        if name_field not in allowed:
+            raise fail(
+                f"{key} uses {{{name_field}}}, which is not constant in one association "
+                f"(use group_by columns, {', '.join(sorted(SPECIAL_FIELDS))}{file_hint})",
+                key,
+            )
+    return fields
 
 
 def _text_list(value: Any) -> bool:

@@ -8,21 +8,16 @@ change.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from roman_asn.association import Association, load_asn
+from roman_asn.association import Association
 from roman_asn.atomic import atomic_write_text
 from roman_asn.errors import AssociationError, RomanAsnError
-from roman_asn.tools.output import check, dump_dict
-
-# Member keys that hold file names: romancal's tweakreg source catalogs travel with
-# their exposures.
-MEMBER_FILE_KEYS: tuple[str, ...] = ("expname", "tweakreg_catalog")
+from roman_asn.tools.output import MEMBER_FILE_KEYS, check, dump_dict, read_dict
 
 A = TypeVar("A", Association, dict)
 
@@ -69,12 +64,6 @@ class PathUpdate:
     target: Path
     changed: bool
     members: int
-
-
-def read_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The association's JSON object, after the structural checks of :func:`load_asn`."""
-    load_asn(path)
-    return json.loads(Path(path).read_text("utf-8"))
 
 
 def update_files(
