@@ -41,6 +41,7 @@ from _harness import (
     human_rows,
     loglog_exponent,
     measure,
+    parse_args,
     python,
     roman_asn,
     synth_file,
@@ -262,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--modes", default=None, help=f"comma-separated, of {','.join(MODES)}")
     parser.add_argument("--out-dir", type=Path, default=None, help="where outputs are written")
     parser.add_argument("--max-rss-gb", type=float, default=MAX_RSS_GB)
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv, NAME)
     modes = [m.strip() for m in args.modes.split(",")] if args.modes else None
     unknown = sorted(set(modes or []) - set(MODES))
     if unknown:
