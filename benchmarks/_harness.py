@@ -37,6 +37,7 @@ SCRATCH_DIR = BENCH_DIR / ".scratch"  # gitignored
 WORK_DIR = SCRATCH_DIR / "work"  # pools and outputs
 RECORD_ENV = "ROMAN_ASN_BENCH_RECORD"  # set by --record; inherited by child benchmarks
 N_DETECTORS = 18
+MAX_RSS_GB = 12.0  # default memory guard of the big runs on a shared machine
 
 
 @dataclass
@@ -202,6 +203,12 @@ def synth_file(
         if not run.ok:
             raise RuntimeError(f"synth-pool failed: {run.failure()}")
     return path
+
+
+def count_lines(path: Path) -> int:
+    """Lines of a (large) file, read in 16 MB blocks."""
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b""))
 
 
 def loglog_exponent(sizes: list[float], seconds: list[float]) -> float | None:

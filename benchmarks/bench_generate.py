@@ -6,7 +6,7 @@ floor of the output folder (an os.open/os.write/os.close loop, no rename) so the
 table shows how close the writer is to what the file system allows. Each run is a
 fresh subprocess (peak RSS from the child's getrusage). Writes generate.{md,json}
 to the results folder (``benchmarks/results`` only with ``--record``; runs of other
-labels/sizes already there are kept). ``--quick``: 10k rows only.
+labels/sizes already there are kept). ``--quick``: 2k rows only.
 
     .venv/bin/python benchmarks/bench_generate.py --out-dir /dev/shm/bench --label tmpfs
     .venv/bin/python benchmarks/bench_generate.py --out-dir /tmp/bench --label disk
@@ -29,7 +29,9 @@ from pathlib import Path
 
 from _harness import add_record_option, machine, parse_args, results_dir
 
-QUICK_SIZES = [10_000]
+QUICK_SIZES = [2_000]
+FLOOR_FILES = 20_000
+QUICK_FLOOR_FILES = 2_000
 
 CHILD = r"""
 import json, resource, sys, time
@@ -105,7 +107,7 @@ def run(size: int, skycells: str, pool_path: Path, out_root: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--quick", action="store_true", help="10k rows only")
+    parser.add_argument("--quick", action="store_true", help="2k rows only")
     add_record_option(parser)
     parser.add_argument("--out-dir", type=Path, default=None, help="where files are written")
     parser.add_argument("--label", default="disk", help="name of this output folder kind")
@@ -124,7 +126,7 @@ def main() -> None:
         work = Path(tmp)
         out_root = args.out_dir or work
         out_root.mkdir(parents=True, exist_ok=True)
-        floor_us = 1e6 * file_floor(out_root, 20_000)
+        floor_us = 1e6 * file_floor(out_root, QUICK_FLOOR_FILES if args.quick else FLOOR_FILES)
         print(f"file-creation floor in {out_root}: {floor_us:.1f} us/file", flush=True)
         for size in args.sizes:
             pool_path = work / f"pool_{size}.parquet"

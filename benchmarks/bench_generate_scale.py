@@ -34,9 +34,11 @@ import time
 from pathlib import Path
 
 from _harness import (
+    MAX_RSS_GB,
     WORK_DIR,
     Section,
     add_size_options,
+    count_lines,
     exposures_for,
     human_rows,
     loglog_exponent,
@@ -50,15 +52,15 @@ from _harness import (
 
 NAME = "generate_scale"
 SIZES = [10_000, 100_000, 1_000_000, 10_000_000]
-QUICK_SIZES = [10_000, 100_000]
+QUICK_SIZES = [10_000]
 MODES = ["files-disk", "files-tmpfs", "bundle", "chunked-bundle", "dask2-bundle"]
 BIG_MODES = ["chunked-bundle"]  # above BIG rows
 BIG = 2_000_000
 TMPFS = Path("/dev/shm")
 TIMEOUT_S = 3600
-MAX_RSS_GB = 12.0
 BLOCK_ROWS = 1_000_000
 FLOOR_FILES = 20_000
+QUICK_FLOOR_FILES = 2_000
 
 
 def generator_missing() -> str | None:
@@ -78,11 +80,6 @@ def generator_missing() -> str | None:
 def count_associations(directory: os.PathLike[str]) -> int:
     with os.scandir(directory) as entries:
         return sum(1 for entry in entries if entry.name.endswith("_asn.json"))
-
-
-def count_lines(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b""))
 
 
 def filesystem(path: Path) -> str:
@@ -249,7 +246,7 @@ def run(
     ]
     for folder in (out_dir, TMPFS):
         if folder.is_dir():
-            floor.rows.append(file_floor(folder))
+            floor.rows.append(file_floor(folder, QUICK_FLOOR_FILES if quick else FLOOR_FILES))
     floor.notes.append(
         "µs per file equals seconds per million files: the least any writer of one file "
         "per association pays on that file system."
