@@ -131,17 +131,3 @@ def test_progress_bar_only_on_a_terminal(monkeypatch) -> None:
     monkeypatch.setattr(common, "err_console", Console(file=screen, force_terminal=True))
     assert list(common.progress(items, total=50, description="reading")) == items
     assert "reading" in screen.getvalue()
-
-
-def test_validate_in_worker_processes_reports_as_one_process(
-    tmp_path: Path, capsys, monkeypatch
-) -> None:
-    tree(tmp_path)
-    (tmp_path / "sub" / "bad_asn.json").write_text('{"products": [{"members": [{}]}]}')
-    (tmp_path / "sub" / "broken_asn.json").write_text("{")
-    assert main(["validate", "-j", "1", str(tmp_path)]) == 1
-    alone = capsys.readouterr().out
-    monkeypatch.setattr("roman_asn.cli.validate.PARALLEL_FROM", 2)
-    assert main(["validate", "-j", "2", str(tmp_path)]) == 1
-    assert capsys.readouterr().out == alone
-    assert "3 valid, 2 invalid" in alone

@@ -24,9 +24,11 @@ RAD fill values (``"?"`` for text, ``-999999`` for numbers) count as missing.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from roman_asn.parallel import map_in_processes
 from roman_asn.pool.columns import CANDIDATE_DTYPE, COLUMN_TYPES, VISIT_ID_FIELDS
 from roman_asn.pool.reader import Pool
 
@@ -346,10 +347,24 @@ def scan_files(
     Results come in input order. One job, or fewer than ``parallel_from`` files,
     run in this process.
     """
+    jobs = jobs or os.cpu_count() or 1
     names = [str(p) for p in paths]
-    yield from map_in_processes(
-        scan_file, names, jobs=jobs, parallel_from=parallel_from, preload=_WORKER_MODULES
-    )
+    if jobs == 1 or len(names) <= 1 or len(names) < parallel_from:
+        yield from map(scan_file, names)
+        return
+    workers = min(jobs, len(names))
+    # chunks keep the per-task overhead low for many small files, yet small enough
+    # for every worker to get several and for the progress bar to move
+    chunk = max(1, min(64, len(names) // (workers * 8)))
+    # not fork: this process may run threads (polars, the progress bar) whose locks
+    # a forked child would inherit held. The fork server imports the readers once.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_WORKER_MODULES)
+    else:
+        context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(scan_file, names, chunksize=chunk)
 
 
 def build_pool(results: Iterable[ScanResult], *, path: str | None = None) -> MadePool:

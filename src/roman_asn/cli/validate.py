@@ -6,38 +6,23 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import console, exit_with, progress
-from roman_asn.parallel import map_in_processes
 from roman_asn.tools.inputs import association_paths
 from roman_asn.validate import validate_file
-
-# below this many files one process is quicker than starting workers (about 0.5 s)
-PARALLEL_FROM = 2_000
 
 
 @click.command("validate")
 @click.argument("sources", metavar="FILE|FOLDER|-...", nargs=-1, required=True)
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files that pass.")
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=None,
-    help=f"Worker processes from {PARALLEL_FROM:,} files on (default: one per core).",
-)
-def command(sources: tuple[str, ...], quiet: bool, jobs: int | None) -> None:
+def command(sources: tuple[str, ...], quiet: bool) -> None:
     """Report every problem of every association file (exit 1 if any is invalid).
 
     A FOLDER stands for every *.json file in it and its subfolders; - reads a list of
     paths from stdin (one per line, or NUL-separated as from find -print0).
     """
     files = association_paths(sources)
-    results = map_in_processes(
-        validate_file, files, jobs=jobs, parallel_from=PARALLEL_FROM, preload=["roman_asn.validate"]
-    )
     bad = 0
-    for path, problems in zip(
-        files, progress(results, total=len(files), description="validating"), strict=True
-    ):
+    for path in progress(files, total=len(files), description="validating"):
+        problems = validate_file(path)
         if problems:
             bad += 1
             for problem in problems:
