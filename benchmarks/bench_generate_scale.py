@@ -4,7 +4,7 @@ Each size is a synthetic pool (``synth-pool``, mixed survey, seed 0, Parquet; th
 programs) run through ``roman-asn generate`` as a whole process, in several modes:
 
 - ``files disk`` / ``files tmpfs``: one JSON file per association, into a folder on
-  the disk (``--out-dir``, default ``benchmarks/results/tmp``) or in ``/dev/shm``;
+  the disk (``--out-dir``, default ``benchmarks/.scratch/work``) or in ``/dev/shm``;
 - ``bundle``: ``--bundle FILE.jsonl`` (one file);
 - ``chunked bundle``: ``--chunked --bundle`` (pool split by program on disk first);
 - ``dask 2 bundle``: ``--workers 2 --bundle`` (a local two-worker Dask cluster).
