@@ -7,7 +7,7 @@ never has to pass through the shell's argument list ("Argument list too long"):
 - a file argument is taken as it is, whatever its name;
 - a folder is searched recursively for ``*.json`` files (hidden files and folders,
   such as the temporary files of an atomic write, are skipped; symbolic links to
-  folders are not followed), in sorted order;
+  folders inside it are not followed, so a link cannot loop), in sorted order;
 - ``-`` reads a list of paths from stdin, one per line (or NUL-separated, as
   ``find -print0`` writes them); each listed path is then a file or a folder as above.
 
