@@ -131,3 +131,15 @@ def test_progress_bar_only_on_a_terminal(monkeypatch) -> None:
     monkeypatch.setattr(common, "err_console", Console(file=screen, force_terminal=True))
     assert list(common.progress(items, total=50, description="reading")) == items
     assert "reading" in screen.getvalue()
+
+
+def test_links_to_folders_inside_are_not_followed(tmp_path: Path) -> None:
+    files = tree(tmp_path)
+    loop = tmp_path / "sub" / "loop"
+    loop.symlink_to(tmp_path, target_is_directory=True)
+    (tmp_path / "link_asn.json").symlink_to(files["b"])
+    try:
+        got = association_paths([str(tmp_path)])
+    finally:
+        loop.unlink()  # pytest's clean-up of old tmp folders would walk the loop
+    assert got == sorted([*(str(p) for p in files.values()), str(tmp_path / "link_asn.json")])
