@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from roman_asn.association import Association, load_asn
+from roman_asn.association import Association
 from roman_asn.atomic import atomic_write_text
 from roman_asn.errors import AssociationError
 from roman_asn.validate import validate_dict
@@ -20,8 +20,9 @@ MEMBER_FILE_KEYS: tuple[str, ...] = ("expname", "tweakreg_catalog")
 
 def read_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The association's JSON object, after the structural checks of :func:`load_asn`."""
-    load_asn(path)
-    return json.loads(Path(path).read_text("utf-8"))
+    from roman_asn.tools.inputs import read_association_dict
+
+    return read_association_dict(os.fspath(path))
 
 
 def check(data: dict[str, Any], label: str) -> None:
