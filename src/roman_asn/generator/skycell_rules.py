@@ -29,10 +29,15 @@ from roman_asn.generator.hooks import (
     register_expander,
 )
 from roman_asn.skycells.associations import group_token
-from roman_asn.skycells.footprints import CORNER_COLUMNS, POINTING_COLUMNS, SREGION_COLUMN
+from roman_asn.skycells.footprints import (
+    DEC_CORNERS,
+    POINTING_COLUMNS,
+    RA_CORNERS,
+    SREGION_COLUMN,
+)
 from roman_asn.skycells.skymap import SkyMap, get_skymap
 
-FOOTPRINT_COLUMNS = (*CORNER_COLUMNS[0], *CORNER_COLUMNS[1], SREGION_COLUMN, *POINTING_COLUMNS[:3])
+FOOTPRINT_COLUMNS = (*RA_CORNERS, *DEC_CORNERS, SREGION_COLUMN, *POINTING_COLUMNS[:3])
 NO_FOOTPRINT = "no footprint (no ra_corn/dec_corn corners, s_region, or pointing with detector)"
 NO_CELL = "footprint touches no sky cell"
 NO_COLUMNS = "the pool has no footprint or pointing columns"
@@ -40,7 +45,7 @@ NO_COLUMNS = "the pool has no footprint or pointing columns"
 
 def has_footprint_columns(columns: list[str]) -> bool:
     names = {c.lower() for c in columns}
-    corners = all(c in names for c in (*CORNER_COLUMNS[0], *CORNER_COLUMNS[1]))
+    corners = all(c in names for c in (*RA_CORNERS, *DEC_CORNERS))
     pointing = all(c in names for c in POINTING_COLUMNS)
     return corners or SREGION_COLUMN in names or pointing
 
@@ -105,34 +110,16 @@ def skycells(frame: pl.DataFrame, skymap: SkyMap | None = None) -> pl.DataFrame:
 def wcs_info_texts(names: list[str], skymap: SkyMap | None = None) -> dict[str, str]:
     """``skycell_wcs_info`` of each cell as the JSON text Association.dump() writes
     inside an association (4-space indent, one level deep), vectorized over cells."""
-    from roman_asn.association import SKYCELL_WCS_KEYS
-    from roman_asn.skycells import tessellation as tess
+    from roman_asn.skycells.wcs import skycell_wcs_infos
 
     if not names:
         return {}
     skymap = skymap or get_skymap()
-    index = np.array([skymap.index_of(n) for n in names], dtype=np.int64)
-    rec = skymap.records(index)
-    region = skymap.regions[skymap.region_of(index)]
-    columns = {
-        "name": rec["name"].astype(str).tolist(),
-        "pixel_scale": [tess.PIXEL_SCALE] * len(names),
-        "ra_projection_center": region["ra_tangent"].astype(float).tolist(),
-        "dec_projection_center": region["dec_tangent"].astype(float).tolist(),
-        "x0_projection": rec["x_tangent"].astype(float).tolist(),
-        "y0_projection": rec["y_tangent"].astype(float).tolist(),
-        "ra_center": rec["ra_center"].astype(float).tolist(),
-        "dec_center": rec["dec_center"].astype(float).tolist(),
-        "nx": [tess.CELL_SIZE] * len(names),
-        "ny": [tess.CELL_SIZE] * len(names),
-        "orientat": rec["orientat"].astype(float).tolist(),
-        "orientat_projection_center": region["orientat"].astype(float).tolist(),
+    infos = skycell_wcs_infos([skymap.index_of(n) for n in names], skymap)
+    return {
+        name: json.dumps(info, indent=4, ensure_ascii=False).replace("\n", "\n    ")
+        for name, info in zip(names, infos, strict=True)
     }
-    out = {}
-    for i, name in enumerate(names):
-        info = {key: columns[key][i] for key in SKYCELL_WCS_KEYS}
-        out[name] = json.dumps(info, indent=4, ensure_ascii=False).replace("\n", "\n    ")
-    return out
 
 
 def product_groups(rule, rule_order: int, stage1: pl.DataFrame, options) -> pl.DataFrame:
