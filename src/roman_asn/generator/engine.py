@@ -274,7 +274,8 @@ def generate(
             product_groups(rule, order[rule.name], products, options) for rule in prepared.stage2
         ]
     candidates = pl.concat(parts, how="vertical").with_row_index("idx")
-    associations, dropped = _finalize(candidates, options)
+    fixed_ids = {rule.name: rule.asn_id for rule in rules if rule.asn_id}
+    associations, dropped = _finalize(candidates, options, fixed_ids)
     lines = source.lines if isinstance(source, Pool) else None
     orphans = find_orphans(prepared, associations, options, lines)
     return GenerationResult(
@@ -486,9 +487,11 @@ def _flat_members(rows: pl.DataFrame, positions: pl.DataFrame, extras: list[str]
 
 
 def _finalize(
-    candidates: pl.DataFrame, options: GenerateOptions
+    candidates: pl.DataFrame, options: GenerateOptions, fixed_ids: dict[str, str] | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Drop duplicates, give discovered ids, resolve name clashes, name the files."""
+    """Drop duplicates, give discovered ids (or a rule's fixed ``asn_id``), resolve
+    name clashes, name the files."""
+    fixed_ids = fixed_ids or {}
     marked = mark_duplicates(candidates)
     winners = marked.filter(pl.col("idx") == pl.col("winner"))
     losers = marked.filter(pl.col("idx") != pl.col("winner"))
@@ -497,15 +500,16 @@ def _finalize(
 
     # discovered ids: deterministic per program, in order of (rule, group values)
     discovered = (
-        kept.filter(pl.col("acid").is_null())
+        kept.filter(pl.col("acid").is_null() & ~pl.col("rule").is_in(list(fixed_ids)))
         .sort(["program", "rule", "constraints"])
         .select(
             "idx",
             discovered_ids(pl.int_range(pl.len()).over("program")).alias("__id"),
         )
     )
+    fixed = pl.col("rule").replace_strict(fixed_ids, default=None, return_dtype=pl.Utf8)
     kept = kept.join(discovered, on="idx", how="left").with_columns(
-        pl.coalesce("acid", "__id").alias("asn_id")
+        pl.coalesce("acid", "__id", fixed).alias("asn_id")
     )
     kept = kept.with_columns(
         pl.col("product_name").str.replace_all(ACID_PLACEHOLDER, pl.col("asn_id"), literal=True),

@@ -7,6 +7,8 @@ mistake is reported with the file, the rule and the key, never later as a crash.
 
 from __future__ import annotations
 
+import re
+
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -41,8 +43,12 @@ RULE_KEYS = frozenset(
         "asn_file_name",
         "source_rules",
         "fill_missing",
+        "asn_id",
+        "min_filters",
     }
 )
+# a fixed association id: the DMS candidate id forms (as romancal's tools write a3001)
+_FIXED_ASN_ID = re.compile(r"o\d{3}|c\d{4}|a\d{4}|r\d{4}")
 FILE_NAME_STYLES = ("dms", "product")
 SELECT_KEYS = frozenset({"column", "values", "exclude", "describe"})
 
@@ -91,6 +97,11 @@ class Rule:
     source_rules: tuple[str, ...] = ()
     # empty values of these columns group as this text instead of leaving the row out
     fill_missing: dict[str, str] = field(default_factory=dict)
+    # every association of the rule gets this asn_id instead of a discovered a3NNN
+    # (romancal's skycell_asn and multiband_asn write a3001; outlier detection reads it)
+    asn_id: str | None = None
+    # a source_rules rule: only groups of at least this many filters (coadds) are kept
+    min_filters: int = 1
     source: str = "<rules>"
 
     @property
@@ -248,6 +259,23 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
             "source_rules",
         )
 
+    fixed_id = table.get("asn_id")
+    if fixed_id is not None and (
+        not isinstance(fixed_id, str) or not _FIXED_ASN_ID.fullmatch(fixed_id)
+    ):
+        raise fail("'asn_id' must be a candidate id: oNNN, cNNNN, aNNNN or rNNNN", "asn_id")
+    if fixed_id is not None and (candidates != "none" or file_style != "product"):
+        raise fail(
+            "a fixed 'asn_id' needs candidates = 'none' and asn_file_name = 'product' "
+            "(the product name tells its associations apart)",
+            "asn_id",
+        )
+    min_filters = table.get("min_filters", 1)
+    if isinstance(min_filters, bool) or not isinstance(min_filters, int) or min_filters < 1:
+        raise fail("'min_filters' must be a whole number, 1 or more", "min_filters")
+    if "min_filters" in table and not source_rules:
+        raise fail("'min_filters' applies to a rule with 'source_rules' (multiband)", "min_filters")
+
     template = table.get("product_name")
     if not isinstance(template, str) or not template:
         raise fail("needs a 'product_name' template", "product_name")
@@ -292,6 +320,8 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
         asn_file_name=file_style,
         source_rules=tuple(source_rules),
         fill_missing=fill_missing,
+        asn_id=fixed_id,
+        min_filters=min_filters,
         source=label,
     )
 

@@ -141,7 +141,10 @@ def product_groups(rule, rule_order: int, stage1: pl.DataFrame, options) -> pl.D
     groups = products.group_by(keys, maintain_order=True).agg(
         pl.col("member").alias("members"),
         pl.col("rows").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+        pl.col("optical_element").n_unique().alias("__filters"),
     )
+    # a multiband association of one filter combines nothing (romancal: min_filters = 1)
+    groups = groups.filter(pl.col("__filters") >= rule.min_filters).drop("__filters")
     constraints = pl.concat_str(
         [pl.concat_str([pl.lit(f"{c}="), pl.col(c).cast(pl.Utf8)]) for c in keys],
         separator=", ",
