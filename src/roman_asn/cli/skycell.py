@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from rich.markup import escape
+
 from roman_asn.cli.common import SKYMAP_OPTION, console, err_console, exit_with
 
 
@@ -13,8 +15,9 @@ from roman_asn.cli.common import SKYMAP_OPTION, console, err_console, exit_with
     "-o",
     "--output-file-root",
     "root",
-    required=True,
-    help="Root of the product names, e.g. r00001.",
+    default=None,
+    help="Root of the product names, e.g. r00001 (default: r<program> of each file; "
+    "a folder part, as in out/r00001, is where the files go).",
 )
 @click.option(
     "--product-type",
@@ -37,7 +40,7 @@ from roman_asn.cli.common import SKYMAP_OPTION, console, err_console, exit_with
 @SKYMAP_OPTION
 def command(
     files: tuple[str, ...],
-    root: str,
+    root: str | None,
     product_type: str,
     data_release_id: str,
     output_dir: str,
@@ -61,9 +64,13 @@ def command(
         out_dir=output_dir,
         skymap=get_skymap(skymap_path),
     )
+    for note in run.notes:
+        err_console.print(f"note: {escape(note)}", soft_wrap=True)
     for skipped in run.skipped:
-        err_console.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}", soft_wrap=True)
-    written = write_skycell_associations(run, output_dir)
+        err_console.print(
+            f"[yellow]skipped[/] {escape(skipped.path)}: {escape(skipped.reason)}", soft_wrap=True
+        )
+    written = write_skycell_associations(run)
     for path in written:
         console.print(str(path), soft_wrap=True)
     used = run.n_files - len(run.skipped)

@@ -4,7 +4,8 @@ The ``skycells`` expander matches every row's footprint (corners, S_REGION, or t
 pointing and the detector; :func:`roman_asn.skycells.footprints_from_table`) to the
 sky cells it touches (:func:`roman_asn.skycells.match_footprints`, vectorized) and
 emits one row per (row, cell) with a ``skycell`` column, plus ``visit_token``
-(``v`` + 14 digits) and ``pass_token`` (``p`` + CC AAA) made by the same
+(``v`` + 14 digits), ``pass_token`` (``p`` + CC AAA) and ``daily_token`` (``d`` +
+CC AAA SSS) made by the same
 :func:`roman_asn.skycells.associations.group_token` as ``roman-asn skycell``. A row
 with no footprint, or one touching no cell, stays as one row with a null ``skycell``
 and its reason in ``expand_failure`` (reported by ``explain`` and the orphans).
@@ -51,15 +52,16 @@ def has_footprint_columns(columns: list[str]) -> bool:
 
 
 def _tokens(visit_ids: pl.Series) -> pl.DataFrame:
-    """visit_token and pass_token of each distinct 19-digit visit id (others: null)."""
+    """visit, pass and daily token of each distinct 19-digit visit id (others: null)."""
     distinct = [v for v in visit_ids.unique().to_list() if v and len(v) == 19 and v.isdigit()]
     return pl.DataFrame(
         {
             "visit_id": distinct,
             "visit_token": [group_token(v, "visit")[1] for v in distinct],
             "pass_token": [group_token(v, "pass")[1] for v in distinct],
+            "daily_token": [group_token(v, "daily")[1] for v in distinct],
         },
-        schema={"visit_id": pl.Utf8, "visit_token": pl.Utf8, "pass_token": pl.Utf8},
+        schema={n: pl.Utf8 for n in ("visit_id", "visit_token", "pass_token", "daily_token")},
     )
 
 
