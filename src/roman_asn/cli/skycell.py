@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-
 from rich.markup import escape
 
 from roman_asn.cli.common import SKYMAP_OPTION, console, err_console, exit_with

@@ -7,9 +7,8 @@ mistake is reported with the file, the rule and the key, never later as a crash.
 
 from __future__ import annotations
 
-import re
-
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib.resources import files
