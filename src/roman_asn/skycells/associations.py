@@ -139,14 +139,6 @@ def _split_root(root: str | None, out_dir: Path) -> tuple[str | None, Path]:
     return name, out_dir / folder if folder else out_dir
 
 
-def member_path(path: Path, asn_folder: Path) -> str:
-    """``path`` as romancal opens it: relative to the association file's folder."""
-    try:
-        return Path(os.path.relpath(path.resolve(), asn_folder.resolve())).as_posix()
-    except ValueError:  # another drive on Windows: only an absolute path works
-        return path.resolve().as_posix()
-
-
 def level2_table(
     files: list[str | os.PathLike[str]],
 ) -> tuple[pl.DataFrame, list[Path], list[Rejected], list[str]]:
@@ -222,6 +214,7 @@ def build_skycell_associations(
     """
     from roman_asn.generator.engine import generate
     from roman_asn.generator.options import GenerateOptions
+    from roman_asn.tools.output import member_path
 
     name_root, folder = _split_root(root, Path(out_dir))
     rule = skycell_rule(product_type, name_root)
