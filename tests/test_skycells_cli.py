@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from roman_asn.cli import main
 from roman_asn.validate import validate_dict
@@ -229,3 +231,65 @@ def test_skycell_command_and_generator_rules_agree(tmp_path):
             for row in generated.iter_rows(named=True)
         }
         assert tool == gen and tool
+
+
+@pytest.mark.parametrize(
+    ("ra", "dec", "cell"),
+    [
+        ("12.3", "-33.3", "014m34x64y32"),
+        ("0", "-90", "225m90x50y50"),
+        ("17:45:40", "-29:00:28", "267m27x29y49"),
+        ("17h45m40s", "-29d00m28s", "267m27x29y49"),
+        ("266.41667", "-29.00778", "267m27x29y49"),
+    ],
+)
+@pytest.mark.parametrize("command", ["skycell-lookup", "skycells"])  # new name and old
+def test_find_takes_coordinates_as_people_type_them(command, ra, dec, cell, capsys):
+    assert main([command, "find", ra, dec]) == 0
+    assert f"* {cell}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("ra", "dec", "message"),
+    [
+        ("360", "0", "RA 360 is outside [0, 360)"),
+        ("-1", "0", "RA -1 is outside [0, 360)"),
+        ("24:00:01", "0", "outside [0, 360)"),
+        ("10", "-90.5", "Dec -90.5 is outside [-90, 90]"),
+        ("10", "91", "Dec 91 is outside [-90, 90]"),
+        ("ten", "0", "'ten' is not an angle"),
+        ("nan", "0", "not a finite angle"),
+    ],
+)
+def test_coordinates_out_of_range_are_errors(ra, dec, message, capsys):
+    assert main(["skycell-lookup", "find", ra, dec]) == 2
+    assert message in capsys.readouterr().err
+
+
+@given(ra=st.floats(0, 360, exclude_max=True), dec=st.floats(-90, 90))
+def test_coordinate_parsers_round_trip_degrees_and_sexagesimal(ra, dec):
+    from astropy import units as u
+    from astropy.coordinates import Angle
+
+    from roman_asn.skycells.coordinates import parse_dec, parse_ra
+
+    assert parse_ra(repr(ra)) == ra and parse_dec(repr(dec)) == dec
+    hms = Angle(ra, u.deg).to_string(unit=u.hourangle, sep=":", precision=6)
+    dms = Angle(dec, u.deg).to_string(unit=u.deg, sep=":", precision=6, alwayssign=True)
+    if hms.startswith("24"):  # rounding to 24h is outside the range by design
+        return
+    assert parse_ra(hms) == pytest.approx(ra, abs=1e-6)
+    assert parse_dec(dms) == pytest.approx(dec, abs=1e-6)
+
+
+def test_old_command_names_keep_working(tmp_path, capsys):
+    a = make_cal(tmp_path / "r0000101001001001001_0001_wfi01_cal.asdf", 10.0, -30.0)
+    assert main(["skycell", str(a), "-d", str(tmp_path / "old")]) == 0
+    assert main(["skycell-asn", str(a), "-d", str(tmp_path / "new")]) == 0
+    old = {p.name: p.read_text() for p in (tmp_path / "old").glob("*.json")}
+    new = {p.name: p.read_text() for p in (tmp_path / "new").glob("*.json")}
+    assert old == new and old
+    capsys.readouterr()
+    main(["--help"])
+    help_text = capsys.readouterr().out
+    assert "skycell-asn" in help_text and "skycell-lookup" in help_text

@@ -1,4 +1,4 @@
-"""``roman-asn skycell``: sky-cell associations from Level 2 files (like romancal's skycell_asn)."""
+"""``roman-asn skycell-asn`` (was ``skycell``): sky-cell associations as romancal's skycell_asn."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from rich.markup import escape
 from roman_asn.cli.common import SKYMAP_OPTION, console, err_console, exit_with
 
 
-@click.command("skycell")
+@click.command("skycell-asn")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option(
     "-o",
