@@ -33,6 +33,7 @@ SUBCOMMANDS: dict[str, str] = {
     "update-path": "update_path",
     "gather": "gather",
     "synth-pool": "synth_pool",
+    "catalog": "catalog",
 }
 # earlier names that keep working (not listed): old name -> current name
 ALIASES: dict[str, str] = {"skycell": "skycell-asn", "skycells": "skycell-lookup"}

@@ -39,6 +39,8 @@ from roman_asn.generator.skycell_rules import product_groups
 from roman_asn.pool import Pool
 from roman_asn.pool.columns import CANDIDATE_DTYPE, ROW_COLUMN
 
+GROUP_SEPARATOR = "\x1f"
+
 # Columns every association frame has, in this order.
 ASSOCIATION_COLUMNS = (
     "file_name",
@@ -56,6 +58,8 @@ ASSOCIATION_COLUMNS = (
     "exposerr",
     "degraded",
     "rows",
+    "group",
+    "product_template",
 )
 _OPTIONAL_COLUMNS = {
     "candidates": CANDIDATE_DTYPE,
@@ -492,6 +496,14 @@ def _finalize(
     """Drop duplicates, give discovered ids (or a rule's fixed ``asn_id``), resolve
     name clashes, name the files."""
     fixed_ids = fixed_ids or {}
+    # the group's identity across runs (the catalog's key): rule, type and group values,
+    # the candidate id included for candidate associations, not the discovered one
+    candidates = candidates.with_columns(
+        pl.concat_str(["rule", "asn_type", "constraints"], separator=GROUP_SEPARATOR).alias(
+            "group"
+        ),
+        pl.col("product_name").alias("product_template"),
+    )
     marked = mark_duplicates(candidates)
     winners = marked.filter(pl.col("idx") == pl.col("winner"))
     losers = marked.filter(pl.col("idx") != pl.col("winner"))
@@ -573,6 +585,7 @@ def _finalize(
         ),
     )
     dropped_columns = [
+        "group",
         "rule",
         "asn_type",
         "program",
