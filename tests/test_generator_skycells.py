@@ -93,6 +93,9 @@ def test_visit_pass_full_and_multiband_associations(tmp_path: Path):
         f"r00001_p_p01001_{CELL}",
         f"r00001_p_v01001001001001_{CELL}",
     ]  # visit ...002 has one filter: nothing to combine, no multiband association
+    unwritten = result.dropped.filter(pl.col("rule") == "Asn_Lv3SkyCellMultiband")
+    assert unwritten["product_name"].to_list() == [f"r00001_p_v01001001001002_{CELL}"]
+    assert unwritten["reason"].to_list() == ["fewer than 2 filters (rules key min_filters)"]
     assert multiband["members"].to_list()[0] == [
         f"r00001_p_full_{CELL}_f087_coadd.asdf",
         f"r00001_p_full_{CELL}_f158_coadd.asdf",

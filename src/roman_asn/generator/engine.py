@@ -279,7 +279,8 @@ def generate(
         ]
     candidates = pl.concat(parts, how="vertical").with_row_index("idx")
     fixed_ids = {rule.name: rule.asn_id for rule in rules if rule.asn_id}
-    associations, dropped = _finalize(candidates, options, fixed_ids)
+    unwritten = {rule.name: rule.unwritten_reason for rule in rules if rule.unwritten_reason}
+    associations, dropped = _finalize(candidates, options, fixed_ids, unwritten)
     lines = source.lines if isinstance(source, Pool) else None
     orphans = find_orphans(prepared, associations, options, lines)
     return GenerationResult(
@@ -491,11 +492,16 @@ def _flat_members(rows: pl.DataFrame, positions: pl.DataFrame, extras: list[str]
 
 
 def _finalize(
-    candidates: pl.DataFrame, options: GenerateOptions, fixed_ids: dict[str, str] | None = None
+    candidates: pl.DataFrame,
+    options: GenerateOptions,
+    fixed_ids: dict[str, str] | None = None,
+    unwritten_reasons: dict[str, str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Drop duplicates, give discovered ids (or a rule's fixed ``asn_id``), resolve
-    name clashes, name the files."""
+    name clashes, name the files. Discovered groups made but not written (emit
+    false) are dropped with their rule's ``unwritten_reasons``."""
     fixed_ids = fixed_ids or {}
+    unwritten_reasons = unwritten_reasons or {}
     # the group's identity across runs (the catalog's key): rule, type and group values,
     # the candidate id included for candidate associations, not the discovered one
     candidates = candidates.with_columns(
@@ -580,9 +586,10 @@ def _finalize(
     )
     unwritten = unwritten.with_columns(
         pl.lit(None, dtype=pl.Utf8).alias("duplicate_of"),
-        pl.lit("candidate association not written (candidate associations are off)").alias(
-            "reason"
-        ),
+        pl.when(pl.col("acid").is_null())
+        .then(pl.col("rule").replace_strict(unwritten_reasons, default=None, return_dtype=pl.Utf8))
+        .otherwise(pl.lit("candidate association not written (candidate associations are off)"))
+        .alias("reason"),
     )
     dropped_columns = [
         "group",

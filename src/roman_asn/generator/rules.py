@@ -120,6 +120,13 @@ class Rule:
         return tuple(out)
 
     @property
+    def unwritten_reason(self) -> str | None:
+        """Why a group of this rule is made but not written (None: it always is)."""
+        if self.min_filters > 1:
+            return f"fewer than {self.min_filters} filters (rules key min_filters)"
+        return None
+
+    @property
     def fields(self) -> tuple[str, ...]:
         return template_fields(self.product_name)
 

@@ -143,10 +143,11 @@ def product_groups(rule, rule_order: int, stage1: pl.DataFrame, options) -> pl.D
     groups = products.group_by(keys, maintain_order=True).agg(
         pl.col("member").alias("members"),
         pl.col("rows").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
-        pl.col("optical_element").n_unique().alias("__filters"),
+        # a multiband association of one filter combines nothing (romancal: min_filters
+        # = 1); such groups are kept unwritten (emit false) so they are reported, and
+        # an incremental catalog still knows their rows
+        (pl.col("optical_element").n_unique() >= rule.min_filters).alias("emit"),
     )
-    # a multiband association of one filter combines nothing (romancal: min_filters = 1)
-    groups = groups.filter(pl.col("__filters") >= rule.min_filters).drop("__filters")
     constraints = pl.concat_str(
         [pl.concat_str([pl.lit(f"{c}="), pl.col(c).cast(pl.Utf8)]) for c in keys],
         separator=", ",
@@ -159,7 +160,7 @@ def product_groups(rule, rule_order: int, stage1: pl.DataFrame, options) -> pl.D
         pl.lit(rule.asn_type, dtype=pl.Utf8).alias("asn_type"),
         pl.col("program").cast(pl.Int64),
         pl.lit(None, dtype=pl.Utf8).alias("acid"),
-        pl.lit(True).alias("emit"),
+        pl.col("emit"),
         name.alias("product_name"),
         name.alias("product_key"),
         pl.lit(rule.asn_file_name).alias("asn_file_name"),

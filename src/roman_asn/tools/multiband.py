@@ -184,7 +184,8 @@ def plan_multiband(
             "product_name": pl.Utf8,
         },
     )
-    groups = product_groups(rule, 0, stage1, GenerateOptions())
+    # groups of too few filters come back unwritten (emit false), as in the generator
+    groups = product_groups(rule, 0, stage1, GenerateOptions()).filter(pl.col("emit"))
     grouped = {r for rows in groups["rows"].to_list() for r in rows}
     for i, (coadd, path) in enumerate(coadds):
         if i not in grouped:
