@@ -35,6 +35,12 @@ _SREGION = re.compile(
 )
 
 
+def wrap_ra(ra) -> NDArray:
+    """RA in [0, 360): ``% 360`` alone gives 360.0 for a tiny negative angle."""
+    out = np.asarray(ra, dtype=float) % 360.0
+    return np.where(out >= 360.0, 0.0, out)
+
+
 # ---- gwcs -----------------------------------------------------------------------
 def pixel_box(wcs, data_shape: tuple[int, ...] | None = None) -> tuple[tuple[float, ...], str]:
     """(x0, x1, y0, y1) of the pixels a WCS covers, and where that came from.
@@ -94,7 +100,7 @@ def footprint_and_source(
     ra, dec = np.asarray(ra, dtype=float), np.asarray(dec, dtype=float)
     if not (np.all(np.isfinite(ra)) and np.all(np.isfinite(dec))):
         raise ValueError("the WCS gives non-finite sky coordinates on its pixel box")
-    return ra % 360.0, dec, box_source
+    return wrap_ra(ra), dec, box_source
 
 
 def read_level2(path: str | os.PathLike[str]) -> dict:
@@ -183,7 +189,7 @@ def s_region_vertices(text: str) -> tuple[NDArray, NDArray]:
         raise ValueError(f"Dec {dec[np.abs(dec) > 90.0][0]} is outside [-90, 90]")
     if np.any(np.abs(ra) > 720.0):
         raise ValueError(f"RA {ra[np.abs(ra) > 720.0][0]} is not an angle in degrees")
-    return ra % 360.0, dec
+    return wrap_ra(ra), dec
 
 
 def parse_s_region(text: str | None) -> tuple[NDArray, NDArray] | None:
@@ -261,7 +267,7 @@ def detector_footprints(
     tel = np.stack([np.cos(v3) * np.cos(v2), np.cos(v3) * np.sin(v2), np.sin(v3)], axis=-1)
     att = attitude_matrices(ra, dec, pa_aperture)
     sky = np.einsum("nij,nkj->nki", att, tel)
-    out_ra = np.degrees(np.arctan2(sky[..., 1], sky[..., 0])) % 360.0
+    out_ra = wrap_ra(np.degrees(np.arctan2(sky[..., 1], sky[..., 0])))
     out_dec = np.degrees(np.arcsin(np.clip(sky[..., 2], -1.0, 1.0)))
     return out_ra, out_dec
 
@@ -313,7 +319,7 @@ def footprints_from_table(table) -> tuple[NDArray, NDArray, NDArray[np.str_]]:
         cr = np.stack(ras, axis=1)
         cd = np.stack(decs, axis=1)
         ok = np.all(np.isfinite(cr) & np.isfinite(cd), axis=1)
-        ra[ok], dec[ok] = cr[ok] % 360.0, cd[ok]
+        ra[ok], dec[ok] = wrap_ra(cr[ok]), cd[ok]
         source[ok] = "corners"
         done |= ok
 
