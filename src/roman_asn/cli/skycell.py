@@ -47,7 +47,11 @@ def command(
 ) -> None:
     """One association per group x sky cell x filter from Level 2 FILES.
 
-    Exit 1 when some files were skipped, 2 when none could be read.
+    Grouped by the generator's sky-cell rule of the product type. Each file's
+    program names its products (r<PPPPP>) unless -o gives a root; members are
+    written relative to each association file, where romancal opens them. Files
+    that cannot be used are listed with the reason: exit 1 when some were left
+    out, 2 when none could be read.
     """
     from roman_asn.skycells import get_skymap
     from roman_asn.skycells.associations import (
