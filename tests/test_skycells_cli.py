@@ -293,3 +293,13 @@ def test_old_command_names_keep_working(tmp_path, capsys):
     main(["--help"])
     help_text = capsys.readouterr().out
     assert "skycell-asn" in help_text and "skycell-lookup" in help_text
+
+
+def test_skymap_option_is_used_for_matching_and_not_kept(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SKYMAP_PATH", raising=False)
+    far = make_cal(tmp_path / "r0000101001001001001_0001_wfi01_cal.asdf", 270.0, 66.0)
+    subset = str(DATA / "skymap_subset.asdf")  # the north cap only
+    assert main(["skycell-asn", str(far), "-d", str(tmp_path / "o"), "--skymap", subset]) == 2
+    assert "footprint touches no sky cell" in capsys.readouterr().err
+    assert "SKYMAP_PATH" not in os.environ
+    assert main(["skycell-asn", str(far), "-d", str(tmp_path / "c")]) == 0

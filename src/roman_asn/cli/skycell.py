@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from rich.markup import escape
 
@@ -58,15 +60,27 @@ def command(
         build_skycell_associations,
         write_skycell_associations,
     )
+    from roman_asn.skycells.skymap import SKYMAP_ENV
 
-    run = build_skycell_associations(
-        list(files),
-        root,
-        product_type=product_type,
-        data_release_id=data_release_id,
-        out_dir=output_dir,
-        skymap=get_skymap(skymap_path),
-    )
+    # the generator's sky-cell rule looks the map up itself: for this run, this one
+    before = os.environ.get(SKYMAP_ENV)
+    if skymap_path is not None:
+        os.environ[SKYMAP_ENV] = skymap_path
+    try:
+        run = build_skycell_associations(
+            list(files),
+            root,
+            product_type=product_type,
+            data_release_id=data_release_id,
+            out_dir=output_dir,
+            skymap=get_skymap(skymap_path),
+        )
+    finally:
+        if before is None:
+            os.environ.pop(SKYMAP_ENV, None)
+        else:
+            os.environ[SKYMAP_ENV] = before
+
     for note in run.notes:
         err_console.print(f"note: {escape(note)}", soft_wrap=True)
     for skipped in run.skipped:
@@ -79,6 +93,6 @@ def command(
     used = run.n_files - len(run.skipped)
     console.print(f"{len(written)} associations from {used} of {run.n_files} files")
     if used == 0:
-        err_console.print("error: no file could be read", soft_wrap=True)
+        err_console.print("error: none of the files could be used", soft_wrap=True)
         exit_with(2)
     exit_with(1 if run.skipped else 0)
