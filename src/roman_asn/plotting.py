@@ -103,8 +103,10 @@ def plot_coverage(
     path = Path(source)
     if not path.is_file():
         raise RomanAsnError("no such file", path=str(path))
+    own_cell = None
     if path.suffix.lower() == ".json":
         polys, notes = footprints_of_association(path)
+        own_cell = _cell_of(path)
     else:
         polys, notes = footprints_of_pool(path)
     if not polys:
@@ -125,7 +127,7 @@ def plot_coverage(
     names: list[str] = []
     panels = []
     for number, (ax, field) in enumerate(zip(axes.flat, fields, strict=False), start=1):
-        records = _draw_field(ax, [polys[i] for i in field], skymap, outline_only)
+        records = _draw_field(ax, [polys[i] for i in field], skymap, outline_only, own_cell)
         panels.append((ax, records))
         names += [str(n) for n in records["name"]]
         if len(fields) > 1:  # one panel: the figure title says it all
@@ -141,6 +143,11 @@ def plot_coverage(
     fig.suptitle(f"{path.name}: {what}, {plural(len(set(names)), 'sky cell')}", fontsize=11)
     handles = [
         Patch(facecolor="none", edgecolor="tab:blue", label="sky cells (5000 px squares)"),
+        *(
+            [Patch(facecolor="none", edgecolor="navy", lw=2.5, label=f"its sky cell {own_cell}")]
+            if own_cell and not outline_only
+            else []
+        ),
         Patch(
             facecolor="tab:orange",
             alpha=0.35,
@@ -151,7 +158,7 @@ def plot_coverage(
             else "exposure footprints",
         ),
     ]
-    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     unlabelled = sum(_label_cells(ax, records) for ax, records in panels)
     if unlabelled:
@@ -187,8 +194,23 @@ def _fields(polys: list[tuple[NDArray, NDArray]]) -> list[list[int]]:
     return sorted(fields, key=lambda f: (-len(f), f[0]))
 
 
-def _draw_field(ax, polys: list[tuple[NDArray, NDArray]], skymap: SkyMap, outline: bool):
-    """One panel: the footprints and the sky cells they touch, RA to the left."""
+def _cell_of(path: Path) -> str | None:
+    """The sky cell an association is for (its skycell_wcs_info), if any."""
+    from roman_asn.association import load_asn
+
+    info = load_asn(path).skycell_wcs_info
+    return str(info["name"]) if isinstance(info, dict) else None
+
+
+def _draw_field(
+    ax,
+    polys: list[tuple[NDArray, NDArray]],
+    skymap: SkyMap,
+    outline: bool,
+    own_cell: str | None = None,
+):
+    """One panel: the footprints and the sky cells they touch, RA to the left;
+    ``own_cell`` (the association's) drawn heavier."""
     width = max(len(p[0]) for p in polys)
     ra = np.full((len(polys), width), np.nan)
     dec = np.full((len(polys), width), np.nan)
@@ -202,7 +224,10 @@ def _draw_field(ax, polys: list[tuple[NDArray, NDArray]], skymap: SkyMap, outlin
         cr = np.array([rec[f"ra_corn{k}"] for k in (1, 2, 3, 4, 1)])
         cd = np.array([rec[f"dec_corn{k}"] for k in (1, 2, 3, 4, 1)])
         x, y, _ = sky_to_tan(cr, cd, c_ra, c_dec)
-        ax.plot(x, y, color="tab:blue", lw=0.8)
+        if str(rec["name"]) == own_cell:
+            ax.plot(x, y, color="navy", lw=2.5, zorder=3)
+        else:
+            ax.plot(x, y, color="tab:blue", lw=0.8)
     for r, d in polys:
         x, y, _ = sky_to_tan(np.append(r, r[0]), np.append(d, d[0]), c_ra, c_dec)
         ax.fill(
