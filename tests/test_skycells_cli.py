@@ -303,3 +303,25 @@ def test_skymap_option_is_used_for_matching_and_not_kept(tmp_path, capsys, monke
     assert "footprint touches no sky cell" in capsys.readouterr().err
     assert "SKYMAP_PATH" not in os.environ
     assert main(["skycell-asn", str(far), "-d", str(tmp_path / "c")]) == 0
+
+
+@pytest.mark.parametrize(
+    ("product_type", "tokens"),
+    [("daily", {"d01001001", "d01001002"}), ("user", {"user"}), ("full", {"full"})],
+)
+def test_daily_and_user_product_types(tmp_path, product_type, tokens):
+    a = make_cal(tmp_path / "r0000101001001001001_0001_wfi01_cal.asdf", 10.0, -30.0)
+    b = make_cal(
+        tmp_path / "r0000101001002001001_0001_wfi01_cal.asdf",
+        10.0,
+        -30.0,
+        visit_id="0000101001002001001",
+    )
+    out = tmp_path / product_type
+    assert (
+        main(["skycell-asn", str(a), str(b), "--product-type", product_type, "-d", str(out)]) == 0
+    )
+    written = _cells_of(out)
+    assert {name.split("_")[2] for name in written} == tokens
+    members = {len(d["products"][0]["members"]) for d in written.values()}
+    assert members == ({1} if product_type == "daily" else {2})  # segments 001 and 002
