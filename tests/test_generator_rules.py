@@ -73,6 +73,22 @@ def test_user_rules_add_and_replace(tmp_path: Path):
             "product_root uses {target}",
         ),
         (GOOD + GOOD, "defined twice"),
+        (
+            GOOD.replace('member_suffix = "cal"', 'asn_id = "x1"'),
+            "'asn_id' must be a candidate id",
+        ),
+        (
+            GOOD.replace('member_suffix = "cal"', 'asn_id = "a3001"'),
+            "a fixed 'asn_id' needs candidates = 'none' and asn_file_name = 'product'",
+        ),
+        (
+            GOOD.replace('member_suffix = "cal"', "min_filters = 2"),
+            "'min_filters' applies to a rule with 'source_rules'",
+        ),
+        (
+            GOOD.replace('member_suffix = "cal"', "min_filters = 0"),
+            "'min_filters' must be a whole number, 1 or more",
+        ),
     ],
 )
 def test_bad_rules_name_file_rule_and_key(text, expected):

@@ -57,6 +57,14 @@ from roman_asn.tools.output import write_checked
     help="Candidate id recorded in asn_id (oNNN, cNNNN, aNNNN).",
 )
 @click.option("--asn-type", default="None", show_default=True, help="Value of asn_type.")
+@click.option(
+    "--tweakreg-catalogs",
+    "--_tweakreg-catalogs",
+    "tweakreg_catalogs",
+    is_flag=True,
+    help="Give each member a tweakreg_catalog named after it (a_cal.asdf -> a_cat.parquet), "
+    "as romancal's --_tweakreg-catalogs does.",
+)
 def command(
     files: tuple[str, ...],
     output: str,
@@ -68,6 +76,7 @@ def command(
     asn_rule: str,
     asn_id: str,
     asn_type: str,
+    tweakreg_catalogs: bool,
 ) -> None:
     """Write one association whose product lists FILE... in the order given.
 
@@ -86,6 +95,7 @@ def command(
         asn_type=asn_type,
         asn_rule=asn_rule,
         asn_id=asn_id,
+        tweakreg_catalogs=tweakreg_catalogs,
     )
     path = write_checked(asn, output)
     console.print(

@@ -306,7 +306,9 @@ def generate(
     ]
     # every association before duplicates are dropped
     undeduplicated = pl.concat(parts, how="vertical").with_row_index("idx")
-    associations, dropped = _finalize(undeduplicated, options)
+    fixed_ids = {rule.name: rule.asn_id for rule in rules if rule.asn_id}
+    unwritten = {rule.name: rule.unwritten_reason for rule in rules if rule.unwritten_reason}
+    associations, dropped = _finalize(undeduplicated, options, fixed_ids, unwritten)
     lines = source.lines if isinstance(source, Pool) else None
     orphans = find_orphans(prepared, associations, options, lines)
     return GenerationResult(
@@ -392,7 +394,6 @@ def _product_groups(
     ``<product>_<member_suffix>.asdf``), grouped by its keys; ``rows`` are the pool
     rows of the products it combines."""
     constants = {"drid": options.data_release_id}
-    suffix = f"_{rule.member_suffix or 'coadd'}.asdf"
     products = []
     for source in sources:
         made = groups[source.name].filter(pl.col("emit"))
@@ -407,22 +408,34 @@ def _product_groups(
                 ),
             )
         )
+    return group_products(rule, pl.concat(products, how="diagonal_relaxed"))
+
+
+def group_products(rule: Rule, products: pl.DataFrame) -> pl.DataFrame:
+    """The groups a second-stage rule makes of ``products`` (one row per product: its
+    ``rows``, ``product_name``, ``product_root`` and group columns), as the generator
+    and ``roman-asn multiband`` both make them."""
     keys = list(rule.keys)
-    rows = (
-        pl.concat(products, how="diagonal_relaxed")
-        .with_columns((pl.col("product_name") + suffix).alias("member"))
-        .sort("member")
+    suffix = f"_{rule.member_suffix or 'coadd'}.asdf"
+    rows = products.with_columns((pl.col("product_name") + suffix).alias("member")).sort("member")
+    # a multiband association of one filter combines nothing (romancal: min_filters = 1):
+    # such groups are made but not written (emit false), so they are reported and an
+    # incremental catalog still knows their rows
+    filters = (
+        pl.col("optical_element").n_unique() >= rule.min_filters
+        if "optical_element" in rows.columns
+        else pl.lit(True)
     )
     return (
         rows.group_by(keys, maintain_order=True)
         .agg(
             pl.col("member").alias("members"),
             pl.col("rows").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+            filters.alias("emit"),
         )
         .with_columns(
             pl.lit(rule.asn_type, dtype=pl.Utf8).alias("asn_type"),
             pl.lit(None, dtype=pl.Utf8).alias("acid"),
-            pl.lit(True).alias("emit"),
             # coadds carry no exposure error: a null per member
             pl.col("members")
             .list.eval(pl.when(pl.element().is_null()).then(pl.element()))
@@ -588,9 +601,16 @@ def _flat_members(rows: pl.DataFrame, positions: pl.DataFrame, extras: list[str]
 
 
 def _finalize(
-    undeduplicated: pl.DataFrame, options: GenerateOptions
+    undeduplicated: pl.DataFrame,
+    options: GenerateOptions,
+    fixed_ids: dict[str, str] | None = None,
+    unwritten_reasons: dict[str, str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Drop duplicates, give discovered ids, resolve name clashes, name the files."""
+    """Drop duplicates, give discovered ids (or a rule's fixed ``asn_id``), resolve
+    name clashes, name the files. Discovered groups made but not written (emit
+    false) are dropped with their rule's ``unwritten_reasons``."""
+    fixed_ids = fixed_ids or {}
+    unwritten_reasons = unwritten_reasons or {}
     # the group's identity across runs (the catalog's key): rule, type and group values,
     # the candidate id included for candidate associations, not the discovered one
     undeduplicated = undeduplicated.with_columns(
@@ -607,15 +627,16 @@ def _finalize(
 
     # discovered ids: deterministic per program, in order of (rule, group values)
     discovered = (
-        kept.filter(pl.col("acid").is_null())
+        kept.filter(pl.col("acid").is_null() & ~pl.col("rule").is_in(list(fixed_ids)))
         .sort(["program", "rule", "constraints"])
         .select(
             "idx",
             discovered_ids(pl.int_range(pl.len()).over("program")).alias("__id"),
         )
     )
+    fixed = pl.col("rule").replace_strict(fixed_ids, default=None, return_dtype=pl.Utf8)
     kept = kept.join(discovered, on="idx", how="left").with_columns(
-        pl.coalesce("acid", "__id").alias("asn_id")
+        pl.coalesce("acid", "__id", fixed).alias("asn_id")
     )
     kept = kept.with_columns(
         pl.col("product_name").str.replace_all(ACID_PLACEHOLDER, pl.col("asn_id"), literal=True),
@@ -674,9 +695,10 @@ def _finalize(
     )
     unwritten = unwritten.with_columns(
         pl.lit(None, dtype=pl.Utf8).alias("duplicate_of"),
-        pl.lit("candidate association not written (candidate associations are off)").alias(
-            "reason"
-        ),
+        pl.when(pl.col("acid").is_null())
+        .then(pl.col("rule").replace_strict(unwritten_reasons, default=None, return_dtype=pl.Utf8))
+        .otherwise(pl.lit("candidate association not written (candidate associations are off)"))
+        .alias("reason"),
     )
     dropped_columns = [
         "group",

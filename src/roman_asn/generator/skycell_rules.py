@@ -4,7 +4,8 @@ The ``skycells`` expander matches every row's footprint (corners, S_REGION, or t
 pointing and the detector; :func:`roman_asn.skycells.footprints_from_table`) to the
 sky cells it touches (:func:`roman_asn.skycells.match_footprints`, vectorized) and
 emits one row per (row, cell) with a ``skycell`` column, plus ``visit_token``
-(``v`` + 14 digits) and ``pass_token`` (``p`` + CC AAA) made by the same
+(``v`` + 14 digits), ``pass_token`` (``p`` + CC AAA) and ``daily_token`` (``d`` +
+CC AAA SSS) made by the same
 :func:`roman_asn.skycells.associations.group_token` as ``roman-asn skycell``. A row
 with no footprint, or one touching no cell, stays as one row with a null ``skycell``
 and its reason in ``expand_failure`` (reported by ``explain`` and the orphans).
@@ -23,11 +24,16 @@ import polars as pl
 
 from roman_asn.rules.hooks import EXPAND_FAILURE, ExpanderSkip, register_expander
 from roman_asn.skycells.associations import group_token
-from roman_asn.skycells.footprints import CORNER_COLUMNS, POINTING_COLUMNS, SREGION_COLUMN
+from roman_asn.skycells.footprints import (
+    DEC_CORNERS,
+    POINTING_COLUMNS,
+    RA_CORNERS,
+    SREGION_COLUMN,
+)
 from roman_asn.skycells.skymap import SkyMap, get_skymap
 from roman_asn.visit_id import is_visit_id
 
-FOOTPRINT_COLUMNS = (*CORNER_COLUMNS[0], *CORNER_COLUMNS[1], SREGION_COLUMN, *POINTING_COLUMNS[:3])
+FOOTPRINT_COLUMNS = (*RA_CORNERS, *DEC_CORNERS, SREGION_COLUMN, *POINTING_COLUMNS[:3])
 NO_FOOTPRINT = "no footprint (no ra_corn/dec_corn corners, s_region, or pointing with detector)"
 NO_CELL = "footprint touches no sky cell"
 NO_COLUMNS = "the pool has no footprint or pointing columns"
@@ -37,21 +43,22 @@ SKYCELL_COLUMN = "skycell"
 
 def has_footprint_columns(columns: list[str]) -> bool:
     names = {c.lower() for c in columns}
-    corners = all(c in names for c in (*CORNER_COLUMNS[0], *CORNER_COLUMNS[1]))
+    corners = all(c in names for c in (*RA_CORNERS, *DEC_CORNERS))
     pointing = all(c in names for c in POINTING_COLUMNS)
     return corners or SREGION_COLUMN in names or pointing
 
 
 def _tokens(visit_ids: pl.Series) -> pl.DataFrame:
-    """visit_token and pass_token of each distinct 19-digit visit id (others: null)."""
+    """visit, pass and daily token of each distinct 19-digit visit id (others: null)."""
     distinct = [v for v in visit_ids.unique().to_list() if is_visit_id(v)]
     return pl.DataFrame(
         {
             "visit_id": distinct,
             "visit_token": [group_token(v, "visit")[1] for v in distinct],
             "pass_token": [group_token(v, "pass")[1] for v in distinct],
+            "daily_token": [group_token(v, "daily")[1] for v in distinct],
         },
-        schema={"visit_id": pl.Utf8, "visit_token": pl.Utf8, "pass_token": pl.Utf8},
+        schema={n: pl.Utf8 for n in ("visit_id", "visit_token", "pass_token", "daily_token")},
     )
 
 

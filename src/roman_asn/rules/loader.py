@@ -8,6 +8,7 @@ mistake is reported with the file, the rule and the key, never later as a crash.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -43,8 +44,12 @@ RULE_KEYS = frozenset(
         "asn_file_name",
         "source_rules",
         "fill_missing",
+        "asn_id",
+        "min_filters",
     }
 )
+# a fixed association id: the DMS candidate id forms (as romancal's tools write a3001)
+_FIXED_ASN_ID = re.compile(r"o\d{3}|c\d{4}|a\d{4}|r\d{4}")
 FILE_NAME_STYLES = ("dms", "product")
 SELECT_KEYS = frozenset({"column", "values", "exclude", "describe"})
 
@@ -99,6 +104,11 @@ class Rule:
     target_column: str = "target"
     # a group column naming the association's sky cell (fills skycell_wcs_info)
     skycell_column: str | None = None
+    # every association of the rule gets this asn_id instead of a discovered a3NNN
+    # (romancal's skycell_asn and multiband_asn write a3001; outlier detection reads it)
+    asn_id: str | None = None
+    # a source_rules rule: only groups of at least this many filters (coadds) are kept
+    min_filters: int = 1
     source: str = "<rules>"
 
     @property
@@ -116,6 +126,13 @@ class Rule:
         out = [c for c in self.keys if c not in self.fill_missing]
         out += [c for c in self.require if c not in out]
         return tuple(out)
+
+    @property
+    def unwritten_reason(self) -> str | None:
+        """Why a group of this rule is made but not written (None: it always is)."""
+        if self.min_filters > 1:
+            return f"fewer than {self.min_filters} filters (rules key min_filters)"
+        return None
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -265,6 +282,23 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
         )
 
     keys = {"program", *group_by, *([type_column] if type_column else [])}
+    fixed_id = table.get("asn_id")
+    if fixed_id is not None and (
+        not isinstance(fixed_id, str) or not _FIXED_ASN_ID.fullmatch(fixed_id)
+    ):
+        raise fail("'asn_id' must be a candidate id: oNNN, cNNNN, aNNNN or rNNNN", "asn_id")
+    if fixed_id is not None and (candidates != "none" or file_style != "product"):
+        raise fail(
+            "a fixed 'asn_id' needs candidates = 'none' and asn_file_name = 'product' "
+            "(the product name tells its associations apart)",
+            "asn_id",
+        )
+    min_filters = table.get("min_filters", 1)
+    if isinstance(min_filters, bool) or not isinstance(min_filters, int) or min_filters < 1:
+        raise fail("'min_filters' must be a whole number, 1 or more", "min_filters")
+    if "min_filters" in table and not source_rules:
+        raise fail("'min_filters' applies to a rule with 'source_rules' (multiband)", "min_filters")
+
     template = table.get("product_name")
     if not isinstance(template, str) or not template:
         raise fail("needs a 'product_name' template", "product_name")
@@ -310,6 +344,8 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
         product_root=product_root,
         target_column=canonical_name(target_column),
         skycell_column=canonical_name(skycell_column) if skycell_column else None,
+        asn_id=fixed_id,
+        min_filters=min_filters,
         source=label,
     )
 

@@ -12,16 +12,42 @@ from roman_asn.skycells import tessellation as tess
 from roman_asn.skycells.skymap import SkyMap, get_skymap
 
 
-def skycell_wcs_info(name_or_index: str | int, skymap: SkyMap | None = None) -> dict[str, Any]:
-    """The 12-key ``skycell_wcs_info`` of a cell, keys in SKYCELL_WCS_KEYS order.
+def skycell_wcs_infos(indices, skymap: SkyMap | None = None) -> list[dict[str, Any]]:
+    """The 12-key ``skycell_wcs_info`` of each cell index, keys in SKYCELL_WCS_KEYS order.
 
     As romancal writes it: projection centre = the region's tangent point,
     x0/y0_projection = the tangent pixel in the cell's 0-based frame, centre of
     the cell, 5000 x 5000 pixels, the cell's orientat and the region's.
+    Vectorized: one record lookup for all cells.
     """
     skymap = skymap or get_skymap()
+    index = np.asarray(indices, dtype=np.int64)
+    if index.size == 0:
+        return []
+    rec = skymap.records(index)
+    region = skymap.regions[skymap.region_of(index)]
+    columns = {
+        "name": rec["name"].astype(str).tolist(),
+        "pixel_scale": [tess.PIXEL_SCALE] * len(index),
+        "ra_projection_center": region["ra_tangent"].astype(float).tolist(),
+        "dec_projection_center": region["dec_tangent"].astype(float).tolist(),
+        "x0_projection": rec["x_tangent"].astype(float).tolist(),
+        "y0_projection": rec["y_tangent"].astype(float).tolist(),
+        "ra_center": rec["ra_center"].astype(float).tolist(),
+        "dec_center": rec["dec_center"].astype(float).tolist(),
+        "nx": [tess.CELL_SIZE] * len(index),
+        "ny": [tess.CELL_SIZE] * len(index),
+        "orientat": rec["orientat"].astype(float).tolist(),
+        "orientat_projection_center": region["orientat"].astype(float).tolist(),
+    }
+    return [{key: columns[key][i] for key in SKYCELL_WCS_KEYS} for i in range(len(index))]
+
+
+def skycell_wcs_info(name_or_index: str | int, skymap: SkyMap | None = None) -> dict[str, Any]:
+    """The ``skycell_wcs_info`` of one cell, by name or index (:func:`skycell_wcs_infos`)."""
+    skymap = skymap or get_skymap()
     index = skymap.index_of(name_or_index) if isinstance(name_or_index, str) else int(name_or_index)
-    return _wcs_infos(np.array([index], dtype=np.int64), skymap)[0]
+    return skycell_wcs_infos([index], skymap)[0]
 
 
 def wcs_info_texts(names: list[str], skymap: SkyMap | None = None) -> dict[str, str]:
@@ -33,30 +59,8 @@ def wcs_info_texts(names: list[str], skymap: SkyMap | None = None) -> dict[str, 
     index = np.array([skymap.index_of(n) for n in names], dtype=np.int64)
     return {
         name: json.dumps(info, indent=4, ensure_ascii=False).replace("\n", "\n    ")
-        for name, info in zip(names, _wcs_infos(index, skymap), strict=True)
+        for name, info in zip(names, skycell_wcs_infos(index, skymap), strict=True)
     }
-
-
-def _wcs_infos(index: np.ndarray, skymap: SkyMap) -> list[dict[str, Any]]:
-    """``skycell_wcs_info`` of the cells at ``index``, computed for all at once."""
-    rec = skymap.records(index)
-    region = skymap.regions[skymap.region_of(index)]
-    n = len(index)
-    columns = {
-        "name": rec["name"].astype(str).tolist(),
-        "pixel_scale": [tess.PIXEL_SCALE] * n,
-        "ra_projection_center": region["ra_tangent"].astype(float).tolist(),
-        "dec_projection_center": region["dec_tangent"].astype(float).tolist(),
-        "x0_projection": rec["x_tangent"].astype(float).tolist(),
-        "y0_projection": rec["y_tangent"].astype(float).tolist(),
-        "ra_center": rec["ra_center"].astype(float).tolist(),
-        "dec_center": rec["dec_center"].astype(float).tolist(),
-        "nx": [tess.CELL_SIZE] * n,
-        "ny": [tess.CELL_SIZE] * n,
-        "orientat": rec["orientat"].astype(float).tolist(),
-        "orientat_projection_center": region["orientat"].astype(float).tolist(),
-    }
-    return [{key: columns[key][i] for key in SKYCELL_WCS_KEYS} for i in range(n)]
 
 
 def wcs_from_info(info: dict[str, Any]):

@@ -25,6 +25,23 @@ def read_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
     return read_association_dict(os.fspath(path))
 
 
+def member_path(path: str | os.PathLike[str], asn_folder: str | os.PathLike[str]) -> str:
+    """``path`` as romancal will resolve it from the association file's folder.
+
+    Files in (or below) that folder, and files given by a relative path, become
+    relative to it (``../coadds/x``); other absolute paths stay absolute.
+    """
+    given = os.fspath(path)
+    target, base = os.path.abspath(given), os.path.abspath(asn_folder)
+    try:
+        inside = os.path.commonpath([target, base]) == base
+        if inside or not os.path.isabs(given):
+            return Path(os.path.relpath(target, base)).as_posix()
+    except ValueError:  # another drive (Windows): only an absolute path works
+        pass
+    return Path(target).as_posix()
+
+
 def check(data: dict[str, Any], label: str) -> None:
     """Raise :class:`AssociationError` listing the strict-schema problems of ``data``."""
     problems = validate_dict(data, label)
