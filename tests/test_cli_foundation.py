@@ -45,10 +45,21 @@ def test_demo_runs_on_the_shipped_pool(tmp_path, capsys, monkeypatch):
     assert "Demo pool demo_pool.csv: 145 rows" in out
     assert "$ roman-asn generate " in out and "--orphans demo-output/orphans.csv" in out
     assert "rows: 145, in associations: 144, orphans: 1" in out
-    assert "wrote 2,323 association files to demo-output" in out
+    assert "wrote 1,487 association files to demo-output" in out
     folder = tmp_path / "demo-output"
     files = sorted(folder.glob("*_asn.json"))
-    assert len(files) == 2323
+    assert len(files) == 1487
+    # the catalog part: two halves ingested, then what changed
+    assert "$ roman-asn catalog ingest demo-output/catalog.db demo_pool_day2.csv" in out
+    assert "$ roman-asn catalog changes demo-output/catalog.db" in out
+    from roman_asn.catalog import Catalog
+
+    with Catalog.open(folder / "catalog.db") as catalog:
+        assert catalog.stats()["associations"] == 1487
+        assert [r["inputs"] for r in catalog.runs()] == [
+            ["demo_pool_day1.csv"],
+            ["demo_pool_day2.csv"],
+        ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-output"]  # nothing elsewhere
     kinds = {}
     for path in files[::50]:

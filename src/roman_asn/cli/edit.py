@@ -11,7 +11,7 @@ from roman_asn.tools.edit import ACTIONS, edit_association
 
 @click.command("edit")
 @click.argument("action", type=click.Choice(ACTIONS))
-@click.argument("association", type=click.Path(dir_okay=False, exists=True))
+@click.argument("association", type=click.Path(dir_okay=False))
 @click.argument("files", nargs=-1, required=True)
 @click.option(
     "-o",
