@@ -5,7 +5,7 @@ shows; after a change of output, run this, read the diff, and commit what is rig
 
     .venv/bin/python scripts/update_doc_examples.py [README.md docs/tools.md ...]
 
-Lines with timings become ``...`` (the test matches any lines there).
+Lines with timings or timestamps become ``...`` (the test matches any lines there).
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from test_docs_examples import DOCUMENTS, MARK, _matches, _prepare, console_steps  # noqa: E402
 
-TIMING = re.compile(r"\b(took|in) [\d.,]+ ?(s|ms|seconds)\b|\([\d.]+ s\)")
+TIMING = re.compile(
+    r"\b(took|in) [\d.,]+ ?(s|ms|seconds)\b|\([\d.]+ s\)|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"
+)
 
 
 def outputs_of(document: Path) -> list[tuple[object, list[str]]]:
@@ -33,7 +35,8 @@ def outputs_of(document: Path) -> list[tuple[object, list[str]]]:
         script = ["status=0"]
         for index, step in enumerate(steps):
             script += [f"echo {MARK} {index}", f"(exit $status); {step.command} 2>&1", "status=$?"]
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+        env = {**os.environ, "PATH": path}
         env.pop("COLUMNS", None)
         run = subprocess.run(
             ["bash", "-c", "\n".join(script)], cwd=folder, env=env, capture_output=True, text=True

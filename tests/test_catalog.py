@@ -354,14 +354,13 @@ def test_kill_during_ingest_leaves_catalog_as_it_was(tmp_path, demo, delay):
         del sa
 
 
-def test_second_writer_waits_then_fails_and_readers_see_the_state_before(tmp_path):
+def test_second_writer_waits_then_fails_and_readers_see_the_state_before(catalog_location):
     from roman_asn.catalog.store import writing
 
-    db = tmp_path / "cat.db"
+    db = catalog_location
     with Catalog.open(db, create=True) as catalog:
         catalog.ingest([pool([row()])], RULES)
         with writing(catalog.engine) as connection:  # a writer in progress
-            connection.exec_driver_sql("UPDATE settings SET value = value WHERE 1 = 0")
             connection.exec_driver_sql(
                 "INSERT INTO runs (kind, started, code_version, inputs, counts) "
                 "VALUES ('ingest', 'x', 'x', '[]', '{}')"

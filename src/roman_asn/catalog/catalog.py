@@ -115,6 +115,13 @@ class Catalog:
         self.location = location
         self.engine = engine
 
+    @property
+    def where(self) -> str:
+        """The location for people: a URL's password is never shown."""
+        if "://" not in self.location:
+            return self.location
+        return self.engine.url.render_as_string(hide_password=True)
+
     @classmethod
     def open(
         cls, location: str | os.PathLike[str], *, create: bool = False, wait: float = 60.0
@@ -170,7 +177,7 @@ class Catalog:
         elif data_release_id is not None and data_release_id != stored:
             raise CatalogError(
                 f"the catalog's data release id is {stored!r}, not {data_release_id!r}",
-                path=self.location,
+                path=self.where,
             )
         return GenerateOptions(data_release_id=stored)
 
@@ -183,7 +190,7 @@ class Catalog:
             raise CatalogError(
                 "the catalog was built with other rules (rules hash "
                 f"{stored[:12]}, these are {digest[:12]}): use the same rule options",
-                path=self.location,
+                path=self.where,
             )
         return digest
 
@@ -265,7 +272,7 @@ class Catalog:
                 more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
                 raise CatalogError(
                     f"not in the catalog (or already withdrawn): {unknown[0]}{more}",
-                    path=self.location,
+                    path=self.where,
                 )
             run_id = self._start_run(connection, "withdraw", names, digest)
             report = RunReport(run_id=run_id, inputs=names, withdrawn=len(found))
@@ -391,7 +398,7 @@ class Catalog:
                     raise CatalogError(
                         f"no current association named {unknown[0]}"
                         + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
-                        path=self.location,
+                        path=self.where,
                     )
             run_id = self._start_run(connection, "mark", sorted(r.name for r in rows)[:100], None)
             paths = product_paths or {}
@@ -650,7 +657,7 @@ class Catalog:
                 .first()
             )
             if row is None:
-                raise CatalogError(f"no association named {name}", path=self.location)
+                raise CatalogError(f"no association named {name}", path=self.where)
             history = []
             previous: list[str] = []
             versions = (
@@ -709,7 +716,7 @@ class Catalog:
                 .order_by(a.c.level, a.c.asn_type)
             ).all()
             return {
-                "location": self.location,
+                "location": self.where,
                 "files": count(sa.select(sa.func.count()).select_from(e)),
                 "withdrawn": count(sa.select(sa.func.count()).where(e.c.withdrawn)),
                 "associations": count(sa.select(sa.func.count()).where(a.c.retired_run.is_(None))),

@@ -216,7 +216,17 @@ def reconcile(
             break
         keys |= missing
     changes.seconds["regenerate"] = time.perf_counter() - clock
-    _record(connection, result, table, keys, rules, run_id, asn_pool, changes)
+    bulk = [
+        index
+        for table_ in t.metadata.tables.values()
+        for index in table_.indexes
+        if index.name in t.BULK_INDEXES and _empty(connection)
+    ]
+    for index in bulk:  # built again by one sort after the load (same transaction)
+        index.drop(connection)
+    _record(connection, result, table, keys, delta_ids, rules, run_id, asn_pool, changes)
+    for index in bulk:
+        index.create(connection)
     changes.seconds["record"] = time.perf_counter() - clock
     return changes
 
@@ -354,6 +364,7 @@ def _record(
     result: GenerationResult | None,
     table: pl.DataFrame,
     keys: set[str],
+    delta_ids: set[int],
     rules: list[Rule],
     run_id: int,
     asn_pool: str,
@@ -367,15 +378,19 @@ def _record(
         current, dropped, keys = _reconciled(connection, result, keys, rules)
     known = _known(connection, keys)
 
-    # group_rows: rewritten for every reconciled group
-    for chunk in batched(sorted(keys) if not _empty(connection) else []):
-        connection.execute(t.group_rows.delete().where(t.group_rows.c.group_key.in_(chunk)))
+    # group_rows: a file's groups follow from its own row alone, so only the delta's
+    # pairs change: those of changed and withdrawn files go, the delta's current ones come
+    for chunk in batched(sorted(delta_ids) if not _empty(connection) else []):
+        connection.execute(t.group_rows.delete().where(t.group_rows.c.file_id.in_(chunk)))
     if result is not None:
+        delta_rows = table.filter(pl.col("file_id").is_in(sorted(delta_ids))).select(
+            pl.col(ROW_COLUMN).alias("rows"), "file_id"
+        )
         pairs = (
             pl.concat([current.select("key", "rows"), dropped.select("key", "rows")])
             .explode("rows")
             .drop_nulls("rows")
-            .join(table.select(pl.col(ROW_COLUMN).alias("rows"), "file_id"), on="rows", how="left")
+            .join(delta_rows, on="rows", how="inner")
             .select(pl.col("key").alias("group_key"), "file_id")
             .unique(maintain_order=True)
         )
