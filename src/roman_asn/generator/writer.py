@@ -5,8 +5,8 @@ written atomically, optionally by several processes.
 
 from __future__ import annotations
 
-import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from json.encoder import encode_basestring as _quote
@@ -17,6 +17,7 @@ import polars as pl
 
 from roman_asn._version import __version__
 from roman_asn.association import DEGRADED, NO_DEGRADED
+from roman_asn.atomic import remove_stale_temporaries, write_bytes_in, write_error
 from roman_asn.generator.engine import GenerationResult
 from roman_asn.generator.skycell_rules import wcs_info_texts
 
@@ -245,31 +246,19 @@ def render_texts(
     yield from zip(texts["file_name"].to_list(), texts["text"].to_list(), strict=True)
 
 
-_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
-
-
-def _write_texts(dir_fd: int, names: list[str], texts: list[bytes]) -> int:
-    """Write each text atomically under its name in the open folder ``dir_fd``.
-
-    ``roman_asn.atomic`` for millions of small files: the same temporary name then
-    rename (no fsync), but the temporary name comes from the pid instead of mkstemp,
-    there is no text layer and no path lookup per file, which makes each file 3-4
-    times cheaper."""
-    suffix = f".{os.getpid()}.tmp"
-    flags, open_, write, close, replace = _FLAGS, os.open, os.write, os.close, os.replace
-    for name, data in zip(names, texts, strict=True):
-        tmp = f".{name}{suffix}"
-        fd = open_(tmp, flags, 0o644, dir_fd=dir_fd)
+def _write_texts(dir_fd: int, folder: Path, names: list[str], texts: list[bytes], stop) -> int:
+    """Write each text whole under its name in the open folder ``dir_fd`` (see
+    ``roman_asn.atomic.write_bytes_in``: no path lookup and no text layer per file,
+    3-4 times cheaper than opening paths). Stops between files once ``stop`` is set
+    (Ctrl-C): every file is whole or absent."""
+    write = write_bytes_in
+    for number, (name, data) in enumerate(zip(names, texts, strict=True)):
+        if stop.is_set():
+            return number
         try:
-            try:
-                write(fd, data)
-            finally:
-                close(fd)
-            replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=dir_fd)
-            raise
+            write(dir_fd, name, data)
+        except OSError as error:
+            raise write_error(error, folder / name) from None
     return len(names)
 
 
@@ -298,21 +287,33 @@ def write_associations(
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     total = result.associations.height
-    dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    remove_stale_temporaries(folder)
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as error:
+        raise write_error(error, folder) from None
+    stop = threading.Event()
     try:
         with ThreadPoolExecutor(max_workers=workers or 1) as pool:
             pending = []
-            for start in range(0, total, CHUNK):
-                names, texts = _chunk_bytes(result, start, min(start + CHUNK, total))
-                pending.append(pool.submit(_write_texts, dir_fd, names, texts))
-                while len(pending) > 4 or (pending and pending[0].done()):
-                    done = pending.pop(0).result()
+            try:
+                for start in range(0, total, CHUNK):
+                    names, texts = _chunk_bytes(result, start, min(start + CHUNK, total))
+                    pending.append(pool.submit(_write_texts, dir_fd, folder, names, texts, stop))
+                    while len(pending) > 4 or (pending and pending[0].done()):
+                        done = pending.pop(0).result()
+                        if on_progress:
+                            on_progress(done)
+                for future in pending:
+                    done = future.result()
                     if on_progress:
                         on_progress(done)
-            for future in pending:
-                done = future.result()
-                if on_progress:
-                    on_progress(done)
+            except BaseException:
+                # Ctrl-C or a failed write: the writers stop after the file in hand
+                stop.set()
+                for future in pending:
+                    future.cancel()
+                raise
     finally:
         os.close(dir_fd)
     return WrittenFiles(folder, result.associations["file_name"])
