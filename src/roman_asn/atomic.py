@@ -136,33 +136,39 @@ def _open_unnamed(dir_fd: int | None, folder: str) -> int | None:
     if not _tmpfile_works:
         return None
     try:
-        device = os.stat(".", dir_fd=dir_fd).st_dev if dir_fd is not None else os.stat(folder).st_dev
+        where = os.stat(".", dir_fd=dir_fd) if dir_fd is not None else os.stat(folder)
+        device = where.st_dev
     except OSError:
         return None
     works = _unnamed_by_device.get(device)
     if works is False:
         return None
-    try:
+
+    def unnamed() -> int:
         if dir_fd is not None:
-            fd = os.open(".", os.O_WRONLY | _O_TMPFILE | os.O_CLOEXEC, 0o666, dir_fd=dir_fd)
-        else:
-            fd = os.open(folder, os.O_WRONLY | _O_TMPFILE | os.O_CLOEXEC, 0o666)
-    except OSError:
-        _unnamed_by_device[device] = False
-        return None
+            return os.open(".", os.O_WRONLY | _O_TMPFILE | os.O_CLOEXEC, 0o666, dir_fd=dir_fd)
+        return os.open(folder, os.O_WRONLY | _O_TMPFILE | os.O_CLOEXEC, 0o666)
+
     if works is None:  # can it be linked into the folder? (not in every sandbox)
         probe = temporary_name("probe")
         if dir_fd is None:
             probe = os.path.join(folder, probe)
         try:
-            os.link(f"/proc/self/fd/{fd}", probe, dst_dir_fd=dir_fd, follow_symlinks=True)
+            fd = unnamed()
+            try:
+                os.link(f"/proc/self/fd/{fd}", probe, dst_dir_fd=dir_fd, follow_symlinks=True)
+            finally:
+                os.close(fd)
             os.unlink(probe, dir_fd=dir_fd)
             _unnamed_by_device[device] = True
         except OSError:
             _unnamed_by_device[device] = False
-            os.close(fd)
             return None
-    return fd
+    try:
+        return unnamed()
+    except OSError:
+        _unnamed_by_device[device] = False
+        return None
 
 
 def _publish(fd: int, unnamed: bool, tmp: str, name: str, dir_fd: int | None) -> None:

@@ -103,6 +103,16 @@ def selected_rules(rule_files: tuple[str, ...], ignore_default: bool, no_skycell
     type=click.Path(dir_okay=False),
     help="Write rows in no association, with reasons (.csv or .json).",
 )
+@click.option(
+    "--clean",
+    is_flag=True,
+    help="Remove association files in the output folder that this run does not write.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write even if the output folder holds association files this run does not write.",
+)
 @click.option("--dry-run", is_flag=True, help="Generate and report, but write no association.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
@@ -147,6 +157,8 @@ def command(
     version: str | None,
     data_release_id: str,
     orphans_path: str | None,
+    clean: bool,
+    force: bool,
     dry_run: bool,
     no_progress: bool,
     writer_threads: int | None,
@@ -170,6 +182,8 @@ def command(
         raise RomanAsnError(
             f"--data-release-id must be lower-case letters and digits, not {data_release_id!r}"
         )
+    if clean and force:
+        raise RomanAsnError("--clean removes other association files, --force keeps them: not both")
     if workers and scheduler:
         raise RomanAsnError("--workers starts a local cluster, --scheduler uses one: not both")
     if bundle_path:
@@ -186,6 +200,7 @@ def command(
     )
     show = not no_progress and err_console.is_terminal
     run = _Run(output_dir, bundle_path, writer_threads, dry_run, show)
+    run.existing = "clean" if clean else "force" if force else "refuse"
     with _cluster(workers, scheduler, show) as client:
         if chunked:
             result = run.chunked(pool, rules, options, client)
@@ -231,6 +246,7 @@ class _Run:
         self.dry_run = dry_run
         self.show = show
         self.written = 0
+        self.existing = "refuse"
 
     def _status(self, text: str):
         return err_console.status(text, spinner="dots") if self.show else _Quiet()
@@ -256,8 +272,16 @@ class _Run:
             with self._status(f"writing {self.bundle_path}"):
                 self.written = write_bundle(result, self.bundle_path)
         else:
-            self._write_files(result, progress=True)
+            with self._folder() as folder:
+                folder.check(result.associations["file_name"].to_list())
+                self._write_files(result, progress=True)
+                folder.wrote(result.associations["file_name"].to_list())
         return result
+
+    def _folder(self):
+        from roman_asn.generator.writer import OutputFolder
+
+        return OutputFolder(self.output_dir, self.existing)
 
     def chunked(self, pool: str, rules, options, client):
         from roman_asn.generator.bundle import BundleWriter
@@ -265,12 +289,20 @@ class _Run:
 
         tally = Tally()
         sink = BundleWriter(self.bundle_path) if self.bundle_path and not self.dry_run else None
-        with sink or contextlib.nullcontext(), self._status("splitting the pool by program"):
+        folder = None if sink is not None or self.dry_run else self._folder()
+        with (
+            folder or contextlib.nullcontext(),
+            sink or contextlib.nullcontext(),
+            self._status("splitting the pool by program"),
+        ):
+            if folder is not None:
+                folder.check(None)
             for number, part in enumerate(generate_chunked(pool, rules, options, client=client)):
                 if sink is not None:
                     self.written += sink.write(part)
-                elif not self.dry_run:
+                elif folder is not None:
                     self._write_files(part, progress=False)
+                    folder.wrote(part.associations["file_name"].to_list())
                 tally.add(part)
                 if self.show:
                     err_console.log(f"part {number + 1}: {tally.associations:,} associations")

@@ -5,9 +5,10 @@ written atomically, optionally by several processes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from json.encoder import encode_basestring as _quote
 from pathlib import Path
@@ -17,7 +18,8 @@ import polars as pl
 
 from roman_asn._version import __version__
 from roman_asn.association import DEGRADED, NO_DEGRADED
-from roman_asn.atomic import remove_stale_temporaries, write_bytes_in, write_error
+from roman_asn.atomic import WriteError, remove_stale_temporaries, write_bytes_in, write_error
+from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult
 from roman_asn.generator.skycell_rules import wcs_info_texts
 
@@ -317,6 +319,108 @@ def write_associations(
     finally:
         os.close(dir_fd)
     return WrittenFiles(folder, result.associations["file_name"])
+
+
+ASN_PATTERN = "*_asn.json"
+LOCK_NAME = ".roman-asn.lock"
+EXISTING = ("refuse", "clean", "force")
+
+
+class OutputFolder:
+    """The folder a run writes its association files into, held for the run.
+
+    - A lock (``.roman-asn.lock``, ``flock``: released when the process ends, even by
+      ``kill -9``) makes a second run into the same folder fail at once instead of
+      mixing its files with the first one's.
+    - Association files already there that this run does not write are refused
+      (``existing="refuse"``, the default: the folder would mix two runs' outputs),
+      removed once the run has written its own (``"clean"``) or left alone (``"force"``).
+      Files this run rewrites are fine: re-running a command is safe.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], existing: str = "refuse") -> None:
+        if existing not in EXISTING:
+            raise ValueError(f"existing must be one of {EXISTING}, not {existing!r}")
+        self.folder = Path(folder)
+        self.existing_mode = existing
+        self.existing: set[str] = set()
+        self.written: set[str] = set()
+        self._lock_fd: int | None = None
+
+    def __enter__(self) -> OutputFolder:
+        lock = self.folder / LOCK_NAME
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise write_error(error, self.folder) from None
+        self._lock_fd = _take_lock(lock)
+        remove_stale_temporaries(self.folder, force=True)
+        self.existing = {p.name for p in self.folder.glob(ASN_PATTERN)}
+        return self
+
+    def check(self, names: Iterable[str] | None) -> None:
+        """Refuse (default) when association files are here that a run writing ``names``
+        would not rewrite; ``None``: the names are not known yet (chunked runs), so
+        any association file already here counts."""
+        if self.existing_mode != "refuse" or not self.existing:
+            return
+        others = sorted(self.existing if names is None else self.existing - set(names))
+        if others:
+            raise RomanAsnError(
+                f"the folder holds {len(others)} association file(s) this run does not "
+                f"write (e.g. {others[0]}); use --clean to remove them or --force to "
+                "write beside them",
+                path=str(self.folder),
+            )
+
+    def wrote(self, names: Iterable[str]) -> None:
+        self.written.update(names)
+
+    def __exit__(self, kind, *rest) -> None:
+        try:
+            if kind is None and self.existing_mode == "clean":
+                for name in sorted(self.existing - self.written):
+                    try:
+                        (self.folder / name).unlink(missing_ok=True)
+                    except OSError as error:
+                        raise WriteError(
+                            f"cannot remove: {error.strerror}", path=str(self.folder / name)
+                        ) from None
+        finally:
+            if self._lock_fd is not None:
+                # removed while still held: a run waiting on this file sees it is gone
+                with contextlib.suppress(OSError):
+                    os.unlink(self.folder / LOCK_NAME)
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+
+def _take_lock(lock: Path) -> int:
+    """An exclusive ``flock`` on ``lock`` (created if need be), or a one-line error when
+    another process holds it. The lock goes with the process, so ``kill -9`` frees it."""
+    import fcntl
+
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError as error:
+            raise write_error(error, lock) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise RomanAsnError(
+                "another roman-asn run is writing into this folder (it holds "
+                f"{LOCK_NAME}); wait for it to finish or choose another output folder",
+                path=str(lock.parent),
+            ) from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # the holder removed it as we opened it: take the new one
 
 
 class WrittenFiles(Sequence[Path]):

@@ -10,6 +10,7 @@ when every one of its non-missing values is ``T`` or ``F``; in any other column
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,44 +87,131 @@ class Pool:
         return normalize(frame, path=path, fmt="memory", lines=None)
 
 
-def read_pool(path: str | os.PathLike[str]) -> Pool:
-    """Read a pool: legacy pipe-delimited or plain CSV, ECSV or Parquet."""
+BOM = b"\xef\xbb\xbf"
+HEAD_BYTES = 1 << 16  # enough for any header line and the ECSV marker
+
+
+@dataclass
+class PoolSource:
+    """A pool file opened once: its name for messages, its first bytes (to identify
+    the format) and, on demand, all of it. Regular files can be reopened by path;
+    standard input (``-``) and pipes are read once into memory."""
+
+    label: str
+    path: Path | None
+    head: bytes
+    _raw: bytes | None = field(default=None, repr=False)
+
+    @property
+    def suffix(self) -> str:
+        return Path(self.label).suffix.lower()
+
+    @property
+    def raw(self) -> bytes:
+        """The whole file as bytes."""
+        if self._raw is None:
+            assert self.path is not None
+            try:
+                self._raw = self.path.read_bytes()
+            except OSError as error:
+                raise PoolError(
+                    f"cannot read: {error.strerror or error}", path=self.label
+                ) from None
+        return self._raw
+
+    @property
+    def text(self) -> bytes:
+        """The bytes of a text pool: without a UTF-8 byte-order mark, and with old Mac
+        line endings (CR only) read as line ends."""
+        raw = self.raw
+        if raw.startswith(BOM):
+            raw = raw[len(BOM) :]
+        if b"\r" in raw and b"\n" not in raw:
+            raw = raw.replace(b"\r", b"\n")
+        return raw
+
+    def binary(self):
+        """A file object (or path) for readers of binary formats."""
+        import io
+
+        return self.path if self.path is not None else io.BytesIO(self.raw)
+
+
+def open_source(path: str | os.PathLike[str]) -> PoolSource:
+    """Open a pool path (``-`` is standard input) with one-line errors for what is not a file."""
+    if str(path) == "-":
+        import sys
+
+        raw = sys.stdin.buffer.read()
+        return PoolSource("<stdin>", None, _strip_bom(raw[:HEAD_BYTES]), raw)
     path = Path(path)
     label = str(path)
-    if path.is_dir():
-        raise PoolError("is a directory, not a pool file", path=label)
     try:
-        head = path.open("rb").read(8)
+        info = path.stat()
+        if path.is_dir():
+            raise PoolError("is a directory, not a pool file", path=label)
+        if stat.S_ISREG(info.st_mode):
+            with path.open("rb") as handle:
+                return PoolSource(label, path, _strip_bom(handle.read(HEAD_BYTES)))
+        with path.open("rb") as handle:  # a pipe or device: it can be read only once
+            raw = handle.read()
     except FileNotFoundError:
         raise PoolError("no such file", path=label) from None
     except OSError as error:
         raise PoolError(f"cannot read: {error.strerror or error}", path=label) from None
-    suffix = path.suffix.lower()
-    if head.startswith(b"PAR1") or suffix in (".parquet", ".pq"):
-        if not head.startswith(b"PAR1"):
-            raise PoolError("not a Parquet file (no PAR1 magic bytes)", path=label)
-        try:
-            frame = pl.read_parquet(path)
-        except Exception as error:  # pyarrow/polars raise many kinds
-            raise PoolError(f"unreadable Parquet file: {error}", path=label) from None
-        return normalize(frame, path=label, fmt="parquet", lines=None)
-    raw = path.read_bytes()
-    if suffix == ".ecsv" or raw.lstrip().startswith(b"# %ECSV"):
-        frame = read_ecsv(path, raw)
-        if frame is None:  # multidimensional or object columns: astropy knows them
-            frame = _read_ecsv_astropy(path)
-        return normalize(frame, path=label, fmt="ecsv", lines=None)
-    frame, lines, fmt = read_text_table(path, raw)
-    return normalize(frame, path=label, fmt=fmt, lines=lines)
+    return PoolSource(label, None, _strip_bom(raw[:HEAD_BYTES]), raw)
 
 
-def _read_ecsv_astropy(path: Path) -> pl.DataFrame:
+def _strip_bom(head: bytes) -> bytes:
+    return head[len(BOM) :] if head.startswith(BOM) else head
+
+
+def read_pool(path: str | os.PathLike[str], fmt: str | None = None) -> Pool:
+    """Read a pool: legacy pipe-delimited or plain CSV, ECSV or Parquet (see
+    :mod:`roman_asn.pool.formats`); ``fmt`` names the format instead of detecting it."""
+    from roman_asn.pool.formats import get_format, identify_format
+
+    source = open_source(path)
+    kind = get_format(fmt) if fmt else identify_format(source.head, source.suffix, source.label)
+    return kind.read(source)
+
+
+def read_parquet_source(source: PoolSource) -> Pool:
+    if not source.head.startswith(b"PAR1"):
+        raise PoolError("not a Parquet file (no PAR1 magic bytes)", path=source.label)
+    try:
+        frame = pl.read_parquet(source.binary())
+    except Exception as error:  # pyarrow/polars raise many kinds
+        raise PoolError(
+            f"unreadable Parquet file: {_first_line(error)}", path=source.label
+        ) from None
+    return normalize(frame, path=source.label, fmt="parquet", lines=None)
+
+
+def read_ecsv_source(source: PoolSource) -> Pool:
+    frame, lines = read_ecsv(source.label, source.text)
+    if frame is None:  # multidimensional or object columns: astropy knows them
+        frame = _read_ecsv_astropy(source)
+    return normalize(frame, path=source.label, fmt="ecsv", lines=lines)
+
+
+def read_text_source(source: PoolSource) -> Pool:
+    frame, lines, fmt = read_text_table(source.label, source.text)
+    return normalize(frame, path=source.label, fmt=fmt, lines=lines)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _read_ecsv_astropy(source: PoolSource) -> pl.DataFrame:
     from astropy.table import Table
 
     try:
-        table = Table.read(path, format="ascii.ecsv")
+        table = Table.read(source.text.decode("utf-8"), format="ascii.ecsv")
     except Exception as error:
-        raise PoolError(f"unreadable ECSV file: {error}", path=str(path)) from None
+        raise PoolError(f"unreadable ECSV file: {_first_line(error)}", path=source.label) from None
     columns = {}
     for name in table.colnames:
         column = table[name]
