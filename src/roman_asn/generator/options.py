@@ -32,7 +32,7 @@ class GenerateOptions:
     ) -> GenerateOptions:
         """Flags as on the command line: neither mode flag nor -i means both modes;
         ``-i`` alone means those candidates only (add ``--discover`` to also discover)."""
-        ids = tuple(sorted(dict.fromkeys(i.strip() for i in ids if i.strip())))
+        ids = tuple(sorted(dict.fromkeys(i.strip().lower() for i in ids if i.strip())))
         if not all_candidates and not discover:
             all_candidates, discover = True, not ids
         return cls(ids=ids, all_candidates=all_candidates, discover=discover, **others)

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from roman_asn.errors import PoolError
-from roman_asn.pool.candidates import CandidateSyntaxError, parse_candidates
+from roman_asn.pool.candidates import CANDIDATE_ID, CandidateSyntaxError, parse_candidates
 from roman_asn.pool.columns import (
     CANDIDATE_DTYPE,
     CANONICAL_ORDER,
@@ -252,6 +252,8 @@ def normalize(frame: pl.DataFrame, *, path: str | None, fmt: str, lines: np.ndar
             frame = _missing_to_null(frame, name, padded=fmt == "legacy")
     frame = _apply_types(frame, pool, label)
     frame = _fill_from_visit_id(frame)
+    check_values(frame, pool)
+    check_duplicate_files(frame, pool)
     ordered = [c for c in CANONICAL_ORDER if c in frame.columns]
     rest = [c for c in frame.columns if c not in ordered and c != ROW_COLUMN]
     pool.table = frame.select([*ordered, *rest, ROW_COLUMN])
@@ -327,7 +329,7 @@ def _checked_numeric(
 def _candidates_column(frame: pl.DataFrame, pool: Pool, label: str) -> pl.Series:
     column = frame["candidates"]
     if column.dtype == CANDIDATE_DTYPE:
-        return column
+        return _checked_candidate_structs(frame, pool)
     if column.dtype != pl.Utf8:
         raise PoolError(
             f"candidates must be text or a list of (id, type) structs, not {column.dtype}",
@@ -353,6 +355,149 @@ def _candidates_column(frame: pl.DataFrame, pool: Pool, label: str) -> pl.Series
         keys, on="candidates", how="left", maintain_order="left"
     )
     return joined["__parsed"].fill_null(pl.lit([], dtype=CANDIDATE_DTYPE)).alias("candidates")
+
+
+def _checked_candidate_structs(frame: pl.DataFrame, pool: Pool) -> pl.Series:
+    """Candidates stored as (id, type) structs (Parquet) pass the same checks as the
+    text cells: ids of letters, digits, '_' and '-', ids and types lower case."""
+    flat = frame.select(ROW_COLUMN, "candidates").explode("candidates").drop_nulls("candidates")
+    flat = flat.select(ROW_COLUMN, pl.col("candidates").struct.unnest())
+    bad = flat.filter(
+        pl.col("id").is_null()
+        | ~pl.col("id").str.contains(CANDIDATE_ID)
+        | pl.col("type").is_null()
+        | ~pl.col("type").str.to_lowercase().str.contains(CANDIDATE_ID)
+    )
+    if bad.height:
+        row = bad.row(0, named=True)
+        raise PoolError(
+            f"bad candidate ({row['id']!r}, {row['type']!r}): ids and types are letters, "
+            "digits, '_' and '-'",
+            column="candidates",
+            **pool.where(int(row[ROW_COLUMN])),
+        )
+    lowered = pl.element().struct.with_fields(
+        pl.field("id").str.to_lowercase(), pl.field("type").str.to_lowercase()
+    )
+    return frame.select(pl.col("candidates").list.eval(lowered))["candidates"]
+
+
+# (columns, lowest, highest) of the numbers a pool row may hold
+_VISIT_LIMITS = tuple((name, 0, 10**width - 1) for name, width in VISIT_ID_FIELDS)
+_RA = ("pointing_ra", *(f"ra_corn{i}" for i in range(1, 5)))
+_DEC = ("pointing_dec", *(f"dec_corn{i}" for i in range(1, 5)))
+_ANGLE_LIMITS = (
+    *((name, -360.0, 360.0) for name in _RA),
+    *((name, -90.0, 90.0) for name in _DEC),
+    ("pointing_pa", -360.0, 360.0),
+)
+MAX_FOOTPRINT_DEGREES = 90.0  # a WFI footprint is under a degree across
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def check_values(frame: pl.DataFrame, pool: Pool) -> None:
+    """Refuse numbers no exposure can have, naming the first row: visit-id fields
+    beyond their digits (a 6-digit or negative program), angles out of range or not
+    finite, footprints wider than a hemisphere's edge, S_REGION declinations
+    beyond the poles. They would make wrong file names or crash the matching."""
+    checks: list[tuple[pl.Expr, str, str]] = []
+    for name, low, high in (*_VISIT_LIMITS, *_ANGLE_LIMITS):
+        if name not in frame.columns:
+            continue
+        value = pl.col(name)
+        outside = value.is_not_null() & ~(value.is_between(low, high) & value.is_finite())
+        what = "a number" if frame.schema[name] == pl.Float64 else "an integer"
+        checks.append((outside, name, f"must be {what} from {low:g} to {high:g}"))
+    corners = [(f"ra_corn{i}", f"dec_corn{i}") for i in range(1, 5)]
+    if all(c in frame.columns for pair in corners for c in pair):
+        checks.append(
+            (
+                _footprint_span(corners) > MAX_FOOTPRINT_DEGREES,
+                "ra_corn1",
+                f"the footprint corners are more than {MAX_FOOTPRINT_DEGREES:g} degrees apart",
+            )
+        )
+    if "s_region" in frame.columns and frame.schema["s_region"] == pl.Utf8:
+        numbers = pl.col("s_region").str.extract_all(_NUMBER).cast(pl.List(pl.Float64))
+        decs = numbers.list.gather_every(2, 1)
+        beyond = (decs.list.eval(pl.element().abs() > 90).list.any()).fill_null(False)
+        checks.append((beyond, "s_region", "has a declination beyond +-90 degrees"))
+    if not checks:
+        return
+    flags = frame.select(
+        [expr.fill_null(False).alias(f"__bad{i}") for i, (expr, _, _) in enumerate(checks)]
+    )
+    for i, (_, name, message) in enumerate(checks):
+        bad = flags[f"__bad{i}"]
+        if bad.any():
+            index = int(bad.arg_true()[0])
+            value = frame[name][index]
+            raise PoolError(
+                f"{value!r} {message} ({int(bad.sum())} such row(s))",
+                column=name,
+                **pool.where(int(frame[ROW_COLUMN][index])),
+            )
+
+
+def _footprint_span(corners: list[tuple[str, str]]) -> pl.Expr:
+    """The widest angle (degrees) between two corners of each row's footprint."""
+    spans = []
+    for i, (ra1, dec1) in enumerate(corners):
+        for ra2, dec2 in corners[i + 1 :]:
+            a1, d1 = pl.col(ra1).radians(), pl.col(dec1).radians()
+            a2, d2 = pl.col(ra2).radians(), pl.col(dec2).radians()
+            cosine = d1.sin() * d2.sin() + d1.cos() * d2.cos() * (a1 - a2).cos()
+            spans.append(cosine.clip(-1.0, 1.0).arccos().degrees())
+    return pl.max_horizontal(spans)
+
+
+# What describes an exposure file itself: one file, one value. (Where the file sits in
+# the plan -- program, observation, visit, candidates -- may differ between rows:
+# romancal's own pools list one file under two observations.)
+FILE_FACTS: tuple[str, ...] = (
+    "exposerr",
+    "target",
+    "exp_type",
+    "optical_element",
+    "instrument",
+    "detector",
+    "start_time",
+    "s_region",
+    *(f"{axis}_corn{i}" for i in range(1, 5) for axis in ("ra", "dec")),
+    "pointing_ra",
+    "pointing_dec",
+    "pointing_pa",
+)
+
+
+def check_duplicate_files(frame: pl.DataFrame, pool: Pool) -> None:
+    """A file listed on several rows must have the same :data:`FILE_FACTS` on each;
+    otherwise which row's value ends up in an association (its target, a member's
+    exposerr) would depend on row order, so the pool is refused naming both rows."""
+    facts = [c for c in FILE_FACTS if c in frame.columns]
+    if "filename" not in frame.columns or not facts:
+        return
+    repeated = frame.filter(pl.col("filename").is_duplicated())
+    if not repeated.height:
+        return
+    values = ["filename", *facts]
+    distinct = repeated.unique(subset=values, keep="first", maintain_order=True)
+    conflicting = distinct.filter(pl.col("filename").is_duplicated())
+    if not conflicting.height:
+        return
+    name = conflicting["filename"][0]
+    rows = conflicting.filter(pl.col("filename") == name)
+    first, second = rows.row(0, named=True), rows.row(1, named=True)
+    differ = [c for c in values if first[c] != second[c]]
+    where = pool.where(int(second[ROW_COLUMN]))
+    other = pool.where(int(first[ROW_COLUMN]))
+    earlier = f"line {other['line']}" if other["line"] else f"row {other['row']}"
+    raise PoolError(
+        f"file {name!r} is listed twice with different {', '.join(differ)} (also at "
+        f"{earlier}); which to use would depend on row order",
+        column=differ[0] if differ else None,
+        **where,
+    )
 
 
 def _fill_from_visit_id(frame: pl.DataFrame) -> pl.DataFrame:
