@@ -8,14 +8,13 @@ change.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from roman_asn.association import Association, load_asn
+from roman_asn.association import Association, load_asn, read_json
 from roman_asn.atomic import atomic_write_text
 from roman_asn.errors import AssociationError, RomanAsnError
 from roman_asn.tools.output import check, dump_dict
@@ -74,7 +73,7 @@ class PathUpdate:
 def read_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The association's JSON object, after the structural checks of :func:`load_asn`."""
     load_asn(path)
-    return json.loads(Path(path).read_text("utf-8"))
+    return read_json(path)
 
 
 def update_files(
