@@ -1,11 +1,10 @@
 """Whole files or none: writes that never leave a partial or temporary file behind.
 
-Every file is written under a temporary name and renamed over its target only once
-every byte is on disk (rename is atomic: readers see the old file or the whole new
-one). Where Linux allows, the temporary file has no name at all while it is
-written (``O_TMPFILE``), so even ``kill -9`` leaves nothing; otherwise it is
-``.<name>.<pid>.<random>.tmp`` and the first write of a later run into the folder
-removes those whose process is gone (:func:`remove_stale_temporaries`).
+Every file is written under a temporary name, ``.<name>.<pid>.<random>.tmp``, and
+renamed over its target only once every byte is written (rename is atomic: readers
+see the old file or the whole new one). An error or Ctrl-C removes the temporary
+file; one left by ``kill -9`` is removed by the first write of a later run into
+the folder, since its process is gone (:func:`remove_stale_temporaries`).
 
 Created files follow the umask (0644 under 022, 0600 under 077), as with any Unix
 tool; rewriting an existing file keeps its mode and, by default, writes through a
@@ -33,10 +32,8 @@ from roman_asn.errors import RomanAsnError
 
 TEMP_SUFFIX = ".tmp"
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 _cleaned: set[str] = set()
 _cleaned_lock = threading.Lock()
-_tmpfile_works = _O_TMPFILE != 0 and os.path.isdir("/proc/self/fd")
 
 
 class WriteError(RomanAsnError):
@@ -127,75 +124,21 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[written:]
 
 
-_unnamed_by_device: dict[int, bool] = {}
-
-
-def _open_unnamed(dir_fd: int | None, folder: str) -> int | None:
-    """An unnamed file in the folder (O_TMPFILE), or None where the file system or
-    sandbox cannot make one and give it a name later (probed once per device)."""
-    if not _tmpfile_works:
-        return None
-    try:
-        where = os.stat(".", dir_fd=dir_fd) if dir_fd is not None else os.stat(folder)
-        device = where.st_dev
-    except OSError:
-        return None
-    works = _unnamed_by_device.get(device)
-    if works is False:
-        return None
-
-    def unnamed() -> int:
-        if dir_fd is not None:
-            return os.open(".", os.O_WRONLY | _O_TMPFILE | os.O_CLOEXEC, 0o666, dir_fd=dir_fd)
-        return os.open(folder, os.O_WRONLY | _O_TMPFILE | os.O_CLOEXEC, 0o666)
-
-    if works is None:  # can it be linked into the folder? (not in every sandbox)
-        probe = temporary_name("probe")
-        if dir_fd is None:
-            probe = os.path.join(folder, probe)
-        try:
-            fd = unnamed()
-            try:
-                os.link(f"/proc/self/fd/{fd}", probe, dst_dir_fd=dir_fd, follow_symlinks=True)
-            finally:
-                os.close(fd)
-            os.unlink(probe, dir_fd=dir_fd)
-            _unnamed_by_device[device] = True
-        except OSError:
-            _unnamed_by_device[device] = False
-            return None
-    try:
-        return unnamed()
-    except OSError:
-        _unnamed_by_device[device] = False
-        return None
-
-
-def _publish(fd: int, unnamed: bool, tmp: str, name: str, dir_fd: int | None) -> None:
-    """Give the written file its name: rename the temporary (linking it first if unnamed)."""
-    if unnamed:
-        os.link(f"/proc/self/fd/{fd}", tmp, dst_dir_fd=dir_fd, follow_symlinks=True)
-    os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-
-
 def write_bytes_in(dir_fd: int, name: str, data: bytes, mode: int | None = None) -> None:
     """Write ``data`` as ``name`` in the open folder ``dir_fd``, whole or not at all.
 
     The generator's fast path for millions of small files: no path lookups, no text
     layer. Raises OSError (callers name the path)."""
-    fd = _open_unnamed(dir_fd, "")
-    unnamed = fd is not None
     tmp = temporary_name(name)
-    if fd is None:
-        fd = os.open(tmp, _OPEN_FLAGS, 0o666, dir_fd=dir_fd)
+    fd = os.open(tmp, _OPEN_FLAGS, 0o666, dir_fd=dir_fd)
     try:
         try:
             write_all(fd, data)
             if mode is not None:
                 os.fchmod(fd, mode)
-            _publish(fd, unnamed, tmp, name, dir_fd)
         finally:
             os.close(fd)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=dir_fd)
@@ -213,31 +156,25 @@ def atomic_open(
         folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(folder)
         keep = _existing_mode(target)
-        fd = _open_unnamed(None, str(folder))
-        unnamed = fd is not None
         tmp = str(folder / temporary_name(target.name))
-        if fd is None:
-            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+        fd = os.open(tmp, _OPEN_FLAGS, 0o666)
     except OSError as error:
         raise write_error(error, target) from None
     try:
         handle = _RawFile(fd)
         binary = "b" in mode
-        stream = (
-            io.BufferedWriter(handle)
-            if binary
-            else io.TextIOWrapper(io.BufferedWriter(handle), **kwargs)
-        )
+        buffered = io.BufferedWriter(handle, buffer_size=1 << 20)
+        stream = buffered if binary else io.TextIOWrapper(buffered, **kwargs)
         try:
             yield stream
             stream.flush()
             if keep is not None:
                 os.fchmod(fd, keep)
-            _publish(fd, unnamed, tmp, str(target), None)
         finally:
             with contextlib.suppress(OSError, ValueError):
                 stream.close()  # closes only the wrapper: the descriptor is ours
             os.close(fd)
+        os.replace(tmp, target)
     except OSError as error:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

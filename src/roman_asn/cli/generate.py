@@ -208,6 +208,15 @@ def command(
             result = run.whole(pool, rules, options, client)
     if orphans_path:
         write_orphans(result.orphans, orphans_path)
+    unknown = sorted(set(options.ids) - set(run.known_ids)) if run.known_ids is not None else []
+    if unknown:
+        known = ", ".join(run.known_ids[:20]) or "none"
+        more = f" and {len(run.known_ids) - 20} more" if len(run.known_ids) > 20 else ""
+        err_console.print(
+            f"warning: no row belongs to candidate(s) {', '.join(unknown)}; "
+            f"the pool's candidates: {known}{more}",
+            soft_wrap=True,
+        )
     print_summary(
         console,
         result,
@@ -216,6 +225,10 @@ def command(
         dry_run=dry_run,
         orphans_path=orphans_path,
     )
+    if options.ids and not dry_run and run.written == 0:
+        raise RomanAsnError(
+            f"-i {' '.join(options.ids)}: no association of these candidates; nothing written"
+        )
 
 
 def _cluster(workers: int | None, scheduler: str | None, show: bool):
@@ -247,6 +260,7 @@ class _Run:
         self.show = show
         self.written = 0
         self.existing = "refuse"
+        self.known_ids: list[str] | None = None  # the pool's candidate ids, for -i checks
 
     def _status(self, text: str):
         return err_console.status(text, spinner="dots") if self.show else _Quiet()
@@ -257,6 +271,10 @@ class _Run:
 
         with self._status("reading pool"):
             source = read_pool(pool)
+        if options.ids and "candidates" in source.table.columns:
+            from roman_asn.pool.candidates import candidate_ids
+
+            self.known_ids = candidate_ids(source.table["candidates"])
         with self._status(f"grouping {len(source):,} rows"):
             if client is None:
                 result = generate(source, rules, options)

@@ -66,3 +66,10 @@ def format_candidates(pairs: list[Candidate] | None) -> str:
     if not pairs:
         return "[]"
     return "[" + ", ".join(f"('{cid}', '{ctype}')" for cid, ctype in pairs) + "]"
+
+
+def candidate_ids(candidates) -> list[str]:
+    """The distinct candidate ids of a pool's ``candidates`` column (a polars Series of
+    (id, type) lists), sorted."""
+    ids = candidates.explode().drop_nulls().struct.field("id").unique().sort()
+    return ids.to_list()

@@ -134,7 +134,7 @@ def read_ecsv(path: str, raw: bytes) -> tuple[pl.DataFrame | None, np.ndarray | 
         if bad.any():
             index = int(bad.arg_true()[0])
             raise PoolError(
-                f"{body[name][index]!r} is not a {column['datatype']} value "
+                f"{body[name][index]!r} is not a valid {column['datatype']} value "
                 f"({int(bad.sum())} bad value(s) in this column)",
                 path=path,
                 line=int(lines[index]) if index < len(lines) else None,

@@ -296,6 +296,8 @@ def _apply_types(frame: pl.DataFrame, pool: Pool, label: str) -> pl.DataFrame:
         elif current == pl.Utf8 and wanted in (pl.Int64, pl.Float64):
             expr = _checked_numeric(frame, name, wanted, pool, label)
         else:
+            if wanted == pl.Int64 and current.is_float():
+                _check_integral(frame, name, pool)
             try:
                 frame.select(pl.col(name).cast(wanted, strict=True))
             except pl.exceptions.PolarsError:
@@ -307,6 +309,19 @@ def _apply_types(frame: pl.DataFrame, pool: Pool, label: str) -> pl.DataFrame:
             expr = expr.str.to_uppercase()
         casts.append(expr.alias(name))
     return frame.with_columns(casts) if casts else frame
+
+
+def _check_integral(frame: pl.DataFrame, name: str, pool: Pool) -> None:
+    """Floats in an integer column must be whole numbers (1.5 is not program 1)."""
+    column = frame[name]
+    bad = column.is_not_null() & (~column.is_finite() | (column != column.round(0)))
+    if bad.any():
+        index = int(bad.arg_true()[0])
+        raise PoolError(
+            f"{column[index]!r} is not an integer ({int(bad.sum())} bad value(s) in this column)",
+            column=name,
+            **pool.where(int(frame[ROW_COLUMN][index])),
+        )
 
 
 def _checked_numeric(
