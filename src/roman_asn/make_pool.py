@@ -23,6 +23,7 @@ RAD fill values (``"?"`` for text, ``-999999`` for numbers) count as missing.
 
 from __future__ import annotations
 
+import errno
 import math
 import multiprocessing
 import os
@@ -118,15 +119,36 @@ def find_inputs(
         path = Path(raw)
         if path.is_dir():
             pattern = path.rglob("*.asdf") if recursive else path.glob("*.asdf")
-            candidates = sorted(p for p in pattern if p.is_file())
+            candidates = []
+            for match in sorted(pattern):
+                if match.is_file():
+                    candidates.append(match)
+                elif match.is_symlink():
+                    missing.append(ScanResult(str(match), reason=_broken_link(match)))
         elif path.exists():
             candidates = [path]
+        elif path.is_symlink():
+            missing.append(ScanResult(str(path), reason=_broken_link(path)))
+            continue
         else:
             missing.append(ScanResult(str(path), reason="no such file or directory"))
             continue
         for candidate in candidates:
             found.setdefault(candidate.resolve(), candidate)
     return list(found.values()), missing
+
+
+def _broken_link(path: Path) -> str:
+    """Why a symlink leads to no file: a loop, or a target that does not exist."""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "symlink loop"
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symlink loop"
+        return f"broken symlink (to {os.readlink(path)})"
+    return "symlink to something that is not a file"
 
 
 # ---------------------------------------------------------------- one file
