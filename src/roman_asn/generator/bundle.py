@@ -31,7 +31,7 @@ import polars as pl
 from roman_asn.atomic import atomic_open, atomic_path
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult
-from roman_asn.generator.writer import render_frame
+from roman_asn.generator.writer import render_frame, wait_for
 
 CHUNK = 20_000  # associations rendered at a time
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -142,7 +142,7 @@ class BundleWriter:
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
-            pending.result()
+            wait_for(pending)
 
     def __exit__(self, *exc: Any) -> None:
         failure: BaseException | None = None

@@ -9,7 +9,8 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from json.encoder import encode_basestring as _quote
 from pathlib import Path
 from typing import overload
@@ -303,11 +304,11 @@ def write_associations(
                     names, texts = _chunk_bytes(result, start, min(start + CHUNK, total))
                     pending.append(pool.submit(_write_texts, dir_fd, folder, names, texts, stop))
                     while len(pending) > 4 or (pending and pending[0].done()):
-                        done = pending.pop(0).result()
+                        done = wait_for(pending.pop(0))
                         if on_progress:
                             on_progress(done)
                 for future in pending:
-                    done = future.result()
+                    done = wait_for(future)
                     if on_progress:
                         on_progress(done)
             except BaseException:
@@ -319,6 +320,16 @@ def write_associations(
     finally:
         os.close(dir_fd)
     return WrittenFiles(folder, result.associations["file_name"])
+
+
+def wait_for(future: Future):
+    """The future's result, waking every 0.1 s: a signal handled by a writer thread
+    does not interrupt the main thread's wait, so Ctrl-C would wait for the chunk."""
+    while True:
+        try:
+            return future.result(timeout=0.1)
+        except FuturesTimeout:
+            continue
 
 
 ASN_PATTERN = "*_asn.json"
