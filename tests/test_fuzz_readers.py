@@ -5,6 +5,7 @@ one), never a traceback."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +18,7 @@ from roman_asn.pool import read_pool
 from roman_asn.pool.batches import read_batches
 
 FUZZ = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 LEGACY = (
@@ -35,7 +36,7 @@ ECSV = (
     "# schema: astropy-2.0\n"
     "filename program candidates ra_corn1\n"
     "a_uncal.asdf 1 \"[('o001', 'observation')]\" 10.0\n"
-    "b_uncal.asdf 2 \"[]\" 10.5\n"
+    'b_uncal.asdf 2 "[]" 10.5\n'
 )
 TEXT_POOLS = {".csv": LEGACY, ".txt": CSV, ".ecsv": ECSV}
 
@@ -135,7 +136,9 @@ def _column(dtype: pl.DataType, n: int, draw) -> pl.Series:
     elif dtype == pl.List(pl.Int64):
         values = draw(st.lists(st.lists(st.integers(-5, 5), max_size=2), min_size=n, max_size=n))
     elif dtype == pl.Struct({"a": pl.Int64}):
-        values = draw(st.lists(st.fixed_dictionaries({"a": st.integers(0, 9)}), min_size=n, max_size=n))
+        values = draw(
+            st.lists(st.fixed_dictionaries({"a": st.integers(0, 9)}), min_size=n, max_size=n)
+        )
     else:
         values = [
             v if v is None else _coerce(v, dtype)
@@ -174,8 +177,9 @@ def test_random_parquet_cell_types(tmp_path, data, n):
 ASN = json.loads((Path(__file__).parent / "data" / "asn_level2.json").read_text())
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
     max_leaves=10,
 )
 
@@ -198,9 +202,7 @@ def test_association_random_bytes(tmp_path, data):
 @FUZZ
 @given(
     edits=st.lists(
-        st.tuples(
-            st.sampled_from(["top", "product", "member"]), st.text(max_size=12), json_values
-        ),
+        st.tuples(st.sampled_from(["top", "product", "member"]), st.text(max_size=12), json_values),
         max_size=4,
     ),
     drop=st.lists(st.sampled_from(["products", "asn_type", "members", "expname"]), max_size=2),

@@ -296,6 +296,11 @@ def _apply_types(frame: pl.DataFrame, pool: Pool, label: str) -> pl.DataFrame:
         elif current == pl.Utf8 and wanted in (pl.Int64, pl.Float64):
             expr = _checked_numeric(frame, name, wanted, pool, label)
         else:
+            numeric_ok = current.is_numeric() or current == pl.Null
+            if current.is_nested() or (wanted.is_numeric() and not numeric_ok):
+                raise PoolError(
+                    f"values of type {current} cannot be read as {wanted}", path=label, column=name
+                )
             if wanted == pl.Int64 and current.is_float():
                 _check_integral(frame, name, pool)
             try:
@@ -492,7 +497,8 @@ def check_duplicate_files(frame: pl.DataFrame, pool: Pool) -> None:
     facts = [c for c in FILE_FACTS if c in frame.columns]
     if "filename" not in frame.columns or not facts:
         return
-    repeated = frame.filter(pl.col("filename").is_duplicated())
+    named = frame.filter(pl.col("filename").is_not_null())
+    repeated = named.filter(pl.col("filename").is_duplicated())
     if not repeated.height:
         return
     values = ["filename", *facts]
