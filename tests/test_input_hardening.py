@@ -351,3 +351,9 @@ def test_make_pool_reports_symlink_loops(tmp_path):
     assert not found
     reasons = {Path(m.path).name: m.reason for m in missing}
     assert reasons == {"loop.asdf": "symlink loop", "gone.asdf": "broken symlink (to nothere.asdf)"}
+
+
+@pytest.mark.parametrize("bad", ["../x", "o/1", "o 1x"])
+def test_ids_option_is_checked(bad):
+    with pytest.raises(RomanAsnError, match="candidate ids"):
+        GenerateOptions.from_flags(ids=[bad])

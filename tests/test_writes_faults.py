@@ -292,3 +292,34 @@ def test_cli_refuses_a_folder_of_another_pool(tmp_path, capsys):
     assert main(["generate", str(DEMO), "-o", str(out), "--no-skycells", "--clean"]) == 0
     assert not (out / "r09999-o001_image_001_asn.json").exists()
     assert json.loads(next(out.glob("*_asn.json")).read_text())["asn_pool"] == DEMO.name
+
+
+def test_update_path_in_place_keeps_mode_and_symlink(tmp_path):
+    from roman_asn.cli import main
+
+    data = json.loads((Path(__file__).parent / "data" / "asn_level2.json").read_text())
+    real = tmp_path / "real_asn.json"
+    real.write_text(json.dumps(data, indent=4))
+    real.chmod(0o664)
+    link = tmp_path / "link_asn.json"
+    link.symlink_to(real)
+    assert main(["update-path", "--path", "/data/new", str(link)]) == 0
+    assert link.is_symlink()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o664
+    members = json.loads(real.read_text())["products"][0]["members"]
+    assert all(m["expname"].startswith("/data/new/") for m in members)
+
+
+def test_file_names_that_leave_the_folder_are_refused(result, tmp_path):
+    from dataclasses import replace
+
+    bad = result.associations.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3)
+        .then(pl.lit("../escape_asn.json"))
+        .otherwise(pl.col("file_name"))
+        .alias("file_name")
+    )
+    with pytest.raises(RomanAsnError, match="not a plain file name"):
+        write_associations(replace(result, associations=bad), tmp_path / "out")
+    assert not (tmp_path / "escape_asn.json").exists()
+    assert not (tmp_path / "out").exists()  # refused before anything was written

@@ -31,7 +31,7 @@ import polars as pl
 from roman_asn.atomic import atomic_open, atomic_path
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult
-from roman_asn.generator.writer import render_frame, wait_for
+from roman_asn.generator.writer import check_file_names, render_frame, wait_for
 
 CHUNK = 20_000  # associations rendered at a time
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -125,6 +125,7 @@ class BundleWriter:
 
     def write(self, result: GenerationResult) -> int:
         """Queue ``result`` for writing (after the previous one is written)."""
+        check_file_names(result.associations)
         self._wait()
         self._pending = self._executor.submit(self._write_now, result)
         written = result.associations.height

@@ -288,7 +288,11 @@ def write_associations(
     help). ``on_progress(n)`` is called after each chunk.
     """
     folder = Path(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    check_file_names(result.associations)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise write_error(error, folder) from None
     total = result.associations.height
     remove_stale_temporaries(folder)
     try:
@@ -320,6 +324,32 @@ def write_associations(
     finally:
         os.close(dir_fd)
     return WrittenFiles(folder, result.associations["file_name"])
+
+
+_UNSAFE_NAME = r"[/\\\x00-\x1f]|^\.|^$"
+
+
+def check_file_names(associations: pl.DataFrame) -> None:
+    """Every file name stays in the output folder and is unique even where case does
+    not count (macOS, Windows): a rule whose names could escape or overwrite one
+    another is refused before anything is written."""
+    names = associations["file_name"]
+    unsafe = names.str.contains(_UNSAFE_NAME)
+    if unsafe.any():
+        index = int(unsafe.arg_true()[0])
+        raise RomanAsnError(
+            f"rule {associations['rule'][index]} makes the file name {names[index]!r}, "
+            "which is not a plain file name (a '/', '\\', control character or leading '.')"
+        )
+    folded = names.str.to_lowercase()
+    clash = folded.is_duplicated()
+    if clash.any():
+        first = folded.filter(clash)[0]
+        same = names.filter(folded == first).to_list()
+        raise RomanAsnError(
+            f"associations {' and '.join(repr(n) for n in same[:2])} would share one file "
+            "where case does not count; their rules must name them apart"
+        )
 
 
 def wait_for(future: Future):
