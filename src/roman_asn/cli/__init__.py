@@ -32,6 +32,7 @@ SUBCOMMANDS: dict[str, str] = {
     "update-path": "update_path",
     "gather": "gather",
     "synth-pool": "synth_pool",
+    "catalog": "catalog",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
@@ -70,6 +71,46 @@ def progress(
         for item in items:
             yield item
             bar.advance(task)
+
+
+class RichReporter:
+    """Run reports on stderr: a spinner per phase and log lines, only on a terminal."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled and err_console.is_terminal
+
+    def status(self, text: str):
+        if not self.enabled:
+            return contextlib.nullcontext()
+        return err_console.status(text, spinner="dots")
+
+    def log(self, text: str) -> None:
+        if self.enabled:
+            err_console.log(text)
+
+
+class WriteProgress:
+    """A progress bar for files written by an output (shown from ``threshold`` files)."""
+
+    def __init__(self, enabled: bool = True, threshold: int = 5_000) -> None:
+        self.enabled = enabled and err_console.is_terminal
+        self.threshold = threshold
+        self._bar = None
+        self._task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < self.threshold:
+            return
+        if self._bar is None:
+            from rich.progress import Progress
+
+            self._bar = Progress(console=err_console, transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("writing associations", total=total)
+        self._bar.update(self._task, completed=done, total=total)
+        if done >= total:
+            self._bar.stop()
+            self._bar = None
 
 
 SKYMAP_OPTION = click.option(

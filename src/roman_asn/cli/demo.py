@@ -25,30 +25,74 @@ def demo_pool_resource():
     type=click.Path(file_okay=False),
     help="Where the demo writes its associations.",
 )
-@click.pass_context
-def command(ctx: click.Context, output_dir: str) -> None:
+def command(output_dir: str) -> None:
     """Generate associations from the demo pool (no network, no input needed)."""
-    from roman_asn.cli import cli
+    from roman_asn.cli.common import RichReporter
+    from roman_asn.generator.orphans import write_orphans
+    from roman_asn.generator.summary import print_summary
+    from roman_asn.outputs import open_output
+    from roman_asn.run import run
 
     with as_file(demo_pool_resource()) as pool_path:
-        summary = summarize(read_pool(pool_path))
+        pool = read_pool(pool_path)
+        summary = summarize(pool)
         console.print(
             f"[bold]Demo pool[/] {Path(pool_path).name}: {summary.rows} rows, "
             f"{len(summary.programs)} programs, exposure types "
             f"{', '.join(summary.exp_types)}"
         )
-        generate = cli.get_command(ctx, "generate")
-        if generate is None:
-            from roman_asn.cli.pool import print_summary
+        orphans_path = str(Path(output_dir) / "orphans.csv")
+        console.print(
+            f"$ roman-asn generate {Path(pool_path).name} -o {output_dir} --orphans {orphans_path}",
+            soft_wrap=True,
+        )
+        output = open_output(output_dir)
+        result = run(pool, output=output, reporter=RichReporter())
+        write_orphans(result.orphans, orphans_path)
+        print_summary(
+            console,
+            result,
+            output_dir=output.where,
+            written=output.written,
+            dry_run=False,
+            orphans_path=orphans_path,
+        )
+        _catalog_demo(pool, Path(output_dir) / "catalog.db")
 
-            print_summary(summary)
-            return
-        args = [
-            str(pool_path),
-            "-o",
-            output_dir,
-            "--orphans",
-            str(Path(output_dir) / "orphans.csv"),
-        ]
-        console.print(f"$ roman-asn generate {' '.join(args)}")
-        ctx.invoke(generate, **generate.make_context("generate", args).params)
+
+def _catalog_demo(pool, location: Path) -> None:
+    """The catalog as operations use it: day 1, then day 2, then what changed."""
+    from roman_asn.catalog import Catalog
+    from roman_asn.cli.catalog import _entries_table
+    from roman_asn.pool import Pool
+    from roman_asn.pool.columns import ROW_COLUMN
+
+    location.unlink(missing_ok=True)  # the demo's own catalog, made anew each time
+    for extra in ("-wal", "-shm"):
+        location.with_name(location.name + extra).unlink(missing_ok=True)
+    table = pool.table.drop(ROW_COLUMN)
+    half = table.height // 2
+    days = [
+        Pool.from_frame(table.slice(0, half), path="demo_pool_day1.csv"),
+        Pool.from_frame(table.slice(half), path="demo_pool_day2.csv"),
+    ]
+    with Catalog.open(location, create=True) as catalog:
+        for day in days:
+            console.print(f"$ roman-asn catalog ingest {location} {day.name}", soft_wrap=True)
+            report = catalog.ingest([day])
+            console.print(
+                f"run {report.run_id}: {report.rows} rows; associations: {len(report.new):,} new, "
+                f"{len(report.changed):,} changed, {len(report.retired):,} retired",
+                soft_wrap=True,
+            )
+        console.print(f"$ roman-asn catalog changes {location}", soft_wrap=True)
+        changes = catalog.changes()
+    shown = 10
+    for kind, extra in (
+        ("new", ("members_added",)),
+        ("changed", ("members_added", "members_removed")),
+        ("retired", ("reason",)),
+    ):
+        entries = changes[kind]
+        title = f"{kind}: {len(entries):,}" + (f" (first {shown})" if len(entries) > shown else "")
+        console.print(_entries_table(title, entries[:shown], extra))

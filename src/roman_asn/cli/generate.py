@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import UTC, datetime
 
@@ -174,9 +173,12 @@ def command(
     --workers/--scheduler spread programs over Dask workers; --chunked bounds memory
     by the largest program; --bundle writes one file for archive ingest.
     """
+    from roman_asn.cli.common import RichReporter, WriteProgress
     from roman_asn.generator.options import GenerateOptions
     from roman_asn.generator.orphans import write_orphans
     from roman_asn.generator.summary import print_summary
+    from roman_asn.outputs import open_output
+    from roman_asn.run import run
 
     if not re.fullmatch(r"[a-z0-9]+", data_release_id):
         raise RomanAsnError(
@@ -186,10 +188,15 @@ def command(
         raise RomanAsnError("--clean removes other association files, --force keeps them: not both")
     if workers and scheduler:
         raise RomanAsnError("--workers starts a local cluster, --scheduler uses one: not both")
-    if bundle_path:
-        from roman_asn.generator.bundle import bundle_kind
-
-        bundle_kind(bundle_path)  # reject a bad suffix before any work
+    show = not no_progress
+    output = open_output(
+        output_dir,
+        bundle=bundle_path,
+        dry_run=dry_run,
+        writer_threads=writer_threads,
+        on_progress=None if chunked else WriteProgress(show),
+        existing="clean" if clean else "force" if force else "refuse",
+    )
     rules = selected_rules(rule_files, ignore_default, no_skycells)
     options = GenerateOptions.from_flags(
         ids=parse_ids(ids),
@@ -198,160 +205,48 @@ def command(
         data_release_id=data_release_id,
         version_id=version_id(version),
     )
-    show = not no_progress and err_console.is_terminal
-    run = _Run(output_dir, bundle_path, writer_threads, dry_run, show)
-    run.existing = "clean" if clean else "force" if force else "refuse"
-    with _cluster(workers, scheduler, show) as client:
-        if chunked:
-            result = run.chunked(pool, rules, options, client)
-        else:
-            result = run.whole(pool, rules, options, client)
+    result = run(
+        pool,
+        rules,
+        options,
+        output,
+        chunked=chunked,
+        workers=workers,
+        scheduler=scheduler,
+        reporter=RichReporter(show),
+    )
     if orphans_path:
         write_orphans(result.orphans, orphans_path)
-    unknown = sorted(set(options.ids) - set(run.known_ids)) if run.known_ids is not None else []
-    if unknown:
-        known = ", ".join(run.known_ids[:20]) or "none"
-        more = f" and {len(run.known_ids) - 20} more" if len(run.known_ids) > 20 else ""
-        err_console.print(
-            f"warning: no row belongs to candidate(s) {', '.join(unknown)}; "
-            f"the pool's candidates: {known}{more}",
-            soft_wrap=True,
-        )
+    if options.ids and not chunked:
+        _warn_unmatched_ids(pool, result, options.ids)
     print_summary(
         console,
         result,
-        output_dir=f"the bundle {bundle_path}" if bundle_path else output_dir,
-        written=run.written,
+        output_dir=output.where,
+        written=output.written,
         dry_run=dry_run,
         orphans_path=orphans_path,
     )
-    if options.ids and not dry_run and run.written == 0:
+    if options.ids and not dry_run and output.written == 0:
         raise RomanAsnError(
             f"-i {' '.join(options.ids)}: no association of these candidates; nothing written"
         )
 
 
-def _cluster(workers: int | None, scheduler: str | None, show: bool):
-    if not workers and not scheduler:
-        return contextlib.nullcontext(None)
-    from roman_asn.generator.distributed import dask_client
+def _warn_unmatched_ids(pool: str, result, ids: tuple[str, ...]) -> None:
+    """Name the -i ids no association has, and the candidates the pool does have."""
+    unmatched = sorted(set(ids) - set(result.associations["asn_id"].to_list()))
+    if not unmatched:
+        return
+    from roman_asn.pool import read_pool
+    from roman_asn.pool.candidates import candidate_ids
 
-    if show:
-        where = scheduler or f"{workers} local worker(s)"
-        err_console.print(f"generating on Dask: {where}")
-    return dask_client(workers=workers, scheduler=scheduler)
-
-
-class _Run:
-    """Generate, then write to files or a bundle, whole or program unit by unit."""
-
-    def __init__(
-        self,
-        output_dir: str,
-        bundle_path: str | None,
-        writer_threads: int | None,
-        dry_run: bool,
-        show: bool,
-    ) -> None:
-        self.output_dir = output_dir
-        self.bundle_path = bundle_path
-        self.writer_threads = writer_threads
-        self.dry_run = dry_run
-        self.show = show
-        self.written = 0
-        self.existing = "refuse"
-        self.known_ids: list[str] | None = None  # the pool's candidate ids, for -i checks
-
-    def _status(self, text: str):
-        return err_console.status(text, spinner="dots") if self.show else _Quiet()
-
-    def whole(self, pool: str, rules, options, client):
-        from roman_asn.generator.engine import generate
-        from roman_asn.pool import read_pool
-
-        with self._status("reading pool"):
-            source = read_pool(pool)
-        if options.ids and "candidates" in source.table.columns:
-            from roman_asn.pool.candidates import candidate_ids
-
-            self.known_ids = candidate_ids(source.table["candidates"])
-        with self._status(f"grouping {len(source):,} rows"):
-            if client is None:
-                result = generate(source, rules, options)
-            else:
-                from roman_asn.generator.distributed import generate_on_cluster
-
-                result = generate_on_cluster(source, rules, options, client)
-        if self.dry_run:
-            return result
-        if self.bundle_path:
-            from roman_asn.generator.bundle import write_bundle
-
-            with self._status(f"writing {self.bundle_path}"):
-                self.written = write_bundle(result, self.bundle_path)
-        else:
-            with self._folder() as folder:
-                folder.check(result.associations["file_name"].to_list())
-                self._write_files(result, progress=True)
-                folder.wrote(result.associations["file_name"].to_list())
-        return result
-
-    def _folder(self):
-        from roman_asn.generator.writer import OutputFolder
-
-        return OutputFolder(self.output_dir, self.existing)
-
-    def chunked(self, pool: str, rules, options, client):
-        from roman_asn.generator.bundle import BundleWriter
-        from roman_asn.generator.chunked import Tally, generate_chunked
-
-        tally = Tally()
-        sink = BundleWriter(self.bundle_path) if self.bundle_path and not self.dry_run else None
-        folder = None if sink is not None or self.dry_run else self._folder()
-        with (
-            folder or contextlib.nullcontext(),
-            sink or contextlib.nullcontext(),
-            self._status("splitting the pool by program"),
-        ):
-            if folder is not None:
-                folder.check(None)
-            for number, part in enumerate(generate_chunked(pool, rules, options, client=client)):
-                if sink is not None:
-                    self.written += sink.write(part)
-                elif folder is not None:
-                    self._write_files(part, progress=False)
-                    folder.wrote(part.associations["file_name"].to_list())
-                tally.add(part)
-                if self.show:
-                    err_console.log(f"part {number + 1}: {tally.associations:,} associations")
-                del part
-        if not tally.parts:
-            raise RomanAsnError("the pool has no rows", path=pool)
-        return tally.result()
-
-    def _write_files(self, result, *, progress: bool) -> None:
-        from roman_asn.generator.writer import write_associations
-
-        total = result.associations.height
-        if progress and self.show and total >= _PROGRESS_FROM:
-            from rich.progress import Progress
-
-            with Progress(console=err_console, transient=True) as bar:
-                task = bar.add_task("writing associations", total=total)
-                write_associations(
-                    result,
-                    self.output_dir,
-                    workers=self.writer_threads,
-                    on_progress=lambda n: bar.advance(task, n),
-                )
-        else:
-            write_associations(result, self.output_dir, workers=self.writer_threads)
-        self.written += total
-
-
-class _Quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    table = read_pool(pool).table
+    known = candidate_ids(table["candidates"]) if "candidates" in table.columns else []
+    listed = ", ".join(known[:20]) or "none"
+    more = f" and {len(known) - 20} more" if len(known) > 20 else ""
+    err_console.print(
+        f"warning: no association of candidate(s) {', '.join(unmatched)}; "
+        f"the pool's candidates: {listed}{more}",
+        soft_wrap=True,
+    )

@@ -39,6 +39,8 @@ from roman_asn.generator.skycell_rules import product_groups
 from roman_asn.pool import Pool
 from roman_asn.pool.columns import CANDIDATE_DTYPE, ROW_COLUMN
 
+GROUP_SEPARATOR = "\x1f"
+
 # Columns every association frame has, in this order.
 ASSOCIATION_COLUMNS = (
     "file_name",
@@ -56,6 +58,8 @@ ASSOCIATION_COLUMNS = (
     "exposerr",
     "degraded",
     "rows",
+    "group",
+    "product_template",
 )
 _OPTIONAL_COLUMNS = {
     "candidates": CANDIDATE_DTYPE,
@@ -489,6 +493,14 @@ def _finalize(
     candidates: pl.DataFrame, options: GenerateOptions
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Drop duplicates, give discovered ids, resolve name clashes, name the files."""
+    # the group's identity across runs (the catalog's key): rule, type and group values,
+    # the candidate id included for candidate associations, not the discovered one
+    candidates = candidates.with_columns(
+        pl.concat_str(["rule", "asn_type", "constraints"], separator=GROUP_SEPARATOR).alias(
+            "group"
+        ),
+        pl.col("product_name").alias("product_template"),
+    )
     marked = mark_duplicates(candidates)
     winners = marked.filter(pl.col("idx") == pl.col("winner"))
     losers = marked.filter(pl.col("idx") != pl.col("winner"))
@@ -569,6 +581,7 @@ def _finalize(
         ),
     )
     dropped_columns = [
+        "group",
         "rule",
         "asn_type",
         "program",

@@ -1,0 +1,778 @@
+"""The association catalog: ingest pools, keep names and versions, answer questions.
+
+``Catalog.open(location)`` opens (and on first ingest creates) a catalog at a file
+path (SQLite) or a ``postgresql://`` URL. Writers (``ingest``, ``withdraw``,
+``mark``) each run in one transaction: a failure or a kill leaves the catalog as it
+was. Readers see the last committed state and never wait for a writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import sqlalchemy as sa
+
+from roman_asn import __version__
+from roman_asn.catalog import schema as t
+from roman_asn.catalog.ingest import Changes, batched, member_stem, reconcile
+from roman_asn.catalog.rows import (
+    encode_rows,
+    merge_schemas,
+    row_hashes,
+    schema_from_text,
+    schema_text,
+)
+from roman_asn.catalog.store import (
+    CatalogError,
+    bulk_insert,
+    check_revision,
+    make_engine,
+    reading,
+    upgrade,
+    writing,
+)
+from roman_asn.errors import PoolError
+from roman_asn.generator.options import GenerateOptions
+from roman_asn.generator.rules import Rule, load_rules
+from roman_asn.pool import Pool, read_pool
+from roman_asn.pool.columns import ROW_COLUMN
+
+MULTIBAND = "multiband"
+
+
+def rules_hash(rules: Sequence[Rule]) -> str:
+    return hashlib.sha1(repr([asdict(r) for r in rules]).encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class RunReport:
+    """What one ingest or withdrawal did."""
+
+    run_id: int
+    inputs: list[str]
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    withdrawn: int = 0
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "withdrawn": self.withdrawn,
+            "new": len(self.new),
+            "changed": len(self.changed),
+            "retired": len(self.retired),
+        }
+
+
+def processing_stage(level: int, asn_type: str) -> int:
+    """Processing order: Level 2, then Level 3, then multiband (over Level 3 products)."""
+    if asn_type == MULTIBAND:
+        return 2
+    return 0 if level <= 2 else 1
+
+
+class Catalog:
+    """An association catalog at one location (SQLite file or PostgreSQL URL)."""
+
+    def __init__(self, location: str, engine: sa.Engine) -> None:
+        self.location = location
+        self.engine = engine
+
+    @classmethod
+    def open(
+        cls, location: str | os.PathLike[str], *, create: bool = False, wait: float = 60.0
+    ) -> Catalog:
+        """Open the catalog; ``create``: make a new one if nothing is there."""
+        text = os.fspath(location)
+        if "://" not in text and not create and not Path(text).exists():
+            raise CatalogError("no catalog here (ingest a pool to create one)", path=text)
+        if "://" not in text and create:
+            parent = Path(text).parent
+            if not parent.is_dir():
+                raise CatalogError(f"folder {parent} does not exist", path=text)
+        engine = make_engine(text, wait=wait)
+        check_revision(engine, text, create=create)
+        return cls(text, engine)
+
+    @staticmethod
+    def upgrade(location: str | os.PathLike[str]) -> tuple[str | None, str]:
+        """Bring an older catalog's schema up to date; return (before, after) revisions."""
+        text = os.fspath(location)
+        if "://" not in text and not Path(text).exists():
+            raise CatalogError("no catalog here", path=text)
+        return upgrade(make_engine(text))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # settings ---------------------------------------------------------------------------
+    def _setting(self, connection, key: str) -> str | None:
+        return connection.execute(
+            sa.select(t.settings.c.value).where(t.settings.c.key == key)
+        ).scalar()
+
+    def _set(self, connection, key: str, value: str) -> None:
+        if self._setting(connection, key) is None:
+            connection.execute(t.settings.insert().values(key=key, value=value))
+        else:
+            connection.execute(
+                t.settings.update().where(t.settings.c.key == key).values(value=value)
+            )
+
+    def _options(self, connection, data_release_id: str | None) -> GenerateOptions:
+        stored = self._setting(connection, "data_release_id")
+        if stored is None:
+            stored = data_release_id or "p"
+            self._set(connection, "data_release_id", stored)
+        elif data_release_id is not None and data_release_id != stored:
+            raise CatalogError(
+                f"the catalog's data release id is {stored!r}, not {data_release_id!r}",
+                path=self.location,
+            )
+        return GenerateOptions(data_release_id=stored)
+
+    def _check_rules(self, connection, rules: Sequence[Rule]) -> str:
+        digest = rules_hash(rules)
+        stored = self._setting(connection, "rules_hash")
+        if stored is None:
+            self._set(connection, "rules_hash", digest)
+        elif stored != digest:
+            raise CatalogError(
+                "the catalog was built with other rules (rules hash "
+                f"{stored[:12]}, these are {digest[:12]}): use the same rule options",
+                path=self.location,
+            )
+        return digest
+
+    def _start_run(self, connection, kind: str, inputs: list[str], digest: str | None) -> int:
+        return connection.execute(
+            t.runs.insert().values(
+                kind=kind,
+                started=_now(),
+                code_version=__version__,
+                rules_hash=digest,
+                inputs=json.dumps(inputs),
+                counts="{}",
+            )
+        ).inserted_primary_key[0]
+
+    def _finish_run(self, connection, report: RunReport) -> None:
+        connection.execute(
+            t.runs.update()
+            .where(t.runs.c.run_id == report.run_id)
+            .values(finished=_now(), counts=json.dumps(report.counts()))
+        )
+
+    # writing ----------------------------------------------------------------------------
+    def ingest(
+        self,
+        pools: Iterable[str | os.PathLike[str] | Pool],
+        rules: list[Rule] | None = None,
+        *,
+        data_release_id: str | None = None,
+    ) -> RunReport:
+        """Add or update the pools' rows, then bring the associations up to date."""
+        started = time.perf_counter()
+        rules = load_rules() if rules is None else rules
+        read = [p if isinstance(p, Pool) else read_pool(p) for p in pools]  # all checked first
+        names = [p.name for p in read]
+        delta = _delta_table(read)
+        with writing(self.engine) as connection:
+            digest = self._check_rules(connection, rules)
+            options = self._options(connection, data_release_id)
+            run_id = self._start_run(connection, "ingest", names, digest)
+            report = RunReport(run_id=run_id, inputs=names, rows=delta.height)
+            schema = merge_schemas(self._schema(connection), delta.drop("__data", "__hash").schema)
+            self._set(connection, "schema", schema_text(schema))
+            touched = self._upsert(connection, delta, run_id, report)
+            if touched:
+                changes = reconcile(
+                    connection,
+                    delta_ids=touched,
+                    rules=rules,
+                    options=options,
+                    schema=schema,
+                    run_id=run_id,
+                    asn_pool=names[0] if len(names) == 1 else "+".join(names),
+                )
+                _fill(report, changes)
+            report.seconds = time.perf_counter() - started
+            self._finish_run(connection, report)
+        return report
+
+    def withdraw(self, files: Iterable[str], rules: list[Rule] | None = None) -> RunReport:
+        """Take files out (bad data): their associations are updated and versioned."""
+        started = time.perf_counter()
+        rules = load_rules() if rules is None else rules
+        names = sorted({Path(f).name for f in files})
+        with writing(self.engine) as connection:
+            digest = self._check_rules(connection, rules)
+            options = self._options(connection, None)
+            found = {}
+            for chunk in batched(names):
+                found.update(
+                    connection.execute(
+                        sa.select(t.exposures.c.filename, t.exposures.c.file_id).where(
+                            t.exposures.c.filename.in_(chunk) & ~t.exposures.c.withdrawn
+                        )
+                    ).all()
+                )
+            unknown = [n for n in names if n not in found]
+            if unknown:
+                more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+                raise CatalogError(
+                    f"not in the catalog (or already withdrawn): {unknown[0]}{more}",
+                    path=self.location,
+                )
+            run_id = self._start_run(connection, "withdraw", names, digest)
+            report = RunReport(run_id=run_id, inputs=names, withdrawn=len(found))
+            ids = set(found.values())
+            for chunk in batched(sorted(ids)):
+                connection.execute(
+                    t.exposures.update()
+                    .where(t.exposures.c.file_id.in_(chunk))
+                    .values(withdrawn=True, last_run=run_id)
+                )
+            schema = self._schema(connection)
+            changes = reconcile(
+                connection,
+                delta_ids=ids,
+                rules=rules,
+                options=options,
+                schema=schema,
+                run_id=run_id,
+                asn_pool="withdrawal",
+            )
+            _fill(report, changes)
+            report.seconds = time.perf_counter() - started
+            self._finish_run(connection, report)
+        return report
+
+    def _schema(self, connection) -> pl.Schema | None:
+        text = self._setting(connection, "schema")
+        return schema_from_text(text) if text else None
+
+    def _upsert(self, connection, delta: pl.DataFrame, run_id: int, report: RunReport) -> set[int]:
+        """Insert new files, update changed ones; return the file ids that changed."""
+        names = delta["filename"].to_list()
+        known: dict[str, tuple[int, str, bool]] = {}
+        for chunk in batched(names):
+            for file_id, filename, row_hash, withdrawn in connection.execute(
+                sa.select(
+                    t.exposures.c.file_id,
+                    t.exposures.c.filename,
+                    t.exposures.c.row_hash,
+                    t.exposures.c.withdrawn,
+                ).where(t.exposures.c.filename.in_(chunk))
+            ):
+                known[filename] = (file_id, row_hash, withdrawn)
+        inserts, touched = [], set()
+        programs = delta["program"].to_list() if "program" in delta.columns else [None] * len(names)
+        starts = (
+            delta["start_time"].cast(pl.Utf8).to_list()
+            if "start_time" in delta.columns
+            else [None] * len(names)
+        )
+        for name, data, digest, program, start in zip(
+            names,
+            delta["__data"].to_list(),
+            delta["__hash"].to_list(),
+            programs,
+            starts,
+            strict=True,
+        ):
+            old = known.get(name)
+            if old is None:
+                inserts.append(
+                    {
+                        "filename": name,
+                        "program": program,
+                        "start_time": start,
+                        "data": data,
+                        "row_hash": digest,
+                        "withdrawn": False,
+                        "first_run": run_id,
+                        "last_run": run_id,
+                    }
+                )
+            elif old[1] != digest or old[2]:
+                connection.execute(
+                    t.exposures.update()
+                    .where(t.exposures.c.file_id == old[0])
+                    .values(
+                        data=data,
+                        row_hash=digest,
+                        withdrawn=False,
+                        program=program,
+                        start_time=start,
+                        last_run=run_id,
+                    )
+                )
+                touched.add(old[0])
+                report.updated += 1
+            else:
+                report.unchanged += 1
+        bulk_insert(connection, t.exposures, inserts)
+        report.added = len(inserts)
+        for chunk in batched([r["filename"] for r in inserts]):
+            touched.update(
+                r[0]
+                for r in connection.execute(
+                    sa.select(t.exposures.c.file_id).where(t.exposures.c.filename.in_(chunk))
+                )
+            )
+        return touched
+
+    def mark(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        all_current: bool = False,
+        failed: bool = False,
+        product_paths: dict[str, str] | None = None,
+    ) -> int:
+        """Record that the current version of these associations was processed (or failed)."""
+        wanted = [_asn_name(n) for n in (names or [])]
+        with writing(self.engine) as connection:
+            query = sa.select(
+                t.associations.c.asn_pk, t.associations.c.name, t.associations.c.current_version
+            ).where(t.associations.c.retired_run.is_(None))
+            rows: list[Any] = []
+            if all_current:
+                rows = connection.execute(query).all()
+            else:
+                for chunk in batched(wanted):
+                    rows += connection.execute(query.where(t.associations.c.name.in_(chunk))).all()
+                unknown = sorted(set(wanted) - {r.name for r in rows})
+                if unknown:
+                    raise CatalogError(
+                        f"no current association named {unknown[0]}"
+                        + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
+                        path=self.location,
+                    )
+            run_id = self._start_run(connection, "mark", sorted(r.name for r in rows)[:100], None)
+            paths = product_paths or {}
+            bulk_insert(
+                connection,
+                t.processing,
+                [
+                    {
+                        "asn_pk": r.asn_pk,
+                        "version": r.current_version,
+                        "run_id": run_id,
+                        "status": "failed" if failed else "processed",
+                        "product_path": paths.get(r.name),
+                    }
+                    for r in rows
+                ],
+            )
+            connection.execute(
+                t.runs.update()
+                .where(t.runs.c.run_id == run_id)
+                .values(finished=_now(), counts=json.dumps({"marked": len(rows)}))
+            )
+        return len(rows)
+
+    # reading ----------------------------------------------------------------------------
+    def runs(self) -> list[dict]:
+        with reading(self.engine) as connection:
+            rows = connection.execute(sa.select(t.runs).order_by(t.runs.c.run_id)).mappings()
+            return [
+                dict(r) | {"inputs": json.loads(r["inputs"]), "counts": json.loads(r["counts"])}
+                for r in rows
+            ]
+
+    def _default_since(self, connection, since: int | None) -> int:
+        if since is not None:
+            return since
+        ids = (
+            connection.execute(
+                sa.select(t.runs.c.run_id)
+                .where(t.runs.c.kind.in_(["ingest", "withdraw"]))
+                .order_by(t.runs.c.run_id.desc())
+                .limit(2)
+            )
+            .scalars()
+            .all()
+        )
+        return ids[1] if len(ids) > 1 else 0
+
+    def changes(self, since: int | None = None) -> dict[str, list[dict]]:
+        """New, changed and retired associations after run ``since`` (default: the runs
+        after the one before the last), in processing order, with members added/removed."""
+        with reading(self.engine) as connection:
+            since = self._default_since(connection, since)
+            a, v = t.associations, t.versions
+            touched = (
+                connection.execute(
+                    sa.select(a, sa.func.min(v.c.version).label("first_new"))
+                    .join(v, v.c.asn_pk == a.c.asn_pk)
+                    .where(v.c.run_id > since)
+                    .group_by(*a.c)
+                )
+                .mappings()
+                .all()
+            )
+            retired = (
+                connection.execute(sa.select(a).where(a.c.retired_run > since)).mappings().all()
+            )
+            out: dict[str, list[dict]] = {"new": [], "changed": [], "retired": []}
+            for row in touched:
+                if row["retired_run"] is not None and row["retired_run"] > since:
+                    continue
+                before = row["first_new"] - 1
+                after = self._members(connection, row["asn_pk"], row["current_version"])
+                old = self._members(connection, row["asn_pk"], before) if before else []
+                entry = _entry(row) | {
+                    "version": row["current_version"],
+                    "members_added": sorted(set(after) - set(old)),
+                    "members_removed": sorted(set(old) - set(after)),
+                }
+                out["changed" if before and row["created_run"] <= since else "new"].append(entry)
+            for row in retired:
+                out["retired"].append(_entry(row) | {"reason": row["retired_reason"]})
+            for key in out:
+                out[key].sort(key=_processing_key)
+            return out
+
+    def _members(self, connection, asn_pk: int, version: int) -> list[str]:
+        text = connection.execute(
+            sa.select(t.versions.c.members).where(
+                (t.versions.c.asn_pk == asn_pk) & (t.versions.c.version == version)
+            )
+        ).scalar()
+        return [m for m, _ in json.loads(text)] if text else []
+
+    def stale(self) -> list[dict]:
+        """The reprocessing plan: current associations never processed, or processed at
+        an older version (or failed), and those consuming their products, in order."""
+        with reading(self.engine) as connection:
+            a, p = t.associations, t.processing
+            latest = (
+                sa.select(p.c.asn_pk, sa.func.max(p.c.version).label("version"))
+                .where(p.c.status == "processed")
+                .group_by(p.c.asn_pk)
+                .subquery()
+            )
+            failed = sa.select(p.c.asn_pk, p.c.version).where(p.c.status == "failed").subquery()
+            rows = (
+                connection.execute(
+                    sa.select(a, latest.c.version.label("processed"))
+                    .outerjoin(latest, latest.c.asn_pk == a.c.asn_pk)
+                    .where(a.c.retired_run.is_(None))
+                    .where(latest.c.version.is_(None) | (latest.c.version < a.c.current_version))
+                )
+                .mappings()
+                .all()
+            )
+            failures = {(r.asn_pk, r.version) for r in connection.execute(sa.select(failed)).all()}
+            plan: dict[int, dict] = {}
+            for row in rows:
+                if row["processed"] is None:
+                    why = "never processed"
+                else:
+                    why = (
+                        f"processed version {row['processed']}, current version is "
+                        f"{row['current_version']}"
+                    )
+                if (row["asn_pk"], row["current_version"]) in failures:
+                    why += " (its last processing failed)"
+                plan[row["asn_pk"]] = _entry(row) | {"reason": why}
+            # consumers of stale products, transitively (Level 2 -> 3 -> multiband)
+            frontier = dict(plan)
+            while frontier:
+                products = {e["product_name"]: e["name"] for e in frontier.values()}
+                frontier = {}
+                for chunk in batched(sorted(products)):
+                    found = (
+                        connection.execute(
+                            sa.select(a, t.member_stems.c.stem)
+                            .join(t.member_stems, t.member_stems.c.asn_pk == a.c.asn_pk)
+                            .where(t.member_stems.c.stem.in_(chunk) & a.c.retired_run.is_(None))
+                        )
+                        .mappings()
+                        .all()
+                    )
+                    for row in found:
+                        if row["asn_pk"] in plan:
+                            continue
+                        current = self._members(connection, row["asn_pk"], row["current_version"])
+                        if row["stem"] not in {member_stem(m) for m in current}:
+                            continue
+                        entry = _entry(row) | {
+                            "reason": f"consumes the product of stale {products[row['stem']]}"
+                        }
+                        plan[row["asn_pk"]] = frontier[row["asn_pk"]] = entry
+            return sorted(plan.values(), key=_processing_key)
+
+    def find(self, filename: str) -> list[dict]:
+        """Every association, current or past version, that holds the file."""
+        stem = member_stem(Path(filename).name)
+        with reading(self.engine) as connection:
+            a = t.associations
+            rows = (
+                connection.execute(
+                    sa.select(a)
+                    .join(t.member_stems, t.member_stems.c.asn_pk == a.c.asn_pk)
+                    .where(t.member_stems.c.stem == stem)
+                )
+                .mappings()
+                .all()
+            )
+            out = []
+            for row in rows:
+                held = connection.execute(
+                    sa.select(t.versions.c.version, t.versions.c.members).where(
+                        t.versions.c.asn_pk == row["asn_pk"]
+                    )
+                ).all()
+                versions = [
+                    v
+                    for v, text in held
+                    if any(member_stem(m) == stem for m, _ in json.loads(text))
+                ]
+                out.append(
+                    _entry(row)
+                    | {
+                        "versions": sorted(versions),
+                        "current": row["retired_run"] is None
+                        and row["current_version"] in versions,
+                    }
+                )
+            return sorted(out, key=_processing_key)
+
+    def cell(self, skycell: str) -> list[dict]:
+        """Current associations on this sky cell."""
+        with reading(self.engine) as connection:
+            a = t.associations
+            rows = (
+                connection.execute(
+                    sa.select(a).where((a.c.skycell == skycell) & a.c.retired_run.is_(None))
+                )
+                .mappings()
+                .all()
+            )
+            return sorted((_entry(r) for r in rows), key=_processing_key)
+
+    def cone(self, ra: float, dec: float, radius: float) -> list[dict]:
+        """Current associations on sky cells whose centre is within ``radius`` degrees."""
+        with reading(self.engine) as connection:
+            cells = connection.execute(sa.select(t.cells)).all()
+            if not cells:
+                return []
+            names = np.array([c.name for c in cells])
+            cra = np.radians([c.ra for c in cells])
+            cdec = np.radians([c.dec for c in cells])
+            r0, d0 = np.radians(ra), np.radians(dec)
+            cosd = np.sin(d0) * np.sin(cdec) + np.cos(d0) * np.cos(cdec) * np.cos(cra - r0)
+            near = names[np.degrees(np.arccos(np.clip(cosd, -1, 1))) <= radius].tolist()
+            a = t.associations
+            out = []
+            for chunk in batched(sorted(near)):
+                out += (
+                    connection.execute(
+                        sa.select(a).where(a.c.skycell.in_(chunk) & a.c.retired_run.is_(None))
+                    )
+                    .mappings()
+                    .all()
+                )
+            return sorted((_entry(r) for r in out), key=_processing_key)
+
+    def show(self, name: str) -> dict:
+        """An association's current version and its history (which run changed what)."""
+        name = _asn_name(name)
+        with reading(self.engine) as connection:
+            row = (
+                connection.execute(sa.select(t.associations).where(t.associations.c.name == name))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise CatalogError(f"no association named {name}", path=self.location)
+            history = []
+            previous: list[str] = []
+            versions = (
+                connection.execute(
+                    sa.select(t.versions, t.runs.c.started, t.runs.c.inputs)
+                    .join(t.runs, t.runs.c.run_id == t.versions.c.run_id)
+                    .where(t.versions.c.asn_pk == row["asn_pk"])
+                    .order_by(t.versions.c.version)
+                )
+                .mappings()
+                .all()
+            )
+            for v in versions:
+                members = [m for m, _ in json.loads(v["members"])]
+                history.append(
+                    {
+                        "version": v["version"],
+                        "run": v["run_id"],
+                        "time": v["started"],
+                        "inputs": json.loads(v["inputs"]),
+                        "members": len(members),
+                        "members_added": sorted(set(members) - set(previous)),
+                        "members_removed": sorted(set(previous) - set(members)),
+                    }
+                )
+                previous = members
+            processed = (
+                connection.execute(
+                    sa.select(t.processing).where(t.processing.c.asn_pk == row["asn_pk"])
+                )
+                .mappings()
+                .all()
+            )
+            return _entry(row) | {
+                "version": row["current_version"],
+                "retired_reason": row["retired_reason"],
+                "members": previous,
+                "history": history,
+                "processing": [
+                    {k: p[k] for k in ("version", "run_id", "status", "product_path")}
+                    for p in processed
+                ],
+            }
+
+    def stats(self) -> dict:
+        with reading(self.engine) as connection:
+            a, e = t.associations, t.exposures
+
+            def count(query) -> int:
+                return int(connection.execute(query).scalar() or 0)
+
+            by_type = connection.execute(
+                sa.select(a.c.level, a.c.asn_type, sa.func.count())
+                .where(a.c.retired_run.is_(None))
+                .group_by(a.c.level, a.c.asn_type)
+                .order_by(a.c.level, a.c.asn_type)
+            ).all()
+            return {
+                "location": self.location,
+                "files": count(sa.select(sa.func.count()).select_from(e)),
+                "withdrawn": count(sa.select(sa.func.count()).where(e.c.withdrawn)),
+                "associations": count(sa.select(sa.func.count()).where(a.c.retired_run.is_(None))),
+                "retired": count(sa.select(sa.func.count()).where(a.c.retired_run.isnot(None))),
+                "versions": count(sa.select(sa.func.count()).select_from(t.versions)),
+                "runs": count(sa.select(sa.func.count()).select_from(t.runs)),
+                "by_type": [
+                    {"level": lv, "asn_type": ty, "associations": n} for lv, ty, n in by_type
+                ],
+            }
+
+    def current_results(self, since: int | None = None):
+        """The current associations (all, or changed after run ``since``) as a generation
+        result, for the association writers (files or bundle)."""
+        from roman_asn.catalog.export import current_results
+
+        with reading(self.engine) as connection:
+            options = GenerateOptions(
+                data_release_id=self._setting(connection, "data_release_id") or "p"
+            )
+            return current_results(connection, options, since)
+
+
+def _asn_name(name: str) -> str:
+    return Path(name).name.removesuffix(".json").removesuffix("_asn")
+
+
+def _entry(row) -> dict:
+    return {
+        "name": row["name"],
+        "file_name": row["file_name"],
+        "product_name": row["product_name"],
+        "rule": row["rule"],
+        "level": row["level"],
+        "asn_type": row["asn_type"],
+        "program": row["program"],
+        "asn_id": row["asn_id"],
+        "skycell": row["skycell"],
+    }
+
+
+def _processing_key(entry: dict) -> tuple:
+    return (processing_stage(entry["level"], entry["asn_type"]), entry["name"])
+
+
+def _fill(report: RunReport, changes: Changes) -> None:
+    report.new = sorted(changes.new)
+    report.changed = sorted(changes.changed)
+    report.retired = sorted(changes.retired)
+
+
+def _delta_table(pools: list[Pool]) -> pl.DataFrame:
+    """The pools' rows as one table with each row's JSON and hash; one row per file.
+
+    A file listed twice with the same metadata counts once; with different metadata it
+    is an error naming both places (an ingest must not depend on row order)."""
+    frames = []
+    for pool in pools:
+        table = pool.table
+        data = encode_rows(table)
+        frames.append(
+            table.drop(ROW_COLUMN).with_columns(
+                data.alias("__data"),
+                pl.Series("__hash", row_hashes(data.to_list())),
+                pl.lit(pool.name).alias("__pool"),
+                table[ROW_COLUMN].alias("__row"),
+            )
+        )
+    joined = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+    if joined["filename"].null_count():
+        index = joined["filename"].is_null().arg_true()[0]
+        raise PoolError(
+            f"row {joined['__row'][index]}: empty filename", path=joined["__pool"][index]
+        )
+    first = joined.unique(["filename", "__hash"], keep="first", maintain_order=True)
+    conflicts = first.filter(pl.col("filename").is_duplicated())
+    if conflicts.height:
+        name = conflicts["filename"][0]
+        places = conflicts.filter(pl.col("filename") == name)
+        where = " and ".join(
+            f"{p} row {r}" for p, r in zip(places["__pool"], places["__row"], strict=True)
+        )
+        raise PoolError(
+            f"{name} is listed with different metadata in {where}: fix the pools or "
+            "ingest them separately (the later ingest updates the file)",
+            path=places["__pool"][0],
+        )
+    return first.drop("__pool", "__row").sort("filename")
+
+
+def export(catalog: Catalog, output, since: int | None = None) -> int:
+    """Write the current associations (or those changed after run ``since``) to ``output``
+    (any :class:`~roman_asn.outputs.Output`: a folder or a bundle); return how many."""
+    if hasattr(output, "expect_parts"):
+        output.expect_parts()  # one result per program: names are not known in advance
+    with output:
+        for result in catalog.current_results(since):
+            output.write(result)
+    return output.written

@@ -1,0 +1,154 @@
+"""The catalog's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+- ``runs``: every ingest, withdrawal or processing mark, with its inputs, code
+  version, rules hash and counts (the provenance of every version).
+- ``exposures``: one row per detector file ever ingested, its metadata as JSON
+  (sorted keys, nulls left out) and a hash of it; withdrawn files are kept.
+- ``groups``: which catalog files each rule group holds now (``group_rows``), so an
+  ingest can read back exactly the rows of the groups its new rows fall in.
+- ``associations``: one per group identity, with a permanent name, never deleted
+  (``retired_run`` and ``retired_reason`` when it leaves the current set).
+- ``versions``: each content change is a new version, holding its member list;
+  ``member_stems`` indexes every member an association ever held (find by file).
+- ``processing``: which version of an association was processed, and how it went.
+- ``counters`` and ``names``: numbers and names once issued are never issued again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # ingest, withdraw, mark
+    Column("started", String(32), nullable=False),  # ISO 8601 UTC
+    Column("finished", String(32)),
+    Column("code_version", String(32), nullable=False),
+    Column("rules_hash", String(64)),
+    Column("inputs", Text, nullable=False),  # JSON list of pool or file names
+    Column("counts", Text, nullable=False),  # JSON object
+)
+
+exposures = Table(
+    "exposures",
+    metadata,
+    Column("file_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("filename", Text, nullable=False, unique=True),
+    Column("program", Integer),
+    Column("start_time", String(40)),
+    Column("data", Text, nullable=False),  # the pool row, JSON
+    Column("row_hash", String(40), nullable=False),
+    Column("withdrawn", Boolean, nullable=False, default=False),
+    Column("first_run", Integer, ForeignKey("runs.run_id"), nullable=False),
+    Column("last_run", Integer, ForeignKey("runs.run_id"), nullable=False),
+)
+
+group_rows = Table(
+    "group_rows",
+    metadata,
+    Column("group_key", String(40), nullable=False),
+    Column("file_id", BigInteger, nullable=False),
+    Index("ix_group_rows_key", "group_key"),
+    Index("ix_group_rows_file", "file_id"),
+)
+
+associations = Table(
+    "associations",
+    metadata,
+    Column("asn_pk", Integer, primary_key=True, autoincrement=True),
+    Column("group_key", String(40), nullable=False, unique=True),
+    Column("group_text", Text, nullable=False),
+    Column("name", Text, nullable=False, unique=True),  # file name without _asn.json
+    Column("file_name", Text, nullable=False, unique=True),
+    Column("product_name", Text, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("rule_order", Integer, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("asn_type", Text, nullable=False),
+    Column("program", Integer, nullable=False),
+    Column("asn_id", String(32), nullable=False),
+    Column("discovered", Boolean, nullable=False),
+    Column("skycell", String(16)),
+    Column("current_version", Integer, nullable=False),
+    Column("created_run", Integer, ForeignKey("runs.run_id"), nullable=False),
+    Column("retired_run", Integer, ForeignKey("runs.run_id")),
+    Column("retired_reason", Text),
+    Index("ix_associations_product", "product_name"),
+    Index("ix_associations_skycell", "skycell"),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("asn_pk", Integer, ForeignKey("associations.asn_pk"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.run_id"), nullable=False),
+    Column("content_hash", String(40), nullable=False),
+    Column("asn_pool", Text, nullable=False),
+    Column("target", Text),
+    Column("constraints", Text, nullable=False),
+    Column("exptype", String(32), nullable=False),
+    Column("degraded", Boolean, nullable=False),
+    Column("n_members", Integer, nullable=False),
+    Column("members", Text, nullable=False),  # JSON [[expname, exposerr], ...] in file order
+)
+
+member_stems = Table(
+    "member_stems",
+    metadata,
+    # every (association, member stem) pair ever held: find-by-file and consumers
+    Column("stem", Text, primary_key=True),  # expname without _<suffix>.<ext>
+    Column("asn_pk", Integer, ForeignKey("associations.asn_pk"), primary_key=True),
+    Index("ix_member_stems_asn", "asn_pk"),
+)
+
+processing = Table(
+    "processing",
+    metadata,
+    Column("asn_pk", Integer, ForeignKey("associations.asn_pk"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.run_id"), nullable=False),
+    Column("status", String(16), nullable=False),  # processed, failed
+    Column("product_path", Text),
+    Index("ix_processing_asn", "asn_pk", "version"),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("counter", Text, primary_key=True),  # e.g. "discovered 1", "seq 1 o001 image"
+    Column("value", Integer, nullable=False),
+)
+
+cells = Table(
+    "cells",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    Column("ra", Float, nullable=False),
+    Column("dec", Float, nullable=False),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    UniqueConstraint("key"),
+)

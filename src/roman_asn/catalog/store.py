@@ -1,0 +1,211 @@
+"""Opening a catalog: the database behind a location, its schema version, its one writer.
+
+A location is a file path (an embedded SQLite database, the default) or a
+``postgresql://`` URL (a shared server). Both carry the same schema, managed by
+Alembic revisions in :mod:`roman_asn.catalog.migrations`: a catalog of an older
+revision is refused until ``roman-asn catalog upgrade`` brings it up to date.
+
+One writer at a time: SQLite writes in ``BEGIN IMMEDIATE`` transactions in WAL
+mode (readers keep reading the state before the write), PostgreSQL under a
+transaction-scoped advisory lock. A second writer waits up to ``wait`` seconds,
+then fails saying who holds the catalog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from roman_asn.errors import RomanAsnError
+
+LOCK_ID = 0x526F6D616E41534E  # "RomanASN": the writers' advisory lock on PostgreSQL
+WAIT_SECONDS = 60.0
+
+
+class CatalogError(RomanAsnError):
+    """A catalog cannot be opened, is of another schema revision, or is busy."""
+
+
+def is_url(location: str) -> bool:
+    return "://" in location
+
+
+def make_engine(location: str | os.PathLike[str], *, wait: float = WAIT_SECONDS) -> Engine:
+    text = os.fspath(location)
+    if is_url(text):
+        url = sa.engine.make_url(text)
+        if url.get_backend_name() != "postgresql":
+            raise CatalogError(
+                f"a catalog is a file (SQLite) or a postgresql:// URL, not {url.drivername}://"
+            )
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        engine = sa.create_engine(
+            url, connect_args={"connect_timeout": 10}, pool_pre_ping=True, future=True
+        )
+        engine.info_wait = wait  # type: ignore[attr-defined]
+        return engine
+    path = Path(text)
+    if path.exists() and path.is_dir():
+        raise CatalogError("is a folder; a catalog is a file or a postgresql:// URL", path=path)
+    engine = sa.create_engine(
+        f"sqlite:///{path}",
+        connect_args={"timeout": wait, "isolation_level": None},
+        future=True,
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _sqlite_begin(connection) -> None:
+        # pysqlite's own transaction handling is off (isolation_level None): begin here,
+        # IMMEDIATE for writers so a second writer waits on busy_timeout, not mid-way
+        mode = connection.info.get("write") and "IMMEDIATE" or "DEFERRED"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    engine.info_wait = wait  # type: ignore[attr-defined]
+    return engine
+
+
+def _alembic_config(connection: Connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    config = _alembic_config(None)  # type: ignore[arg-type]
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Bring the schema to ``revision``; return (before, after)."""
+    from alembic import command
+
+    with writing(engine) as connection:
+        before = current_revision(connection)
+        command.upgrade(_alembic_config(connection), revision)
+        after = current_revision(connection)
+    return before, after or ""
+
+
+def check_revision(engine: Engine, location: str, *, create: bool) -> None:
+    """Create a new catalog at the head revision, or refuse one of another revision."""
+    try:
+        with engine.connect() as connection:
+            revision = current_revision(connection)
+            has_tables = sa.inspect(connection).has_table("runs")
+    except sa.exc.DBAPIError as error:
+        raise CatalogError(f"cannot open the catalog: {_reason(error)}", path=location) from None
+    head = head_revision()
+    if revision == head:
+        return
+    if revision is None and not has_tables:
+        if not create:
+            raise CatalogError("no catalog here (ingest a pool to create one)", path=location)
+        upgrade(engine)
+        return
+    if revision is None:
+        raise CatalogError(
+            "this database has tables but no catalog schema revision: not a roman-asn catalog",
+            path=location,
+        )
+    from alembic.script import ScriptDirectory
+
+    known = {
+        s.revision for s in ScriptDirectory.from_config(_alembic_config(None)).walk_revisions()
+    }
+    if revision in known:
+        raise CatalogError(
+            f"the catalog has schema revision {revision}, this roman-asn needs {head}: "
+            f"run `roman-asn catalog upgrade {location}` first",
+            path=location,
+        )
+    raise CatalogError(
+        f"the catalog has schema revision {revision}, unknown to this roman-asn "
+        f"(which knows up to {head}): it was made by a newer version",
+        path=location,
+    )
+
+
+def _reason(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+@contextlib.contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """One write transaction, alone: wait for another writer (bounded), then lock."""
+    wait = getattr(engine, "info_wait", WAIT_SECONDS)
+    try:
+        with engine.connect() as connection:
+            connection.info["write"] = True
+            try:
+                with connection.begin():
+                    if connection.dialect.name == "postgresql":
+                        connection.exec_driver_sql(
+                            f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'"
+                        )
+                        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_ID})")
+                    yield connection
+            finally:
+                connection.info.pop("write", None)
+    except sa.exc.OperationalError as error:
+        reason = _reason(error)
+        if "locked" in reason or "lock timeout" in reason or "canceling statement" in reason:
+            raise CatalogError(
+                f"another process is writing to the catalog; waited {wait:g} s: try again later",
+                path=str(engine.url.database or engine.url),
+            ) from None
+        raise CatalogError(
+            f"catalog write failed: {reason}", path=str(engine.url.database)
+        ) from None
+
+
+@contextlib.contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A consistent read (one snapshot) that never waits for a writer."""
+    with engine.connect() as connection, connection.begin():
+        yield connection
+
+
+def bulk_insert(connection: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows by the database's fast path (COPY on PostgreSQL)."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        columns = list(rows[0])
+        raw = connection.connection.dbapi_connection
+        names = ", ".join(f'"{c}"' for c in columns)
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+        ):
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        return
+    connection.execute(table.insert(), list(rows))

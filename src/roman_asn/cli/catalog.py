@@ -1,0 +1,323 @@
+"""``roman-asn catalog``: the association catalog (SQLite file or PostgreSQL URL)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.table import Table
+
+from roman_asn.cli.common import console, err_console
+from roman_asn.cli.generate import rule_options, selected_rules
+from roman_asn.errors import RomanAsnError
+
+CATALOG = click.argument("catalog", metavar="CATALOG")
+JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+
+
+def _open(location: str, *, create: bool = False):
+    from roman_asn.catalog import Catalog
+
+    return Catalog.open(location, create=create)
+
+
+def _print_json(value) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def _entries_table(title: str, entries: list[dict], extra: tuple[str, ...] = ()) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("name", "level", "asn_type", *extra):
+        table.add_column(column, justify="right" if column == "level" else "left")
+    for entry in entries:
+        values = [entry["name"], str(entry["level"]), entry["asn_type"]]
+        for column in extra:
+            value = entry.get(column)
+            if isinstance(value, list):
+                value = ", ".join(map(str, value)) if len(value) < 4 else f"{len(value)}"
+            values.append("" if value is None else str(value))
+        table.add_row(*values)
+    return table
+
+
+@click.group("catalog")
+def command() -> None:
+    """Keep associations in a catalog that grows as exposures arrive.
+
+    CATALOG is a file (an embedded SQLite database) or a postgresql:// URL.
+    """
+
+
+@command.command("ingest")
+@CATALOG
+@click.argument("pools", nargs=-1, required=True, metavar="POOL...")
+@rule_options
+@click.option("--data-release-id", default=None, help="Data release id (set once, at creation).")
+@JSON
+def ingest(catalog, pools, rule_files, ignore_default, no_skycells, data_release_id, as_json):
+    """Add the rows of POOL... and bring the associations up to date."""
+    from roman_asn.catalog import Catalog
+
+    rules = selected_rules(rule_files, ignore_default, no_skycells)
+    with Catalog.open(catalog, create=True) as store:
+        if err_console.is_terminal:
+            with err_console.status(f"ingesting {len(pools)} pool(s)", spinner="dots"):
+                report = store.ingest(pools, rules, data_release_id=data_release_id)
+        else:
+            report = store.ingest(pools, rules, data_release_id=data_release_id)
+    if as_json:
+        _print_json({"run": report.run_id, **report.counts(), "seconds": report.seconds})
+        return
+    console.print(
+        f"run {report.run_id}: {report.rows:,} rows ({report.added:,} new files, "
+        f"{report.updated:,} updated, {report.unchanged:,} unchanged); associations: "
+        f"{len(report.new):,} new, {len(report.changed):,} changed, "
+        f"{len(report.retired):,} retired ({report.seconds:.2f} s)",
+        soft_wrap=True,
+    )
+
+
+@command.command("withdraw")
+@CATALOG
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@rule_options
+@JSON
+def withdraw(catalog, files, rule_files, ignore_default, no_skycells, as_json):
+    """Take FILE... out of the catalog (bad data); their associations are versioned."""
+    rules = selected_rules(rule_files, ignore_default, no_skycells)
+    with _open(catalog) as store:
+        report = store.withdraw(files, rules)
+    if as_json:
+        _print_json({"run": report.run_id, **report.counts()})
+        return
+    console.print(
+        f"run {report.run_id}: withdrew {report.withdrawn:,} file(s); associations: "
+        f"{len(report.changed):,} changed, {len(report.retired):,} retired",
+        soft_wrap=True,
+    )
+
+
+@command.command("changes")
+@CATALOG
+@click.option("--since", type=int, default=None, metavar="RUN", help="Changes after this run.")
+@JSON
+def changes(catalog, since, as_json):
+    """New, changed and retired associations since a run (default: the last ingest)."""
+    with _open(catalog) as store:
+        found = store.changes(since)
+    if as_json:
+        _print_json(found)
+        return
+    console.print(_entries_table("new", found["new"], ("version", "members_added")))
+    console.print(
+        _entries_table("changed", found["changed"], ("version", "members_added", "members_removed"))
+    )
+    console.print(_entries_table("retired", found["retired"], ("reason",)))
+
+
+@command.command("export")
+@CATALOG
+@click.option(
+    "-o", "--output-dir", default=".", type=click.Path(file_okay=False), show_default=True
+)
+@click.option("--since", type=int, default=None, metavar="RUN", help="Only changed after RUN.")
+@click.option("--bundle", type=click.Path(dir_okay=False), default=None, help=".jsonl or .parquet")
+def export(catalog, output_dir, since, bundle):
+    """Write the current associations as association files (or one bundle)."""
+    from roman_asn.catalog import export as export_all
+    from roman_asn.outputs import open_output
+
+    # exports update a folder of earlier exports (--since): other files stay
+    output = open_output(output_dir, bundle=bundle, existing="force")
+    with _open(catalog) as store:
+        written = export_all(store, output, since)
+    console.print(f"wrote {written:,} associations to {output.where}", soft_wrap=True)
+
+
+@command.command("mark")
+@CATALOG
+@click.option("--processed", "names", multiple=True, metavar="NAME", help="Repeatable.")
+@click.option("--all", "all_current", is_flag=True, help="Every current association.")
+@click.option(
+    "--from",
+    "from_file",
+    type=click.File("r"),
+    help="Names (one per line, optionally a tab and the product path); - for stdin.",
+)
+@click.option("--failed", is_flag=True, help="Record a failed processing instead.")
+def mark(catalog, names, all_current, from_file, failed):
+    """Record that the current version of associations was processed."""
+    paths: dict[str, str] = {}
+    wanted = list(names)
+    if from_file is not None:
+        for line in from_file:
+            parts = line.rstrip("\n").split("\t")
+            if parts[0].strip():
+                wanted.append(parts[0].strip())
+                if len(parts) > 1 and parts[1].strip():
+                    paths[parts[0].strip()] = parts[1].strip()
+    if not wanted and not all_current:
+        raise RomanAsnError("name associations with --processed NAME, --from FILE or --all")
+    from roman_asn.catalog.catalog import _asn_name
+
+    paths = {_asn_name(k): v for k, v in paths.items()}
+    with _open(catalog) as store:
+        count = store.mark(wanted, all_current=all_current, failed=failed, product_paths=paths)
+    console.print(f"marked {count:,} association(s) {'failed' if failed else 'processed'}")
+
+
+@command.command("stale")
+@CATALOG
+@JSON
+def stale(catalog, as_json):
+    """The reprocessing plan: what must be (re)processed, in order, and why."""
+    with _open(catalog) as store:
+        plan = store.stale()
+    if as_json:
+        _print_json(plan)
+        return
+    console.print(_entries_table(f"stale: {len(plan):,}", plan, ("reason",)))
+
+
+@command.command("find")
+@CATALOG
+@click.argument("file")
+@JSON
+def find(catalog, file, as_json):
+    """Every association (current and past versions) that holds FILE."""
+    with _open(catalog) as store:
+        found = store.find(file)
+    if as_json:
+        _print_json(found)
+        return
+    console.print(_entries_table(f"{file}: {len(found)}", found, ("versions", "current")))
+
+
+@command.command("cell")
+@CATALOG
+@click.argument("skycell")
+@JSON
+def cell(catalog, skycell, as_json):
+    """Current associations on SKYCELL."""
+    with _open(catalog) as store:
+        found = store.cell(skycell)
+    if as_json:
+        _print_json(found)
+        return
+    console.print(_entries_table(f"{skycell}: {len(found)}", found, ("product_name",)))
+
+
+@command.command("cone", context_settings={"ignore_unknown_options": True})
+@CATALOG
+@click.argument("ra", type=float)
+@click.argument("dec", type=float)
+@click.argument("radius", type=float)
+@JSON
+def cone(catalog, ra, dec, radius, as_json):
+    """Current associations on sky cells centred within RADIUS degrees of RA DEC."""
+    if not 0 <= ra < 360 or not -90 <= dec <= 90 or not 0 <= radius <= 180:
+        raise RomanAsnError("RA must be in [0, 360), Dec in [-90, 90], RADIUS in [0, 180]")
+    with _open(catalog) as store:
+        found = store.cone(ra, dec, radius)
+    if as_json:
+        _print_json(found)
+        return
+    console.print(_entries_table(f"{len(found)} association(s)", found, ("skycell",)))
+
+
+@command.command("show")
+@CATALOG
+@click.argument("name")
+@JSON
+def show(catalog, name, as_json):
+    """One association: current version, members and history."""
+    with _open(catalog) as store:
+        found = store.show(name)
+    if as_json:
+        _print_json(found)
+        return
+    state = f"retired: {found['retired_reason']}" if found["retired_reason"] else "current"
+    console.print(
+        f"[bold]{found['name']}[/] {found['rule']} {found['asn_type']} version "
+        f"{found['version']} ({state}), product {found['product_name']}",
+        soft_wrap=True,
+    )
+    table = Table(title="history", title_justify="left")
+    for column in ("version", "run", "time", "inputs", "members", "added", "removed"):
+        table.add_column(column)
+    for h in found["history"]:
+        table.add_row(
+            str(h["version"]),
+            str(h["run"]),
+            h["time"],
+            ", ".join(h["inputs"])[:60],
+            str(h["members"]),
+            str(len(h["members_added"])),
+            str(len(h["members_removed"])),
+        )
+    console.print(table)
+
+
+@command.command("runs")
+@CATALOG
+@JSON
+def runs(catalog, as_json):
+    """Every run: ingests, withdrawals, marks."""
+    with _open(catalog) as store:
+        found = store.runs()
+    if as_json:
+        _print_json(found)
+        return
+    table = Table(title="runs", title_justify="left")
+    for column in ("run", "kind", "started", "code", "inputs", "counts"):
+        table.add_column(column)
+    for r in found:
+        counts = ", ".join(f"{k} {v}" for k, v in r["counts"].items() if v)
+        table.add_row(
+            str(r["run_id"]),
+            r["kind"],
+            r["started"],
+            r["code_version"],
+            ", ".join(r["inputs"])[:50],
+            counts,
+        )
+    console.print(table)
+
+
+@command.command("stats")
+@CATALOG
+@JSON
+def stats(catalog, as_json):
+    """Files, associations by level and type, versions, runs."""
+    with _open(catalog) as store:
+        found = store.stats()
+    if as_json:
+        _print_json(found)
+        return
+    console.print(
+        f"{found['location']}: {found['files']:,} files ({found['withdrawn']:,} withdrawn), "
+        f"{found['associations']:,} current associations, {found['retired']:,} retired, "
+        f"{found['versions']:,} versions, {found['runs']:,} runs",
+        soft_wrap=True,
+    )
+    table = Table(title="current associations", title_justify="left")
+    for column in ("level", "asn_type", "associations"):
+        table.add_column(column, justify="right" if column != "asn_type" else "left")
+    for row in found["by_type"]:
+        table.add_row(str(row["level"]), row["asn_type"], f"{row['associations']:,}")
+    console.print(table)
+
+
+@command.command("upgrade")
+@CATALOG
+def upgrade(catalog):
+    """Upgrade a catalog made by an older roman-asn to this version's schema."""
+    from roman_asn.catalog import Catalog
+
+    before, after = Catalog.upgrade(catalog)
+    if before == after:
+        console.print(f"{catalog}: already at schema revision {after}")
+    else:
+        console.print(f"{catalog}: schema revision {before} -> {after}")
+    sys.stdout.flush()

@@ -1,0 +1,376 @@
+"""The association catalog on SQLite and PostgreSQL: ingest, names, versions, staleness."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+import polars as pl
+import pytest
+from catalog_helpers import catalog_meaning, generated_meaning
+from generator_helpers import pool, row
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from roman_asn import generate, load_asn, load_rules, read_pool
+from roman_asn.catalog import Catalog, CatalogError, export
+from roman_asn.outputs import open_output
+from roman_asn.pool import Pool
+from roman_asn.pool.columns import ROW_COLUMN
+
+DEMO = Path(str(files("roman_asn.data").joinpath("demo_pool.csv")))
+RULES = load_rules()
+
+
+@pytest.fixture(scope="module")
+def demo() -> Pool:
+    return read_pool(DEMO)
+
+
+@pytest.fixture(scope="module")
+def demo_generated(demo):
+    return generate(demo, RULES)
+
+
+def parts(demo: Pool, labels: list[int]) -> list[Pool]:
+    """The demo pool split into slices by row label (a slice per distinct label)."""
+    table = demo.table.with_columns(pl.Series("__part", labels))
+    out = []
+    for label in sorted(set(labels)):
+        piece = table.filter(pl.col("__part") == label).drop("__part", ROW_COLUMN)
+        out.append(Pool.from_frame(piece, path=f"part{label}.csv"))
+    return out
+
+
+def test_halves_give_what_generate_gives(catalog_location, demo, demo_generated):
+    half = demo.table.height // 2
+    labels = [0] * half + [1] * (demo.table.height - half)
+    with Catalog.open(catalog_location, create=True) as catalog:
+        first, second = (catalog.ingest([p], RULES) for p in parts(demo, labels))
+        assert first.new and second.new
+        assert catalog_meaning(catalog) == generated_meaning(demo_generated)
+        again = catalog.ingest([parts(demo, labels)[1]], RULES)
+        assert (again.new, again.changed, again.retired) == ([], [], [])
+        assert again.unchanged == demo.table.height - half
+        assert catalog.stats()["versions"] == sum(
+            1 + 0 for _ in range(catalog.stats()["associations"])
+        ) + len(second.changed)
+
+
+@settings(
+    max_examples=5,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_any_slicing_in_any_order_gives_what_generate_gives(
+    tmp_path_factory, data, demo, demo_generated
+):
+    n = demo.table.height
+    k = data.draw(st.integers(1, 4), label="slices")
+    labels = data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n), label="labels")
+    slices = parts(demo, labels)
+    order = data.draw(st.permutations(range(len(slices))), label="order")
+    location = tmp_path_factory.mktemp("slicing") / "catalog.db"
+    with Catalog.open(location, create=True) as catalog:
+        names_seen: dict[str, str] = {}
+        for i in order:
+            catalog.ingest([slices[i]], RULES)
+            for result in catalog.current_results():
+                for name, group in zip(
+                    result.associations["file_name"],
+                    result.associations["product_name"],
+                    strict=True,
+                ):
+                    names_seen.setdefault(name, group)
+        assert catalog_meaning(catalog) == generated_meaning(demo_generated)
+        # names once issued stay with their association
+        now = {
+            n: p
+            for r in catalog.current_results()
+            for n, p in zip(
+                r.associations["file_name"], r.associations["product_name"], strict=True
+            )
+        }
+        assert all(names_seen[n] == p for n, p in now.items())
+
+
+def test_changed_metadata_versions_and_withdraw_retires(catalog_location):
+    rows = [row(visit=1, exposure=e, detector=d) for e in (1, 2) for d in (1, 2)]
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([pool(rows)], RULES)
+        before = {e["name"]: e for e in catalog.changes(0)["new"]}
+        mosaic = next(n for n, e in before.items() if e["asn_type"] == "mosaic")
+        # one file changes filter: its mosaic loses a member (new version), a new one appears
+        changed = [dict(r) for r in rows]
+        changed[0]["optical_element"] = "F087"
+        report = catalog.ingest([pool(changed, name="day2.csv")], RULES)
+        assert report.updated == 1 and report.unchanged == 3
+        assert mosaic in report.changed
+        shown = catalog.show(mosaic)
+        assert shown["version"] == 2
+        assert shown["history"][1]["members_removed"] == [
+            rows[0]["filename"].replace("_uncal", "_cal")
+        ]
+        assert any("f087" in catalog.show(n)["product_name"] for n in report.new)
+        # names stay: nothing renamed
+        after = {e["name"] for e in catalog.changes(0)["new"]} | set(report.new)
+        assert set(before) <= after | set(report.retired)
+        # withdraw the F087 file: its own associations are retired, never deleted
+        gone = catalog.withdraw([rows[0]["filename"]], RULES)
+        assert gone.withdrawn == 1 and gone.retired
+        for name in gone.retired:
+            assert catalog.show(name)["retired_reason"] == "left without members"
+        assert not catalog.find(rows[0]["filename"])[0]["current"]
+
+
+def test_discovered_retired_when_identical_to_candidate(catalog_location):
+    """Day 1: r1 (o001) and r2 (o002) make a discovered mosaic of both; withdrawing r2
+    leaves it identical to o001's mosaic: retired with the reason, o001's untouched."""
+    r1 = row(visit=1, exposure=1, candidates="[('o001', 'observation')]")
+    r2 = row(visit=2, exposure=1, candidates="[('o002', 'observation')]")
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([pool([r1, r2])], RULES)
+        discovered = [e for e in catalog.changes(0)["new"] if e["asn_id"].startswith("a3")]
+        mosaic = next(e["name"] for e in discovered if e["asn_type"] == "mosaic")
+        report = catalog.withdraw([r2["filename"]], RULES)
+        assert mosaic in report.retired
+        reason = catalog.show(mosaic)["retired_reason"]
+        assert "duplicate of r00001-o001_mosaic" in reason
+        # and it comes back, same name, when r2 returns
+        back = catalog.ingest([pool([r2], name="back.csv")], RULES)
+        assert mosaic in back.new
+        assert catalog.show(mosaic)["version"] == 2
+
+
+def test_names_never_reused_and_sequences_continue(catalog_location):
+    day1 = [row(visit=1, exposure=e) for e in (1, 2)]
+    day2 = [row(visit=1, exposure=e) for e in (3,)]
+    with Catalog.open(catalog_location, create=True) as catalog:
+        first = catalog.ingest([pool(day1)], RULES)
+        second = catalog.ingest([pool(day2, name="d2.csv")], RULES)
+        images1 = sorted(n for n in first.new if "_image_" in n)
+        images2 = sorted(n for n in second.new if "_image_" in n)
+        assert images1 == ["r00001-o001_image_001", "r00001-o001_image_002"]
+        assert images2 == ["r00001-o001_image_003"]
+
+
+def test_stale_plan_follows_products(catalog_location):
+    rows = [row(visit=1, exposure=e, detector=d) for e in (1, 2) for d in (1, 2)]
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([pool(rows)], RULES)
+        plan = catalog.stale()
+        assert plan and all(e["reason"] == "never processed" for e in plan)
+        levels = [e["level"] for e in plan]
+        assert levels == sorted(levels)
+        catalog.mark(all_current=True)
+        assert catalog.stale() == []
+        # a new detector file of exposure 1: its image is new, its FOV and the mosaic change
+        report = catalog.ingest(
+            [pool([row(visit=1, exposure=1, detector=3)], name="d2.csv")], RULES
+        )
+        plan = {e["name"]: e for e in catalog.stale()}
+        assert set(report.new) <= set(plan)
+        for name in report.changed:
+            assert plan[name]["reason"].startswith("processed version 1, current version is 2")
+        untouched_images = [
+            e["name"]
+            for e in catalog.changes(0)["new"]
+            if e["asn_type"] == "image" and e["name"] not in report.new
+        ]
+        assert untouched_images and not set(untouched_images) & set(plan)
+        mark = next(iter(report.changed))
+        catalog.mark([mark], failed=True)
+        assert "failed" in {e["name"]: e for e in catalog.stale()}[mark]["reason"]
+
+
+def test_queries_and_export(catalog_location, demo, tmp_path):
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([demo], RULES)
+        member = "r0000101001001001002_0002_wfi01_uncal.asdf"
+        found = catalog.find(member)
+        assert found and all(f["current"] for f in found)
+        assert {f["asn_type"] for f in found} >= {"image", "fov", "mosaic"}
+        cells = [f["skycell"] for f in found if f["skycell"]]
+        on_cell = catalog.cell(cells[0])
+        assert on_cell and all(e["skycell"] == cells[0] for e in on_cell)
+        from roman_asn.skycells import skycell_wcs_info
+
+        info = skycell_wcs_info(cells[0])
+        near = catalog.cone(info["ra_center"], info["dec_center"], 0.01)
+        assert {e["name"] for e in on_cell} <= {e["name"] for e in near}
+        assert catalog.cone((info["ra_center"] + 180) % 360, -info["dec_center"], 1.0) == []
+        written = export(catalog, open_output(tmp_path / "asn"))
+        assert written == catalog.stats()["associations"]
+        files = sorted((tmp_path / "asn").glob("*_asn.json"))
+        assert len(files) == written
+        loaded = load_asn(files[0])
+        assert loaded.products[0].members
+        text = files[0].read_text()
+        assert text.startswith('{\n    "asn_type"')
+
+
+def test_cli_session(tmp_path, demo):
+    """The commands as a person runs them, --json for machines."""
+    half = demo.table.height // 2
+    a, b = parts(demo, [0] * half + [1] * (demo.table.height - half))
+    a.write(tmp_path / "day1.csv")
+    b.write(tmp_path / "day2.parquet")
+    db = tmp_path / "cat.db"
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "roman_asn", "catalog", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+
+    assert cli("ingest", str(db), "day1.csv").returncode == 0
+    done = cli("ingest", str(db), "day2.parquet", "--json")
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout)
+    assert counts["new"] > 0 and counts["added"] == demo.table.height - half
+    changes = json.loads(cli("changes", str(db), "--json").stdout)
+    assert set(changes) == {"new", "changed", "retired"}
+    assert len(changes["new"]) == counts["new"]
+    stale = json.loads(cli("stale", str(db), "--json").stdout)
+    assert all({"name", "reason"} <= set(e) for e in stale)
+    first = stale[0]["name"]
+    assert cli("mark", str(db), "--processed", first).returncode == 0
+    shown = json.loads(cli("show", str(db), first, "--json").stdout)
+    assert [p["status"] for p in shown["processing"]] == ["processed"]
+    assert cli("mark", str(db), "--all").returncode == 0
+    assert json.loads(cli("stale", str(db), "--json").stdout) == []
+    for args in (
+        ("runs",),
+        ("stats",),
+        ("show", first),
+        ("find", "r0000101001001001001_0001_wfi01_cal.asdf"),
+    ):
+        shown = cli(*args[:1], str(db), *args[1:])
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.strip()
+    assert cli("export", str(db), "-o", "out", "--since", "1").returncode == 0
+    assert len(list((tmp_path / "out").glob("*_asn.json"))) == len(changes["new"]) + len(
+        changes["changed"]
+    )
+    bad = cli("show", str(db), "nope")
+    assert bad.returncode == 2 and "no association named nope" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_bad_pool_writes_nothing(tmp_path, demo):
+    db = tmp_path / "cat.db"
+    with Catalog.open(db, create=True) as catalog:
+        catalog.ingest([parts(demo, [0] * demo.table.height)[0]], RULES)
+        before = catalog.stats()
+    bad = tmp_path / "bad.csv"
+    text = DEMO.read_text().splitlines()
+    bad.write_text("\n".join([text[0], text[1], text[2].rsplit("|", 3)[0]]) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "roman_asn", "catalog", "ingest", str(db), str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "bad.csv, line 3" in done.stderr and "Traceback" not in done.stderr
+    with Catalog.open(db) as catalog:
+        assert catalog.stats() == before
+
+
+def test_old_schema_is_refused_then_upgraded(tmp_path):
+    from roman_asn.catalog.store import make_engine, upgrade
+
+    db = tmp_path / "old.db"
+    upgrade(make_engine(db), "0001")
+    with pytest.raises(CatalogError, match="run `roman-asn catalog upgrade"):
+        Catalog.open(db)
+    done = subprocess.run(
+        [sys.executable, "-m", "roman_asn", "catalog", "upgrade", str(db)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "0001 -> 0002" in done.stdout
+    with Catalog.open(db) as catalog:
+        catalog.ingest([pool([row()])], RULES)
+
+
+def test_not_a_catalog(tmp_path):
+    with pytest.raises(CatalogError, match="no catalog here"):
+        Catalog.open(tmp_path / "missing.db")
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(CatalogError, match="cannot open the catalog"):
+        Catalog.open(junk)
+
+
+KILLER = """
+import sys
+from roman_asn.catalog import Catalog
+from roman_asn import load_rules
+with Catalog.open(sys.argv[1], create=True) as catalog:
+    print("start", flush=True)
+    catalog.ingest([sys.argv[2]], load_rules())
+"""
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.0, 2.0])
+def test_kill_during_ingest_leaves_catalog_as_it_was(tmp_path, demo, delay):
+    import signal
+    import time
+
+    db = tmp_path / "cat.db"
+    half = demo.table.height // 2
+    a, b = parts(demo, [0] * half + [1] * (demo.table.height - half))
+    with Catalog.open(db, create=True) as catalog:
+        catalog.ingest([a], RULES)
+        before = catalog.stats(), catalog.runs()
+    b.write(tmp_path / "b.csv")
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLER, str(db), str(tmp_path / "b.csv")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "start"
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    with Catalog.open(db) as catalog:
+        after = catalog.stats(), catalog.runs()
+        if after[1] != before[1]:  # the ingest finished before the kill: whole
+            assert after[0]["files"] == demo.table.height
+        else:
+            assert after == before
+        import sqlalchemy as sa
+
+        with catalog.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        catalog.ingest([b], RULES)  # and it goes on from there
+        assert catalog_meaning(catalog) == generated_meaning(generate(demo, RULES))
+        del sa
+
+
+def test_second_writer_waits_then_fails_and_readers_see_the_state_before(tmp_path):
+    from roman_asn.catalog.store import writing
+
+    db = tmp_path / "cat.db"
+    with Catalog.open(db, create=True) as catalog:
+        catalog.ingest([pool([row()])], RULES)
+        with writing(catalog.engine) as connection:  # a writer in progress
+            connection.exec_driver_sql("UPDATE settings SET value = value WHERE 1 = 0")
+            connection.exec_driver_sql(
+                "INSERT INTO runs (kind, started, code_version, inputs, counts) "
+                "VALUES ('ingest', 'x', 'x', '[]', '{}')"
+            )
+            with Catalog.open(db) as reader:  # a reader is not blocked and sees the old state
+                assert len(reader.runs()) == 1
+                assert reader.stats()["files"] == 1
+            blocked = Catalog.open(db, wait=0.5)
+            with pytest.raises(CatalogError, match="another process is writing"):
+                blocked.ingest([pool([row(exposure=2)], name="two.csv")], RULES)
+            blocked.close()
+        assert len(catalog.runs()) == 2
