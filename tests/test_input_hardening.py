@@ -154,33 +154,33 @@ def test_parquet_candidate_structs_are_checked(tmp_path, bad):
     assert "row 2" in message and "candidates" in message
 
 
-@pytest.mark.parametrize("asn_type", ["a/b", "../x", "Image", "a\\u0000b", ""])
-def test_rules_asn_type_is_a_safe_file_name_part(asn_type):
-    text = f"""
+def rule_text(asn_type: str = "image", product_name: str = "p{program}") -> str:
+    return f"""
 [[rule]]
 name = "R"
 level = 2
 asn_type = "{asn_type}"
 group_by = ["exposure"]
-product_name = "p{{program}}"
+product_name = "{product_name}"
 """
+
+
+@pytest.mark.parametrize("asn_type", ["a/b", "../x", "Image", "a\\u0000b", ""])
+def test_rules_asn_type_is_a_safe_file_name_part(asn_type):
     with pytest.raises(RulesError) as caught:
-        parse_rules(text, "r.toml")
+        parse_rules(rule_text(asn_type=asn_type), "r.toml")
     assert "\n" not in str(caught.value) and "r.toml" in str(caught.value)
 
 
 @pytest.mark.parametrize("spec", ["{program:0999999999d}", "{program:" + "9" * 5000 + "d}"])
 def test_rules_format_widths_are_bounded(spec):
-    text = f"""
-[[rule]]
-name = "R"
-level = 2
-asn_type = "image"
-group_by = ["exposure"]
-product_name = "p{spec}"
-"""
     with pytest.raises(RulesError, match="widths"):
-        parse_rules(text, "r.toml")
+        parse_rules(rule_text(product_name=f"p{spec}"), "r.toml")
+
+
+def test_rules_control_characters_are_refused():
+    with pytest.raises(RulesError, match="control character"):
+        parse_rules(rule_text(product_name="p{program}\\u0000x"), "r.toml")
 
 
 @pytest.mark.parametrize("program", ["-5", "123456"])

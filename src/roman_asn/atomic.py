@@ -149,40 +149,23 @@ def write_bytes_in(dir_fd: int, name: str, data: bytes, mode: int | None = None)
 def atomic_open(
     path: str | os.PathLike[str], mode: str = "w", *, follow_symlinks: bool = True, **kwargs
 ) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; it becomes ``path`` only on success."""
-    target = resolve_target(path, follow_symlinks)
-    folder = target.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(folder)
-        keep = _existing_mode(target)
-        tmp = str(folder / temporary_name(target.name))
-        fd = os.open(tmp, _OPEN_FLAGS, 0o666)
-    except OSError as error:
-        raise write_error(error, target) from None
-    try:
-        handle = _RawFile(fd)
-        binary = "b" in mode
-        buffered = io.BufferedWriter(handle, buffer_size=1 << 20)
-        stream = buffered if binary else io.TextIOWrapper(buffered, **kwargs)
+    """Open a temporary file beside ``path``; it becomes ``path`` only on success.
+
+    Bytes go out through ``os.write`` in a checked loop (``_RawFile`` under a
+    buffer), so a short write is finished and a failing one raises."""
+    with atomic_path(path, follow_symlinks=follow_symlinks) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0))
         try:
-            yield stream
-            stream.flush()
-            if keep is not None:
-                os.fchmod(fd, keep)
+            buffered = io.BufferedWriter(_RawFile(fd), buffer_size=1 << 20)
+            stream = buffered if "b" in mode else io.TextIOWrapper(buffered, **kwargs)
+            try:
+                yield stream
+                stream.flush()
+            finally:
+                with contextlib.suppress(OSError, ValueError):
+                    stream.close()  # closes only the wrappers: the descriptor is ours
         finally:
-            with contextlib.suppress(OSError, ValueError):
-                stream.close()  # closes only the wrapper: the descriptor is ours
             os.close(fd)
-        os.replace(tmp, target)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise write_error(error, target) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class _RawFile(io.RawIOBase):
