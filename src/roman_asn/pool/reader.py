@@ -438,9 +438,17 @@ def check_values(frame: pl.DataFrame, pool: Pool) -> None:
             )
         )
     if "s_region" in frame.columns and frame.schema["s_region"] == pl.Utf8:
-        numbers = pl.col("s_region").str.extract_all(_NUMBER).cast(pl.List(pl.Float64))
-        decs = numbers.list.gather_every(2, 1)
-        beyond = (decs.list.eval(pl.element().abs() > 90).list.any()).fill_null(False)
+        # the footprint comes from the corners where a row has them all, else from
+        # S_REGION: parse only the rows that need it (none, in most pools)
+        has_corners = [c for pair in corners for c in pair if c in frame.columns]
+        used = (
+            pl.any_horizontal(pl.col(c).is_null() for c in has_corners)
+            if len(has_corners) == 8
+            else pl.lit(True)
+        )
+        text = pl.when(used).then(pl.col("s_region"))
+        decs = text.str.extract_all(_NUMBER).cast(pl.List(pl.Float64)).list.gather_every(2, 1)
+        beyond = (decs.list.max() > 90) | (decs.list.min() < -90)
         checks.append((beyond, "s_region", "has a declination beyond +-90 degrees"))
     if not checks:
         return
