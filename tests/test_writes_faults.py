@@ -182,7 +182,9 @@ _SLOW_GENERATE = textwrap.dedent(
         return real(fd, data)
     os.write = slow
     from roman_asn.cli import main
-    sys.exit(main(["generate", sys.argv[1], "-o", sys.argv[2], "--no-progress"]))
+    out = sys.argv[2]
+    orphans = out + "/orphans.csv"
+    sys.exit(main(["generate", sys.argv[1], "-o", out, "--orphans", orphans, "--no-progress"]))
     """
 )
 
@@ -208,6 +210,8 @@ def test_ctrl_c_stops_within_a_second_leaving_whole_files(expected, tmp_path):
     assert all(data == expected[name] for name, data in written.items())
     assert not temporaries(tmp_path)
     assert not (out / ".roman-asn.lock").exists()
+    # the orphan report is written before the association files: a stopped run has it
+    assert (out / "orphans.csv").read_text().startswith("filename,pool_row,line,reasons")
 
 
 # ---------------------------------------------------------------- modes

@@ -175,7 +175,7 @@ def command(
     """
     from roman_asn.cli.common import RichReporter, WriteProgress
     from roman_asn.generator.options import GenerateOptions
-    from roman_asn.generator.orphans import write_orphans
+    from roman_asn.generator.orphans import OrphansFirst
     from roman_asn.generator.summary import print_summary
     from roman_asn.outputs import open_output
     from roman_asn.run import run
@@ -197,6 +197,8 @@ def command(
         on_progress=None if chunked else WriteProgress(show),
         existing="clean" if clean else "force" if force else "refuse",
     )
+    if orphans_path:
+        output = OrphansFirst(output, orphans_path)  # kept even if writing is stopped
     rules = selected_rules(rule_files, ignore_default, no_skycells)
     options = GenerateOptions.from_flags(
         ids=parse_ids(ids),
@@ -216,7 +218,7 @@ def command(
         reporter=RichReporter(show),
     )
     if orphans_path:
-        write_orphans(result.orphans, orphans_path)
+        output.finish(result.orphans)
     if options.ids and not chunked:
         _warn_unmatched_ids(pool, result, options.ids)
     print_summary(
