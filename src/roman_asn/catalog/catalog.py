@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from roman_asn import __version__
 from roman_asn.catalog import schema as t
-from roman_asn.catalog.ingest import Changes, batched, member_stem, reconcile
+from roman_asn.catalog.ingest import Changes, batched, decode_members, member_stem, reconcile
 from roman_asn.catalog.rows import (
     encode_rows,
     merge_schemas,
@@ -470,7 +470,7 @@ class Catalog:
                 (t.versions.c.asn_pk == asn_pk) & (t.versions.c.version == version)
             )
         ).scalar()
-        return [m for m, _ in json.loads(text)] if text else []
+        return [m for m, _ in decode_members(text)] if text else []
 
     def stale(self) -> list[dict]:
         """The reprocessing plan: current associations never processed, or processed at
@@ -558,7 +558,7 @@ class Catalog:
                 versions = [
                     v
                     for v, text in held
-                    if any(member_stem(m) == stem for m, _ in json.loads(text))
+                    if any(member_stem(m) == stem for m, _ in decode_members(text))
                 ]
                 out.append(
                     _entry(row)
@@ -631,7 +631,7 @@ class Catalog:
                 .all()
             )
             for v in versions:
-                members = [m for m, _ in json.loads(v["members"])]
+                members = [m for m, _ in decode_members(v["members"])]
                 history.append(
                     {
                         "version": v["version"],

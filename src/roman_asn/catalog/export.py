@@ -6,12 +6,11 @@ so the files are written the same way, with the catalog's permanent names.
 
 from __future__ import annotations
 
-import json
-
 import polars as pl
 import sqlalchemy as sa
 
 from roman_asn.catalog import schema as t
+from roman_asn.catalog.ingest import decode_members
 from roman_asn.generator.engine import GenerationResult
 from roman_asn.generator.options import GenerateOptions
 
@@ -47,7 +46,7 @@ def current_results(
     rows = connection.execute(query).all()
     if not rows:
         return []
-    members = [json.loads(r.members) for r in rows]
+    members = [decode_members(r.members) for r in rows]
     frame = pl.DataFrame(
         {
             "file_name": [r.file_name for r in rows],

@@ -52,8 +52,11 @@ class Changes:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def group_key(text: str) -> str:
-    return hashlib.sha1(text.encode()).hexdigest()
+def group_key(text: str, rule_index: dict[str, int] | None = None) -> str:
+    """The catalog's id of a group: its rule's place in the (pinned) rule list, then a hash
+    of its identity text, so the groups of one rule are found from their keys alone."""
+    index = (rule_index or {}).get(text.split(GROUP_SEPARATOR, 1)[0], 99)
+    return f"{index:02d}" + hashlib.sha1(text.encode()).hexdigest()[:38]
 
 
 def member_stem(expname: str) -> str:
@@ -67,8 +70,18 @@ def batched(values: list, size: int = BATCH) -> Iterable[list]:
         yield values[start : start + size]
 
 
+EMPTY = "roman_asn.empty_catalog"  # connection.info key, set per reconcile
+
+
+def _empty(connection: Connection) -> bool:
+    """Did the catalog hold no group when this reconcile began?"""
+    return bool(connection.info.get(EMPTY))
+
+
 def files_of_groups(connection: Connection, keys: Iterable[str]) -> set[int]:
     found: set[int] = set()
+    if _empty(connection):
+        return found
     for chunk in batched(sorted(set(keys))):
         rows = connection.execute(
             sa.select(t.group_rows.c.file_id).where(t.group_rows.c.group_key.in_(chunk))
@@ -89,6 +102,8 @@ def groups_of_files(connection: Connection, file_ids: Iterable[int]) -> set[str]
 
 def group_sizes(connection: Connection, keys: Iterable[str]) -> dict[str, int]:
     sizes: dict[str, int] = {}
+    if _empty(connection):
+        return sizes
     for chunk in batched(sorted(set(keys))):
         rows = connection.execute(
             sa.select(t.group_rows.c.group_key, sa.func.count())
@@ -115,10 +130,44 @@ def read_files(connection: Connection, file_ids: Iterable[int], schema: pl.Schem
     return table.sort("filename").with_row_index(ROW_COLUMN)
 
 
-def touched_groups(result: GenerationResult) -> set[str]:
+def rule_indexes(rules: list[Rule]) -> dict[str, int]:
+    return {rule.name: i for i, rule in enumerate(rules)}
+
+
+def with_keys(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
+    """Add ``key``, the catalog's id of each group."""
+    index = rule_indexes(rules)
+    keys = [group_key(text, index) for text in frame["group"].to_list()]
+    return frame.with_columns(pl.Series("key", keys, dtype=pl.Utf8))
+
+
+def touched_groups(result: GenerationResult, rules: list[Rule]) -> set[str]:
     """Every group the rows of ``result`` fall in, written or dropped."""
     texts = pl.concat([result.associations["group"], result.dropped["group"]]).unique()
-    return {group_key(text) for text in texts.to_list()}
+    index = rule_indexes(rules)
+    return {group_key(text, index) for text in texts.to_list()}
+
+
+def _rows_by_rule(
+    connection: Connection, keys: set[str], rules: list[Rule], table: pl.DataFrame, delta_ids
+) -> dict[str, pl.Series]:
+    """Per rule, the table rows of its touched groups (and of the stage-2 groups built on
+    its products), so each rule regroups only what it must."""
+    by_index: dict[int, set[str]] = {}
+    for key in keys:
+        by_index.setdefault(int(key[:2]), set()).add(key)
+    files: dict[str, set[int]] = {}
+    for i, rule in enumerate(rules):
+        files[rule.name] = files_of_groups(connection, by_index.get(i, ())) | delta_ids
+    for rule in rules:
+        for source in rule.source_rules:
+            if source in files:
+                files[source] |= files[rule.name]
+    position = dict(zip(table["file_id"].to_list(), table[ROW_COLUMN].to_list(), strict=True))
+    return {
+        name: pl.Series(sorted(position[f] for f in ids if f in position), dtype=pl.UInt32)
+        for name, ids in files.items()
+    }
 
 
 def reconcile(
@@ -136,118 +185,168 @@ def reconcile(
     import time
 
     changes = Changes()
-    started = time.perf_counter()
+    clock = time.perf_counter()
+    # a first ingest: every lookup of earlier groups, names and sizes would find nothing
+    connection.info[EMPTY] = (
+        connection.execute(sa.select(t.group_rows.c.file_id).limit(1)).first() is None
+    )
     keys = groups_of_files(connection, delta_ids)  # where they were
     delta = read_files(connection, delta_ids, schema)
-    if delta.height:
-        keys |= touched_groups(generate(delta.drop("file_id"), rules, options))  # where they go
-    changes.seconds["delta"] = time.perf_counter() - started
+    first = generate(delta.drop("file_id"), rules, options) if delta.height else None
+    if first is not None:
+        keys |= touched_groups(first, rules)  # where they go
+    changes.seconds["delta"] = time.perf_counter() - clock
+    result, table = None, delta
     while True:
         files = files_of_groups(connection, keys) | delta_ids
-        table = read_files(connection, files, schema)
-        result = generate(table.drop("file_id"), rules, options) if table.height else None
+        if first is not None and files == set(delta["file_id"].to_list()):
+            result, table = first, delta  # nothing else to read: the delta is the whole group set
+        else:
+            table = read_files(connection, files, schema)
+            scoped = _rows_by_rule(connection, keys, rules, table, delta_ids)
+            result = (
+                generate(table.drop("file_id"), rules, options, rows_by_rule=scoped)
+                if table.height
+                else None
+            )
         if result is None:
             break
-        missing = _incomplete_winners(connection, result, keys, table)
+        missing = _incomplete_winners(connection, result, keys, rules)
         if not missing:
             break
         keys |= missing
-    changes.seconds["regenerate"] = time.perf_counter() - started
+    changes.seconds["regenerate"] = time.perf_counter() - clock
     _record(connection, result, table, keys, rules, run_id, asn_pool, changes)
-    changes.seconds["record"] = time.perf_counter() - started
+    changes.seconds["record"] = time.perf_counter() - clock
     return changes
 
 
-def _file_ids(rows: pl.Series, table: pl.DataFrame) -> pl.Series:
-    return table["file_id"].gather(rows.explode().unique().sort())
-
-
 def _incomplete_winners(
-    connection: Connection, result: GenerationResult, keys: set[str], table: pl.DataFrame
+    connection: Connection, result: GenerationResult, keys: set[str], rules: list[Rule]
 ) -> set[str]:
     """Keys of untouched groups that beat a touched one as duplicates but were read only
     in part (so the duplicate may be an artefact of the partial read)."""
-    by_name = result.associations.select("file_name", "group", "rows")
     dropped = result.dropped.filter(pl.col("duplicate_of").is_not_null())
     if dropped.height == 0:
         return set()
-    dropped = dropped.filter(
-        pl.col("group").map_elements(lambda g: group_key(g) in keys, return_dtype=pl.Boolean)
+    dropped = with_keys(dropped, rules).filter(
+        pl.col("key").is_in(pl.Series(list(keys), dtype=pl.Utf8).implode())
     )
-    winners = by_name.filter(pl.col("file_name").is_in(dropped["duplicate_of"].unique().implode()))
+    if dropped.height == 0:
+        return set()
+    winners = with_keys(
+        result.associations.filter(
+            pl.col("file_name").is_in(dropped["duplicate_of"].unique().implode())
+        ).select("file_name", "group", "rows"),
+        rules,
+    )
     suspects = {
-        group_key(g): rows
-        for g, rows in zip(winners["group"].to_list(), winners["rows"].to_list(), strict=True)
-        if group_key(g) not in keys
+        k: len(set(rows))
+        for k, rows in zip(winners["key"].to_list(), winners["rows"].to_list(), strict=True)
+        if k not in keys
     }
     if not suspects:
         return set()
     sizes = group_sizes(connection, suspects)
-    return {k for k, rows in suspects.items() if sizes.get(k, 0) > len(set(rows))}
+    return {k for k, n in suspects.items() if sizes.get(k, 0) > n}
 
 
-def _reconciled(result: GenerationResult | None, keys: set[str], connection: Connection):
-    """The groups to record: the touched ones, and complete untouched groups with the same
-    members as a touched one (their duplicate standing may have changed)."""
-    if result is None:
-        return pl.DataFrame(), pl.DataFrame()
-    current = result.associations.with_columns(
-        pl.col("group").map_elements(group_key, return_dtype=pl.Utf8).alias("key")
-    )
-    dropped = result.dropped.with_columns(
-        pl.col("group").map_elements(group_key, return_dtype=pl.Utf8).alias("key")
-    )
-    touched_members = set(
-        tuple(m) for m in current.filter(pl.col("key").is_in(list(keys)))["members"].to_list()
-    )
-    others = current.filter(~pl.col("key").is_in(list(keys)))
-    if touched_members and others.height:
-        same = others.filter(
-            pl.col("members").map_elements(
-                lambda m: tuple(m) in touched_members, return_dtype=pl.Boolean
-            )
+def _complete(connection: Connection, frame: pl.DataFrame) -> set[str]:
+    """Keys of ``frame``'s groups read whole: no more catalog files than rows here."""
+    if frame.height == 0:
+        return set()
+    counts = frame.select("key", pl.col("rows").list.unique().list.len().alias("n"))
+    sizes = group_sizes(connection, counts["key"].to_list())
+    return {k for k, n in counts.iter_rows() if sizes.get(k, 0) <= n}
+
+
+def _reconciled(
+    connection: Connection, result: GenerationResult, keys: set[str], rules: list[Rule]
+) -> tuple[pl.DataFrame, pl.DataFrame, set[str]]:
+    """(current, dropped, keys): the touched groups, and the complete untouched groups with
+    the same members as a touched one (their duplicate standing may have changed)."""
+    current = with_keys(result.associations, rules)
+    dropped = with_keys(result.dropped, rules)
+    touched = pl.Series(sorted(keys), dtype=pl.Utf8).implode()
+    hashed = pl.col("members").hash(7)
+    in_touched = current.filter(pl.col("key").is_in(touched))
+    same_members = set(in_touched.select(hashed)["members"].to_list())
+    if same_members:
+        alike = pl.Series(sorted(same_members), dtype=pl.UInt64).implode()
+        others = current.filter(~pl.col("key").is_in(touched) & hashed.is_in(alike))
+        others_dropped = dropped.filter(
+            ~pl.col("key").is_in(touched)
+            & pl.col("duplicate_of").is_in(in_touched["file_name"].implode())
         )
-        if same.height:
-            sizes = group_sizes(connection, same["key"].to_list())
-            complete = [
-                k
-                for k, rows in zip(same["key"].to_list(), same["rows"].to_list(), strict=True)
-                if sizes.get(k, 0) <= len(set(rows))
-            ]
-            keys = keys | set(complete)
-    dropped_keys = set(dropped.filter(pl.col("key").is_in(list(keys)))["key"].to_list())
-    others_dropped = dropped.filter(
-        ~pl.col("key").is_in(list(keys)) & pl.col("duplicate_of").is_not_null()
-    )
-    if others_dropped.height and touched_members:
-        # an untouched group now dropped as identical to a touched one
-        winners = set(current.filter(pl.col("key").is_in(list(keys)))["file_name"].to_list())
-        flipped = others_dropped.filter(pl.col("duplicate_of").is_in(list(winners)))
-        if flipped.height:
-            sizes = group_sizes(connection, flipped["key"].to_list())
-            keys = keys | {
-                k
-                for k, rows in zip(flipped["key"].to_list(), flipped["rows"].to_list(), strict=True)
-                if sizes.get(k, 0) <= len(set(rows))
-            }
-            dropped_keys = set(dropped.filter(pl.col("key").is_in(list(keys)))["key"].to_list())
+        extra = _complete(connection, others) | _complete(connection, others_dropped)
+        if extra:
+            keys = keys | extra
+            touched = pl.Series(sorted(keys), dtype=pl.Utf8).implode()
     return (
-        current.filter(pl.col("key").is_in(list(keys))),
-        dropped.filter(pl.col("key").is_in(list(dropped_keys | (keys - set(current["key"]))))),
-    ), keys
+        current.filter(pl.col("key").is_in(touched)),
+        dropped.filter(pl.col("key").is_in(touched)),
+        keys,
+    )
 
 
-def _content_hash(row: dict) -> str:
-    payload = [
-        row["asn_type"],
-        row["rule"],
-        row["target"],
-        row["skycell"],
-        row["exptype"],
-        row["base_constraints"],
-        list(zip(row["members"], row["exposerr"], strict=True)),
-    ]
-    return hashlib.sha1(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
+def _known(connection: Connection, keys: set[str]) -> pl.DataFrame:
+    """The catalog's associations of these groups, with their current content hash."""
+    a, v = t.associations, t.versions
+    rows = []
+    for chunk in batched(sorted(keys) if not _empty(connection) else []):
+        rows += connection.execute(
+            sa.select(
+                a.c.group_key,
+                a.c.asn_pk,
+                a.c.name,
+                a.c.asn_id,
+                a.c.current_version,
+                a.c.retired_run,
+                v.c.content_hash,
+            )
+            .join(v, (v.c.asn_pk == a.c.asn_pk) & (v.c.version == a.c.current_version))
+            .where(a.c.group_key.in_(chunk))
+        ).all()
+    return pl.DataFrame(
+        rows,
+        schema={
+            "key": pl.Utf8,
+            "asn_pk": pl.Int64,
+            "name": pl.Utf8,
+            "old_asn_id": pl.Utf8,
+            "current_version": pl.Int64,
+            "retired_run": pl.Int64,
+            "old_hash": pl.Utf8,
+        },
+        orient="row",
+    )
+
+
+def _content(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add base_constraints, discovered, the members JSON and the content hash."""
+    frame = frame.with_columns(
+        pl.col("group")
+        .str.split(GROUP_SEPARATOR)
+        .list.slice(2)
+        .list.join(GROUP_SEPARATOR)
+        .alias("base_constraints"),
+        pl.col("constraints").str.ends_with(DISCOVERED_SUFFIX).alias("discovered"),
+        pl.struct("members", "exposerr").struct.json_encode().alias("members_json"),
+    )
+    payload = frame.select(
+        pl.struct(
+            "asn_type",
+            "rule",
+            "target",
+            "skycell",
+            "exptype",
+            "base_constraints",
+            "members",
+            "exposerr",
+        ).struct.json_encode()
+    ).to_series()
+    digests = [hashlib.sha1(text.encode()).hexdigest() for text in payload.to_list()]
+    return frame.with_columns(pl.Series("content_hash", digests, dtype=pl.Utf8))
 
 
 def _record(
@@ -260,196 +359,206 @@ def _record(
     asn_pool: str,
     changes: Changes,
 ) -> None:
-    if result is None:
-        current, dropped = (
-            pl.DataFrame(schema={"key": pl.Utf8}),
-            pl.DataFrame(schema={"key": pl.Utf8}),
-        )
-    else:
-        (current, dropped), keys = _reconciled(result, keys, connection)
-    # the catalog's state of these groups
-    known: dict[str, dict] = {}
-    for chunk in batched(sorted(keys)):
-        for row in connection.execute(
-            sa.select(t.associations).where(t.associations.c.group_key.in_(chunk))
-        ).mappings():
-            known[row["group_key"]] = dict(row)
-    hashes: dict[int, str] = {}
-    pks = [a["asn_pk"] for a in known.values()]
-    for chunk in batched(pks):
-        for asn_pk, content_hash in connection.execute(
-            sa.select(t.versions.c.asn_pk, t.versions.c.content_hash)
-            .join(t.associations, t.associations.c.asn_pk == t.versions.c.asn_pk)
-            .where(
-                t.versions.c.asn_pk.in_(chunk)
-                & (t.versions.c.version == t.associations.c.current_version)
-            )
-        ):
-            hashes[asn_pk] = content_hash
-    asn_file_names = {r.name: r.asn_file_name for r in rules}
-    # group_rows: rewrite for every reconciled group that still has rows
-    for chunk in batched(sorted(keys)):
-        connection.execute(t.group_rows.delete().where(t.group_rows.c.group_key.in_(chunk)))
-    group_files: list[dict] = []
-    for frame in (current, dropped):
-        if frame.height == 0:
-            continue
-        for key, rows in zip(frame["key"].to_list(), frame["rows"].to_list(), strict=True):
-            for file_id in table["file_id"].gather(sorted(set(rows))).to_list():
-                group_files.append({"group_key": key, "file_id": file_id})
     from roman_asn.catalog.store import bulk_insert
 
-    seen: set[tuple[str, int]] = set()
-    unique_files = []
-    for item in group_files:
-        pair = (item["group_key"], item["file_id"])
-        if pair not in seen:
-            seen.add(pair)
-            unique_files.append(item)
-    bulk_insert(connection, t.group_rows, unique_files)
+    if result is None:  # every file of these groups is gone
+        current = dropped = None
+    else:
+        current, dropped, keys = _reconciled(connection, result, keys, rules)
+    known = _known(connection, keys)
 
-    # new and changed associations
-    current_rows = (
-        current.with_columns(
-            pl.col("group")
-            .str.split(GROUP_SEPARATOR)
-            .list.slice(2)
-            .list.join(GROUP_SEPARATOR)
-            .alias("base_constraints"),
-            pl.col("constraints").str.ends_with(DISCOVERED_SUFFIX).alias("discovered"),
-        ).sort(["program", "rule", "group"])
-        if current.height
-        else current
-    )
-    new_rows: list[dict] = []
-    version_rows: list[dict] = []
-    stems: list[dict] = []
-    current_keys = set()
-    for row in current_rows.iter_rows(named=True) if current.height else []:
-        key = row["key"]
-        current_keys.add(key)
-        content = _content_hash(row)
-        existing = known.get(key)
-        if existing is None:
-            new_rows.append(row | {"content_hash": content})
-            continue
-        retired = existing["retired_run"] is not None
-        if not retired and hashes.get(existing["asn_pk"]) == content:
-            continue
-        version = existing["current_version"] + 1
-        constraints = _constraints(row, existing["asn_id"])
-        version_rows.append(
-            _version(existing["asn_pk"], version, run_id, content, asn_pool, row, constraints)
+    # group_rows: rewritten for every reconciled group
+    for chunk in batched(sorted(keys) if not _empty(connection) else []):
+        connection.execute(t.group_rows.delete().where(t.group_rows.c.group_key.in_(chunk)))
+    if result is not None:
+        pairs = (
+            pl.concat([current.select("key", "rows"), dropped.select("key", "rows")])
+            .explode("rows")
+            .drop_nulls("rows")
+            .join(table.select(pl.col(ROW_COLUMN).alias("rows"), "file_id"), on="rows", how="left")
+            .select(pl.col("key").alias("group_key"), "file_id")
+            .unique(maintain_order=True)
         )
-        stems += _stems(existing["asn_pk"], row["members"])
-        connection.execute(
-            t.associations.update()
-            .where(t.associations.c.asn_pk == existing["asn_pk"])
-            .values(current_version=version, retired_run=None, retired_reason=None)
+        bulk_insert(connection, t.group_rows, pairs)
+
+    current_keys: set[str] = set()
+    if current is not None and current.height:
+        current = _content(current).join(known, on="key", how="left")
+        current_keys = set(current["key"].to_list())
+        fresh = current.filter(pl.col("asn_pk").is_null())
+        old = current.filter(
+            pl.col("asn_pk").is_not_null()
+            & (pl.col("retired_run").is_not_null() | (pl.col("content_hash") != pl.col("old_hash")))
         )
-        (changes.new if retired else changes.changed).append(existing["name"])
-    if new_rows:
-        named = _assign_names(connection, new_rows, asn_file_names)
-        for row, (asn_id, product_name, file_name) in zip(new_rows, named, strict=True):
-            name = file_name.removesuffix("_asn.json")
-            asn_pk = connection.execute(
-                t.associations.insert().values(
-                    group_key=row["key"],
-                    group_text=row["group"],
-                    name=name,
-                    file_name=file_name,
-                    product_name=product_name,
-                    rule=row["rule"],
-                    rule_order=row.get("rule_order", 0) or 0,
-                    level=row["level"],
-                    asn_type=row["asn_type"],
-                    program=row["program"],
-                    asn_id=asn_id,
-                    discovered=row["discovered"],
-                    skycell=row["skycell"],
-                    current_version=1,
-                    created_run=run_id,
-                )
-            ).inserted_primary_key[0]
-            constraints = _constraints(row, asn_id)
-            version_rows.append(
-                _version(asn_pk, 1, run_id, row["content_hash"], asn_pool, row, constraints)
+        versions = []
+        if old.height:
+            old = old.with_columns(
+                (pl.col("current_version") + 1).alias("version"),
+                pl.col("old_asn_id").alias("asn_id_final"),
             )
-            stems += _stems(asn_pk, row["members"])
-            changes.new.append(name)
-        _remember_cells(connection, {r["skycell"] for r in new_rows if r["skycell"]})
-    bulk_insert(connection, t.versions, version_rows)
-    _insert_stems(connection, stems)
+            connection.execute(
+                t.associations.update()
+                .where(t.associations.c.asn_pk == sa.bindparam("pk"))
+                .values(current_version=sa.bindparam("v"), retired_run=None, retired_reason=None),
+                [{"pk": p, "v": v} for p, v in old.select("asn_pk", "version").iter_rows()],
+            )
+            for name, revived in old.select(
+                "name", pl.col("retired_run").is_not_null()
+            ).iter_rows():
+                (changes.new if revived else changes.changed).append(name)
+            versions.append(old)
+        if fresh.height:
+            fresh = _assign_names(connection, fresh, {r.name: r.asn_file_name for r in rules})
+            start = (
+                connection.execute(sa.select(sa.func.max(t.associations.c.asn_pk))).scalar() or 0
+            ) + 1
+            fresh = fresh.with_columns(
+                (pl.int_range(pl.len(), dtype=pl.Int64) + start).alias("asn_pk"),
+                pl.lit(1, dtype=pl.Int64).alias("version"),
+            )
+            bulk_insert(
+                connection,
+                t.associations,
+                fresh.select(
+                    "asn_pk",
+                    pl.col("key").alias("group_key"),
+                    pl.col("group").alias("group_text"),
+                    "name",
+                    pl.col("file_name_final").alias("file_name"),
+                    pl.col("product_final").alias("product_name"),
+                    "rule",
+                    pl.col("rule_order_final").alias("rule_order"),
+                    "level",
+                    "asn_type",
+                    "program",
+                    pl.col("asn_id_final").alias("asn_id"),
+                    "discovered",
+                    "skycell",
+                    pl.lit(1, dtype=pl.Int64).alias("current_version"),
+                    pl.lit(run_id, dtype=pl.Int64).alias("created_run"),
+                ),
+            )
+            changes.new += fresh["name"].to_list()
+            _remember_cells(connection, set(fresh["skycell"].drop_nulls().unique().to_list()))
+            versions.append(fresh)
+        if versions:
+            changed = pl.concat(
+                [
+                    v.select(
+                        "asn_pk",
+                        "version",
+                        "asn_id_final",
+                        "content_hash",
+                        "target",
+                        "constraints",
+                        "base_constraints",
+                        "discovered",
+                        "exptype",
+                        "degraded",
+                        "members",
+                        "members_json",
+                    )
+                    for v in versions
+                ]
+            )
+            constraints = (
+                pl.when(pl.col("discovered"))
+                .then(
+                    pl.concat_str(
+                        [
+                            pl.col("base_constraints"),
+                            pl.lit(", asn_candidate="),
+                            pl.col("asn_id_final"),
+                            pl.lit(DISCOVERED_SUFFIX),
+                        ]
+                    )
+                )
+                .otherwise(pl.col("constraints"))
+            )
+            bulk_insert(
+                connection,
+                t.versions,
+                changed.select(
+                    "asn_pk",
+                    "version",
+                    pl.lit(run_id, dtype=pl.Int64).alias("run_id"),
+                    "content_hash",
+                    pl.lit(asn_pool).alias("asn_pool"),
+                    "target",
+                    constraints.alias("constraints"),
+                    "exptype",
+                    pl.col("degraded").cast(pl.Boolean),
+                    pl.col("members").list.len().cast(pl.Int64).alias("n_members"),
+                    pl.col("members_json").alias("members"),
+                ),
+            )
+            _insert_stems(connection, changed.select("asn_pk", "members"), fresh_only=fresh)
 
     # retired: reconciled groups that are no longer current
-    reasons = {}
-    if dropped.height:
+    reasons: dict[str, str] = {}
+    if dropped is not None and dropped.height:
         reasons = dict(zip(dropped["key"].to_list(), dropped["reason"].to_list(), strict=True))
-    for key in sorted(keys - current_keys):
-        existing = known.get(key)
-        if existing is None or existing["retired_run"] is not None:
-            continue
-        reason = reasons.get(key) or "left without members"
+    gone = known.filter(
+        ~pl.col("key").is_in(pl.Series(sorted(current_keys), dtype=pl.Utf8).implode())
+        & pl.col("retired_run").is_null()
+    )
+    if gone.height:
         connection.execute(
             t.associations.update()
-            .where(t.associations.c.asn_pk == existing["asn_pk"])
-            .values(retired_run=run_id, retired_reason=reason)
+            .where(t.associations.c.asn_pk == sa.bindparam("pk"))
+            .values(retired_run=run_id, retired_reason=sa.bindparam("why")),
+            [
+                {"pk": pk, "why": reasons.get(key) or "left without members"}
+                for key, pk in gone.select("key", "asn_pk").iter_rows()
+            ],
         )
-        changes.retired.append(existing["name"])
+        changes.retired += gone["name"].to_list()
 
 
-def _constraints(row: dict, asn_id: str) -> str:
-    if row["discovered"]:
-        return f"{row['base_constraints']}, asn_candidate={asn_id}{DISCOVERED_SUFFIX}"
-    return row["constraints"]
+def decode_members(text: str) -> list[tuple[str, str | None]]:
+    """A version's members as (expname, exposerr) pairs, in file order."""
+    data = json.loads(text)
+    return list(zip(data["members"], data["exposerr"], strict=True))
 
 
-def _version(asn_pk, version, run_id, content, asn_pool, row, constraints) -> dict:
-    return {
-        "asn_pk": asn_pk,
-        "version": version,
-        "run_id": run_id,
-        "content_hash": content,
-        "asn_pool": asn_pool,
-        "target": row["target"],
-        "constraints": constraints,
-        "exptype": row["exptype"],
-        "degraded": bool(row["degraded"]),
-        "n_members": len(row["members"]),
-        "members": json.dumps(
-            [list(p) for p in zip(row["members"], row["exposerr"], strict=True)],
-            ensure_ascii=False,
-        ),
-    }
+def _stem_expr() -> pl.Expr:
+    base = pl.col("stem").str.replace(r"^.*/", "")
+    return (
+        pl.when(base.str.contains("_"))
+        .then(base.str.replace(r"_[^_]*$", ""))
+        .otherwise(base.str.replace(r"\.[^.]*$", ""))
+    )
 
 
-def _stems(asn_pk: int, members: list[str]) -> list[dict]:
-    return [{"stem": s, "asn_pk": asn_pk} for s in dict.fromkeys(member_stem(m) for m in members)]
-
-
-def _insert_stems(connection: Connection, stems: list[dict]) -> None:
-    if not stems:
-        return
-    by_asn: dict[int, set[str]] = {}
-    for item in stems:
-        by_asn.setdefault(item["asn_pk"], set()).add(item["stem"])
-    known: set[tuple[str, int]] = set()
-    for chunk in batched(sorted(by_asn)):
-        for stem, asn_pk in connection.execute(
-            sa.select(t.member_stems.c.stem, t.member_stems.c.asn_pk).where(
-                t.member_stems.c.asn_pk.in_(chunk)
-            )
-        ):
-            known.add((stem, asn_pk))
-    fresh = [
-        {"stem": s, "asn_pk": a}
-        for a, found in sorted(by_asn.items())
-        for s in sorted(found)
-        if (s, a) not in known
-    ]
+def _insert_stems(
+    connection: Connection, frame: pl.DataFrame, *, fresh_only: pl.DataFrame | None
+) -> None:
+    """Index every (member stem, association) pair not indexed yet."""
     from roman_asn.catalog.store import bulk_insert
 
-    bulk_insert(connection, t.member_stems, fresh)
+    stems = (
+        frame.explode("members")
+        .drop_nulls("members")
+        .select(pl.col("members").alias("stem"), "asn_pk")
+        .with_columns(_stem_expr().alias("stem"))
+        .unique(maintain_order=True)
+    )
+    new_pks = set() if fresh_only is None or not fresh_only.height else set(fresh_only["asn_pk"])
+    older = sorted(set(stems["asn_pk"].unique().to_list()) - new_pks)
+    if older:
+        have = []
+        for chunk in batched(older):
+            have += connection.execute(
+                sa.select(t.member_stems.c.stem, t.member_stems.c.asn_pk).where(
+                    t.member_stems.c.asn_pk.in_(chunk)
+                )
+            ).all()
+        if have:
+            existing = pl.DataFrame(
+                have, schema={"stem": pl.Utf8, "asn_pk": pl.Int64}, orient="row"
+            )
+            stems = stems.join(existing, on=["stem", "asn_pk"], how="anti")
+    bulk_insert(connection, t.member_stems, stems.select("stem", "asn_pk"))
 
 
 def _remember_cells(connection: Connection, names: set[str]) -> None:
@@ -471,85 +580,136 @@ def _remember_cells(connection: Connection, names: set[str]) -> None:
         connection.execute(t.cells.insert(), rows)
 
 
-def _next_counter(connection: Connection, counter: str, count: int) -> int:
-    """Reserve ``count`` numbers of ``counter``; return the first (numbers start at 1)."""
-    value = connection.execute(
-        sa.select(t.counters.c.value).where(t.counters.c.counter == counter)
-    ).scalar()
-    if value is None:
-        connection.execute(t.counters.insert().values(counter=counter, value=count))
-        return 1
-    connection.execute(
-        t.counters.update().where(t.counters.c.counter == counter).values(value=value + count)
-    )
-    return value + 1
+def _reserve(connection: Connection, counts: dict[str, int]) -> dict[str, int]:
+    """Reserve ``n`` numbers of each counter; return the first of each (numbers start at 1)."""
+    have: dict[str, int] = {}
+    for chunk in batched(sorted(counts)):
+        have.update(
+            connection.execute(
+                sa.select(t.counters.c.counter, t.counters.c.value).where(
+                    t.counters.c.counter.in_(chunk)
+                )
+            ).all()
+        )
+    fresh = [{"counter": c, "value": n} for c, n in counts.items() if c not in have]
+    if fresh:
+        connection.execute(t.counters.insert(), fresh)
+    bumped = [{"c": c, "v": have[c] + n} for c, n in counts.items() if c in have]
+    if bumped:
+        connection.execute(
+            t.counters.update()
+            .where(t.counters.c.counter == sa.bindparam("c"))
+            .values(value=sa.bindparam("v")),
+            bumped,
+        )
+    return {c: have.get(c, 0) + 1 for c in counts}
 
 
 def _assign_names(
-    connection: Connection, rows: list[dict], asn_file_names: dict[str, str]
-) -> list[tuple[str, str, str]]:
-    """(asn_id, product name, file name) of new associations, in the rows' order.
+    connection: Connection, fresh: pl.DataFrame, asn_file_names: dict[str, str]
+) -> pl.DataFrame:
+    """Permanent ids and names for new associations (columns asn_id_final, product_final,
+    file_name_final, name, rule_order_final).
 
     Discovered ids continue the program's count (a3001, a3002, ...), sequence numbers
-    the count of their (program, candidate, type); a name already issued to another
-    association, current or retired, is never issued again (-2, -3, ... is added)."""
-    discovered: dict[int, int] = {}
-    for row in rows:
-        if row["discovered"]:
-            discovered[row["program"]] = discovered.get(row["program"], 0) + 1
-    next_id = {
-        p: _next_counter(connection, f"discovered {p}", n) for p, n in sorted(discovered.items())
-    }
-    ids = []
-    for row in rows:
-        if row["discovered"]:
-            number = next_id[row["program"]]
-            next_id[row["program"]] += 1
-            ids.append(f"a3{number:03d}")
-        else:
-            ids.append(row["asn_id"])
-    sequences: dict[tuple, int] = {}
-    for row, asn_id in zip(rows, ids, strict=True):
-        if asn_file_names.get(row["rule"]) != "product":
-            key = (row["program"], asn_id.lower(), row["asn_type"].lower())
-            sequences[key] = sequences.get(key, 0) + 1
-    next_seq = {
-        key: _next_counter(connection, f"sequence {key[0]} {key[1]} {key[2]}", n)
-        for key, n in sorted(sequences.items())
-    }
-    out = []
-    taken: set[str] = set()
-    for row, asn_id in zip(rows, ids, strict=True):
-        product = row["product_template"].replace(ACID_PLACEHOLDER, asn_id)
-        if asn_file_names.get(row["rule"]) == "product":
-            stem = product
-        else:
-            key = (row["program"], asn_id.lower(), row["asn_type"].lower())
-            sequence = next_seq[key]
-            next_seq[key] += 1
-            stem = (
-                f"r{row['program']:05d}-{asn_id.lower()}_{row['asn_type'].lower()}_{sequence:03d}"
+    the count of their (program, candidate, type), in (program, rule, group) order; a
+    name already issued to another association, current or retired, is never issued
+    again (-2, -3, ... is added)."""
+    from roman_asn.generator.naming import asn_file_name, discovered_ids
+
+    order = {name: i for i, name in enumerate(asn_file_names)}
+    fresh = fresh.with_columns(
+        pl.col("rule")
+        .replace_strict(order, default=len(order), return_dtype=pl.Int64)
+        .alias("rule_order_final"),
+        pl.col("rule")
+        .replace_strict(asn_file_names, default="dms", return_dtype=pl.Utf8)
+        .alias("__file_kind"),
+    ).sort(["program", "rule_order_final", "group"])
+    # discovered ids
+    discovered = fresh.filter(pl.col("discovered"))
+    counts = discovered.group_by("program").len()
+    starts = _reserve(connection, {f"discovered {p}": n for p, n in counts.iter_rows()})
+    fresh = fresh.with_columns(
+        pl.when(pl.col("discovered"))
+        .then(
+            discovered_ids(
+                pl.int_range(pl.len()).over(["program", "discovered"])
+                + pl.concat_str(
+                    [pl.lit("discovered "), pl.col("program").cast(pl.Utf8)]
+                ).replace_strict(starts, default=1, return_dtype=pl.Int64)
+                - 1
             )
-        out.append([asn_id, product, stem])
-        taken.add(stem)
-    # names issued before (to other groups) are never reused
+        )
+        .otherwise(pl.col("asn_id"))
+        .alias("asn_id_final")
+    )
+    fresh = fresh.with_columns(
+        pl.col("product_template")
+        .str.replace_all(ACID_PLACEHOLDER, pl.col("asn_id_final"), literal=True)
+        .alias("product_final"),
+        pl.col("asn_id_final").alias("asn_id"),
+    )
+    # sequence numbers of DMS file names
+    dms = pl.col("__file_kind") != "product"
+    counter = pl.concat_str(
+        [
+            pl.lit("sequence "),
+            pl.col("program").cast(pl.Utf8),
+            pl.lit(" "),
+            pl.col("asn_id_final").str.to_lowercase(),
+            pl.lit(" "),
+            pl.col("asn_type").str.to_lowercase(),
+        ]
+    )
+    fresh = fresh.with_columns(counter.alias("__counter"))
+    counts = fresh.filter(dms).group_by("__counter").len()
+    starts = _reserve(connection, dict(counts.iter_rows()))
+    fresh = fresh.with_columns(
+        (
+            pl.int_range(pl.len()).over(["__counter", "__file_kind"])
+            + pl.col("__counter").replace_strict(starts, default=1, return_dtype=pl.Int64)
+        ).alias("sequence")
+    )
+    names = (
+        pl.when(dms)
+        .then(asn_file_name(None).str.replace(r"_asn\.json$", "").alias("x"))
+        .otherwise(pl.col("product_final"))
+    )
+    fresh = fresh.with_columns(pl.col("asn_id_final").alias("asn_id"), names.alias("name"))
+    # a name issued before, or twice now, gets -2, -3, ...
     issued: set[str] = set()
-    for chunk in batched(sorted(taken)):
+    for chunk in batched(fresh["name"].to_list() if not _empty(connection) else []):
         issued.update(
             r[0]
             for r in connection.execute(
                 sa.select(t.associations.c.name).where(t.associations.c.name.in_(chunk))
             )
         )
-    seen: set[str] = set()
-    result = []
-    for asn_id, product, stem in out:
-        name, n = stem, 1
-        while name in issued or name in seen:
-            n += 1
-            name = f"{stem}-{n}"
-        seen.add(name)
-        if name != stem and product == stem:
-            product = name
-        result.append((asn_id, product, name + "_asn.json"))
-    return result
+    clash = fresh["name"].is_duplicated() | fresh["name"].is_in(
+        pl.Series(sorted(issued), dtype=pl.Utf8).implode()
+    )
+    if clash.any():
+        seen: set[str] = set(issued)
+        final = []
+        for name, clashing in zip(fresh["name"].to_list(), clash.to_list(), strict=True):
+            if not clashing:
+                final.append(name)
+                continue
+            candidate, n = name, 1
+            while candidate in seen:
+                n += 1
+                candidate = f"{name}-{n}"
+            seen.add(candidate)
+            final.append(candidate)
+        fresh = fresh.with_columns(pl.Series("__final", final, dtype=pl.Utf8))
+        fresh = fresh.with_columns(
+            pl.when(pl.col("__file_kind") == "product")
+            .then(pl.col("__final"))
+            .otherwise(pl.col("product_final"))
+            .alias("product_final"),
+            pl.col("__final").alias("name"),
+        ).drop("__final")
+    return fresh.with_columns((pl.col("name") + "_asn.json").alias("file_name_final")).drop(
+        "__file_kind", "__counter", "sequence"
+    )

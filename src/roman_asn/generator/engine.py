@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -170,8 +171,12 @@ def _frame_columns(table: pl.DataFrame, rules: list[Rule], expand: str | None) -
     return [lower[c.lower()] for c in wanted if c.lower() in lower]
 
 
-def prepare(table: pl.DataFrame, rules: list[Rule]) -> Prepared:
-    """Add the optional columns rules read, expand rows per hook, find unusable rules."""
+def prepare(
+    table: pl.DataFrame, rules: list[Rule], rows_by_rule: Mapping[str, pl.Series] | None = None
+) -> Prepared:
+    """Add the optional columns rules read, expand rows per hook, find unusable rules.
+
+    ``rows_by_rule``: expand only the pool rows some rule of each hook is given."""
     additions = [
         pl.lit(None if dtype != CANDIDATE_DTYPE else [], dtype=dtype).alias(name)
         for name, dtype in _OPTIONAL_COLUMNS.items()
@@ -202,6 +207,11 @@ def prepare(table: pl.DataFrame, rules: list[Rule]) -> Prepared:
             expand = EXPANDERS[rule.expand] if rule.expand else identity_files
             fields = {f for r in rules if r.expand == rule.expand for f in r.fields}
             narrow = ordered.select(_frame_columns(ordered, rules, rule.expand))
+            if rows_by_rule is not None:
+                wanted = [rows_by_rule.get(r.name) for r in rules if r.expand == rule.expand]
+                if all(w is not None for w in wanted):
+                    union = pl.concat(wanted).unique() if wanted else pl.Series([], dtype=pl.UInt32)
+                    narrow = narrow.filter(pl.col(ROW_COLUMN).is_in(union.implode()))
             try:
                 expanded = expand(narrow)
             except ExpanderSkip as why:
@@ -254,9 +264,16 @@ def _in_file_order(frame: pl.DataFrame, column: str = "file") -> pl.DataFrame:
 
 
 def generate(
-    source: Pool | pl.DataFrame, rules: list[Rule], options: GenerateOptions | None = None
+    source: Pool | pl.DataFrame,
+    rules: list[Rule],
+    options: GenerateOptions | None = None,
+    *,
+    rows_by_rule: Mapping[str, pl.Series] | None = None,
 ) -> GenerationResult:
-    """Every association the rules make from the pool (nothing is written)."""
+    """Every association the rules make from the pool (nothing is written).
+
+    ``rows_by_rule`` (rule name -> pool rows) gives a rule only those rows (all when a
+    rule is not named): the catalog regenerates each rule's touched groups only."""
     started = time.perf_counter()
     options = options or GenerateOptions()
     if isinstance(source, Pool):
@@ -266,10 +283,10 @@ def generate(
         if ROW_COLUMN not in table.columns:
             table = table.with_row_index(ROW_COLUMN)
     asn_pool = options.asn_pool or pool_name
-    prepared = prepare(table, rules)
+    prepared = prepare(table, rules, rows_by_rule)
     order = prepared.order
     parts = [
-        _rule_groups(rule, order[rule.name], prepared.frames[rule.expand], options)
+        _rule_groups(rule, order[rule.name], _rows_of(rule, prepared, rows_by_rule), options)
         for rule in prepared.stage1
     ]
     if prepared.stage2:
@@ -293,6 +310,15 @@ def generate(
         notes=prepared.notes,
         seconds=time.perf_counter() - started,
     )
+
+
+def _rows_of(
+    rule: Rule, prepared: Prepared, rows_by_rule: Mapping[str, pl.Series] | None
+) -> pl.DataFrame:
+    frame = prepared.frames[rule.expand]
+    if rows_by_rule is None or rule.name not in rows_by_rule:
+        return frame
+    return frame.filter(pl.col(ROW_COLUMN).is_in(rows_by_rule[rule.name].implode()))
 
 
 def _rule_groups(
