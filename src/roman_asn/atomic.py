@@ -46,9 +46,15 @@ def write_error(error: OSError, path: str | os.PathLike[str]) -> WriteError:
     return WriteError(f"cannot write: {reason}", path=str(path))
 
 
-def temporary_name(name: str) -> str:
-    """``.<name>.<pid>.<random>.tmp``: hidden, unique, and naming the process that owns it."""
-    return f".{name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+def temporary_suffix() -> str:
+    """``.<pid>.<random>.tmp``: unique, and naming the process that owns the file."""
+    return f".{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+
+
+def temporary_name(name: str, suffix: str | None = None) -> str:
+    """``.<name>.<pid>.<random>.tmp``: hidden, unique, and naming the process that owns it
+    (``suffix``: one :func:`temporary_suffix` shared by a batch of distinct names)."""
+    return f".{name}{suffix or temporary_suffix()}"
 
 
 def _owner(entry_name: str) -> int | None:
@@ -116,7 +122,12 @@ def _existing_mode(target: Path) -> int | None:
 
 def write_all(fd: int, data: bytes | memoryview) -> None:
     """``os.write`` until every byte is written (it may write fewer than asked)."""
-    view = memoryview(data)
+    written = os.write(fd, data)
+    if written == len(data):  # nearly always: one call
+        return
+    view = memoryview(data)[max(written, 0) :]
+    if written <= 0:
+        raise OSError(errno.EIO, "the write made no progress")
     while view:
         written = os.write(fd, view)
         if written <= 0:
@@ -124,12 +135,14 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[written:]
 
 
-def write_bytes_in(dir_fd: int, name: str, data: bytes, mode: int | None = None) -> None:
+def write_bytes_in(
+    dir_fd: int, name: str, data: bytes, mode: int | None = None, suffix: str | None = None
+) -> None:
     """Write ``data`` as ``name`` in the open folder ``dir_fd``, whole or not at all.
 
     The generator's fast path for millions of small files: no path lookups, no text
     layer. Raises OSError (callers name the path)."""
-    tmp = temporary_name(name)
+    tmp = temporary_name(name, suffix)
     fd = os.open(tmp, _OPEN_FLAGS, 0o666, dir_fd=dir_fd)
     try:
         try:

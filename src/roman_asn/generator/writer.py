@@ -19,7 +19,13 @@ import polars as pl
 
 from roman_asn._version import __version__
 from roman_asn.association import DEGRADED, NO_DEGRADED
-from roman_asn.atomic import WriteError, remove_stale_temporaries, write_bytes_in, write_error
+from roman_asn.atomic import (
+    WriteError,
+    remove_stale_temporaries,
+    temporary_suffix,
+    write_bytes_in,
+    write_error,
+)
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult
 from roman_asn.generator.skycell_rules import wcs_info_texts
@@ -254,12 +260,12 @@ def _write_texts(dir_fd: int, folder: Path, names: list[str], texts: list[bytes]
     ``roman_asn.atomic.write_bytes_in``: no path lookup and no text layer per file,
     3-4 times cheaper than opening paths). Stops between files once ``stop`` is set
     (Ctrl-C): every file is whole or absent."""
-    write = write_bytes_in
+    write, suffix, stopped = write_bytes_in, temporary_suffix(), stop.is_set
     for number, (name, data) in enumerate(zip(names, texts, strict=True)):
-        if stop.is_set():
+        if stopped():
             return number
         try:
-            write(dir_fd, name, data)
+            write(dir_fd, name, data, None, suffix)
         except OSError as error:
             raise write_error(error, folder / name) from None
     return len(names)
