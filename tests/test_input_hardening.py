@@ -284,10 +284,10 @@ def test_empty_filename_is_orphaned_with_that_reason(tmp_path):
 @pytest.mark.parametrize(
     "text, what",
     [
-        ('{"asn_type": ' + "9" * 5000 + "}", "digits"),
+        ('{"asn_type": ' + "9" * 5000 + "}", "more digits"),
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
         ('{"a": 1, "a": 2}', "appears twice"),
-        ("\xff", "not valid JSON"),
+        ("\xff", "not a text file"),
     ],
 )
 def test_association_json_errors_are_one_line(tmp_path, text, what):
@@ -296,7 +296,7 @@ def test_association_json_errors_are_one_line(tmp_path, text, what):
     with pytest.raises(AssociationError) as caught:
         load_asn(path)
     message = str(caught.value)
-    assert "\n" not in message and str(path) in message
+    assert "\n" not in message and str(path) in message and what in message
     problems = validate_file(path)
     assert problems and "\n" not in str(problems[0])
     out = tmp_path / "out"

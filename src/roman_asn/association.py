@@ -227,6 +227,8 @@ def parse_json(text: str, label: str) -> Any:
         raise AssociationError("not valid JSON: nested too deeply", path=label) from None
     except ValueError as error:  # e.g. an integer beyond Python's 4300-digit limit
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if "digits" in reason:
+            reason = "an integer with more digits than any association value has"
         raise AssociationError(f"not valid JSON: {reason}", path=label) from None
 
 
