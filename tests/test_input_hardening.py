@@ -357,3 +357,14 @@ def test_make_pool_reports_symlink_loops(tmp_path):
 def test_ids_option_is_checked(bad):
     with pytest.raises(RomanAsnError, match="candidate ids"):
         GenerateOptions.from_flags(ids=[bad])
+
+
+def test_chunked_runs_find_conflicting_duplicates_across_batches(tmp_path):
+    from roman_asn.generator.chunked import generate_chunked
+
+    body = "FILENAME|PROGRAM|OBS_NUM|EXPOSERR|EXP_TYPE\n" + "".join(
+        f"{name}.asdf|1|1|NULL|WFI_IMAGE\n" for name in "abcdef"
+    )
+    path = _write(tmp_path / "p.csv", (body + "a.asdf|1|2|bad|WFI_IMAGE\n").encode())
+    with pytest.raises(PoolError, match=r"p\.csv, line 8, column 'exposerr'.*line 2"):
+        list(generate_chunked(path, load_rules(), GenerateOptions(), batch_bytes=30))

@@ -32,6 +32,7 @@ from roman_asn.generator.partition import balance
 from roman_asn.generator.rules import Rule
 from roman_asn.pool.batches import BATCH_BYTES, BATCH_ROWS, LINE_COLUMN, read_batches
 from roman_asn.pool.columns import ROW_COLUMN
+from roman_asn.pool.reader import check_duplicate_files
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -97,6 +98,7 @@ def generate_unit(
     frames = [pl.read_parquet(p) for p in pieces]
     table = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
     del frames
+    check_duplicate_files(table, _locator(table, options.asn_pool))  # across batches
     lines = None
     if LINE_COLUMN in table.columns:
         lines = table.select(ROW_COLUMN, pl.col(LINE_COLUMN).alias("__found"))
@@ -108,6 +110,19 @@ def generate_unit(
             pl.when(pl.col("__found") > 0).then(pl.col("__found")).alias("line")
         ).drop("__found")
     return result
+
+
+def _locator(table: pl.DataFrame, label: str | None):
+    """Where a ``pool_row`` of a unit is, for errors: its line in a text pool, else its row."""
+
+    def locate(row: int) -> dict:
+        line = None
+        if LINE_COLUMN in table.columns:
+            found = table.filter(pl.col(ROW_COLUMN) == row)[LINE_COLUMN]
+            line = int(found[0]) if len(found) and found[0] else None
+        return {"path": label, "line": line, "row": None if line else row + 1}
+
+    return locate
 
 
 def generate_chunked(

@@ -7,9 +7,7 @@ over the whole file and, for text, ``__line`` the row's line in the file.
 
 Limits: a plain CSV with newlines inside quoted fields must not be split inside
 such a field (blocks end at line ends); an unknown column is typed per batch
-(``T``/``F`` becomes boolean only if every value of that batch is ``T``/``F``);
-a file listed twice with different file facts is found only when both rows fall
-in one batch (``check_duplicate_files`` runs per batch).
+(``T``/``F`` becomes boolean only if every value of that batch is ``T``/``F``).
 """
 
 from __future__ import annotations

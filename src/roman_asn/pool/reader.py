@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -498,10 +499,12 @@ FILE_FACTS: tuple[str, ...] = (
 )
 
 
-def check_duplicate_files(frame: pl.DataFrame, pool: Pool) -> None:
+def check_duplicate_files(frame: pl.DataFrame, pool: Pool | Callable[[int], dict]) -> None:
     """A file listed on several rows must have the same :data:`FILE_FACTS` on each;
     otherwise which row's value ends up in an association (its target, a member's
-    exposerr) would depend on row order, so the pool is refused naming both rows."""
+    exposerr) would depend on row order, so the pool is refused naming both rows.
+    ``pool``: the pool, or a function giving the error location of a ``pool_row``."""
+    locate = pool.where if isinstance(pool, Pool) else pool
     facts = [c for c in FILE_FACTS if c in frame.columns]
     if "filename" not in frame.columns or not facts:
         return
@@ -518,8 +521,8 @@ def check_duplicate_files(frame: pl.DataFrame, pool: Pool) -> None:
     rows = conflicting.filter(pl.col("filename") == name)
     first, second = rows.row(0, named=True), rows.row(1, named=True)
     differ = [c for c in values if first[c] != second[c]]
-    where = pool.where(int(second[ROW_COLUMN]))
-    other = pool.where(int(first[ROW_COLUMN]))
+    where = locate(int(second[ROW_COLUMN]))
+    other = locate(int(first[ROW_COLUMN]))
     earlier = f"line {other['line']}" if other["line"] else f"row {other['row']}"
     raise PoolError(
         f"file {name!r} is listed twice with different {', '.join(differ)} (also at "
