@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -121,6 +122,7 @@ class BundleWriter:
             )
             self._parquet = pq.ParquetWriter(temporary, schema, compression="zstd")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle")
+        self._stop = threading.Event()
         return self
 
     def write(self, result: GenerationResult) -> int:
@@ -134,6 +136,8 @@ class BundleWriter:
 
     def _write_now(self, result: GenerationResult) -> None:
         for chunk in _chunks(result, pretty=self._handle is None):
+            if self._stop.is_set():  # the run failed or was interrupted: the bundle is dropped
+                return
             if self._handle is not None:
                 self._handle.write(_json_lines(chunk))
             else:
@@ -147,6 +151,8 @@ class BundleWriter:
 
     def __exit__(self, *exc: Any) -> None:
         failure: BaseException | None = None
+        if exc[0] is not None:
+            self._stop.set()  # Ctrl-C or an error: stop after the chunk in hand
         try:
             self._wait()
         except BaseException as error:
