@@ -368,3 +368,13 @@ def test_chunked_runs_find_conflicting_duplicates_across_batches(tmp_path):
     path = _write(tmp_path / "p.csv", (body + "a.asdf|1|2|bad|WFI_IMAGE\n").encode())
     with pytest.raises(PoolError, match=r"p\.csv, line 8, column 'exposerr'.*line 2"):
         list(generate_chunked(path, load_rules(), GenerateOptions(), batch_bytes=30))
+
+
+def test_make_pool_leaves_out_files_with_impossible_values():
+    from roman_asn.make_pool import ScanResult, build_pool
+
+    good = ScanResult("/d/a.asdf", row={"filename": "a.asdf", "program": 1})
+    bad = ScanResult("/d/b.asdf", row={"filename": "b.asdf", "program": 123456})
+    made = build_pool([good, bad])
+    assert made.pool.table["filename"].to_list() == ["a.asdf"]
+    assert [(r.path, r.reason.split(":")[0]) for r in made.rejects] == [("/d/b.asdf", "program")]

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from roman_asn.errors import PoolError
 from roman_asn.pool.columns import CANDIDATE_DTYPE, COLUMN_TYPES, VISIT_ID_FIELDS
 from roman_asn.pool.reader import Pool
 
@@ -410,15 +411,26 @@ def build_pool(results: Iterable[ScanResult], *, path: str | None = None) -> Mad
             continue
         first_path[name] = source
         kept.append(row)
-    rejects.sort(key=lambda r: r.path)
-    if not kept:
-        return MadePool(None, rejects, scanned)
     schema = {name: COLUMN_TYPES[name] for name in POOL_COLUMNS}
     schema["candidates"] = CANDIDATE_DTYPE
-    frame = pl.DataFrame(
-        [{name: row.get(name) for name in POOL_COLUMNS} for row in kept], schema=schema
-    )
-    return MadePool(Pool.from_frame(frame, path), rejects, scanned)
+    while kept:
+        frame = pl.DataFrame(
+            [{name: row.get(name) for name in POOL_COLUMNS} for row in kept], schema=schema
+        )
+        try:
+            pool = Pool.from_frame(frame, path)
+        except PoolError as error:
+            if error.row is None:
+                raise
+            # a value no exposure can have (a 6-digit program, Dec 95): leave the file out
+            bad = kept.pop(error.row - 1)
+            column = f"{error.column}: " if error.column else ""
+            rejects.append(ScanResult(first_path[bad["filename"]], reason=column + error.message))
+            continue
+        rejects.sort(key=lambda r: r.path)
+        return MadePool(pool, rejects, scanned)
+    rejects.sort(key=lambda r: r.path)
+    return MadePool(None, rejects, scanned)
 
 
 def make_pool(
