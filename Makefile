@@ -27,12 +27,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
-# our files in romancal itself: romancal in a virtual environment of its own (never a dependency)
+# our files in romancal itself: romancal in a virtual environment of its own (never a dependency);
+# ROMANCAL_PYTHON is absolute: the tests run romancal's tools from temporary folders
 ROMANCAL_VENV ?= .romancal-venv
 compat: $(STAMP)
 	test -x $(ROMANCAL_VENV)/bin/python || $(PYTHON) -m venv $(ROMANCAL_VENV)
 	$(ROMANCAL_VENV)/bin/python -m pip install --quiet romancal
-	ROMANCAL_PYTHON=$(ROMANCAL_VENV)/bin/python $(BIN)/python -m pytest -q -m 'not slow' \
+	ROMANCAL_PYTHON=$(abspath $(ROMANCAL_VENV))/bin/python $(BIN)/python -m pytest -q -m 'not slow' \
 		tests/test_romancal_compat.py tests/test_tools_from_list.py
 
 clean:

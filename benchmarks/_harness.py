@@ -4,6 +4,11 @@ Each measurement runs one command in its own process and waits for it with
 ``os.wait4``, which returns that child's resource usage: wall time from the
 parent's clock, peak resident memory (``ru_maxrss``, the largest of the child
 and the descendants it waited for) and CPU time.
+
+Results go to ``benchmarks/.scratch/results/`` (gitignored). Only ``--record``
+writes ``benchmarks/results/``, the committed evidence behind the documented
+figures, so trying a benchmark never overwrites it. Every benchmark prints the
+machine and its load when it starts (:func:`announce`).
 """
 
 from __future__ import annotations
@@ -27,9 +32,12 @@ import numpy as np
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
-RESULTS_DIR = BENCH_DIR / "results"
-WORK_DIR = RESULTS_DIR / "tmp"  # pools and outputs; gitignored
+RESULTS_DIR = BENCH_DIR / "results"  # committed: written only with --record
+SCRATCH_DIR = BENCH_DIR / ".scratch"  # gitignored
+WORK_DIR = SCRATCH_DIR / "work"  # pools and outputs
+RECORD_ENV = "ROMAN_ASN_BENCH_RECORD"  # set by --record; inherited by child benchmarks
 N_DETECTORS = 18
+MAX_RSS_GB = 12.0  # default memory guard of the big runs on a shared machine
 
 
 @dataclass
@@ -91,18 +99,24 @@ def measure(
     cwd: Path | None = None,
     timeout: float | None = None,
     max_rss_mb: float | None = None,
+    stdin: Path | None = None,
 ) -> Run:
     """Run ``command`` to completion; wall time, peak RSS and CPU time of that process.
 
     ``max_rss_mb``: stop the command (and its children) when together they hold more
     memory than this, so a run too big for a shared machine fails instead of
-    starving everything else; the failure says so.
+    starving everything else; the failure says so. ``stdin``: a file fed to the command.
     """
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+        open(stdin or os.devnull, "rb") as feed,
+    ):
         start = time.perf_counter()
         process = subprocess.Popen(
             command,
             cwd=cwd,
+            stdin=feed,
             stdout=out,
             stderr=err,
             text=True,
@@ -191,6 +205,12 @@ def synth_file(
     return path
 
 
+def count_lines(path: Path) -> int:
+    """Lines of a (large) file, read in 16 MB blocks."""
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b""))
+
+
 def loglog_exponent(sizes: list[float], seconds: list[float]) -> float | None:
     """Slope of log(time) against log(size): 1 is linear, 2 quadratic."""
     points = [(s, t) for s, t in zip(sizes, seconds, strict=True) if s > 0 and t > 0]
@@ -201,15 +221,53 @@ def loglog_exponent(sizes: list[float], seconds: list[float]) -> float | None:
     return float(np.polyfit(x, y, 1)[0])
 
 
-def machine() -> dict:
-    """Where the figures came from."""
-    memory_gb = None
+def recording() -> bool:
+    """Whether results go to the committed ``benchmarks/results/`` (``--record``)."""
+    return os.environ.get(RECORD_ENV) == "1"
+
+
+def set_recording(record: bool) -> None:
+    if record:
+        os.environ[RECORD_ENV] = "1"
+
+
+def results_dir() -> Path:
+    """``benchmarks/results`` with ``--record``, else the gitignored scratch folder."""
+    folder = RESULTS_DIR if recording() else SCRATCH_DIR / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _meminfo_gb(*keys: str) -> dict[str, float | None]:
+    found: dict[str, float | None] = dict.fromkeys(keys)
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+            key = line.split(":", 1)[0]
+            if key in found:
+                found[key] = round(int(line.split()[1]) / 1024 / 1024, 1)
     except OSError:
         pass
+    return found
+
+
+def announce(name: str) -> dict:
+    """Print the machine and its load now (stderr) and return them."""
+    info = machine()
+    where = "benchmarks/results (--record)" if recording() else f"{SCRATCH_DIR}/results"
+    print(
+        f"[{name}] {info['cpu']}; {info['cores_usable']} of {info['cores']} cores usable; "
+        f"memory {info['memory_gb']} GB, {info['memory_available_gb']} GB available; "
+        f"load average {' '.join(str(x) for x in info['load_average'])} (1/5/15 min); "
+        f"commit {info['git_commit']}; results to {where}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return info
+
+
+def machine() -> dict:
+    """Where the figures came from, and how busy it was."""
+    memory = _meminfo_gb("MemTotal", "MemAvailable")
     cpu = platform.processor() or ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -237,7 +295,8 @@ def machine() -> dict:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "memory_gb": memory_gb,
+        "memory_gb": memory["MemTotal"],
+        "memory_available_gb": memory["MemAvailable"],
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "packages": versions,
@@ -289,8 +348,9 @@ def _cell(value: object) -> str:
 def write_results(
     stem: str, title: str, sections: list[Section], extra: dict | None = None
 ) -> tuple[Path, Path]:
-    """``results/<stem>.json`` and ``.md`` with the machine header; written atomically."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    """``<stem>.json`` and ``.md`` with the machine header in :func:`results_dir`;
+    written atomically."""
+    folder = results_dir()
     info = machine()
     payload = {"machine": info, "sections": [asdict(s) for s in sections], **(extra or {})}
     packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items() if v)
@@ -298,8 +358,8 @@ def write_results(
         f"# {title}",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores ({info['cores_usable']} usable), "
-        f"{info['memory_gb']} GB memory, {info['os']}; load average at the end "
-        f"{info['load_average']}.",
+        f"{info['memory_gb']} GB memory ({info['memory_available_gb']} GB available at the "
+        f"end), {info['os']}; load average at the end {info['load_average']}.",
         f"Python {info['python']}; {packages}; commit {info['git_commit']}; {info['date']}.",
         "",
         "Each figure is one run of a separate process: wall time from the parent, peak "
@@ -308,7 +368,7 @@ def write_results(
         "",
     ]
     text = "\n".join(header) + "\n" + "\n".join(s.to_markdown() for s in sections)
-    json_path, md_path = RESULTS_DIR / f"{stem}.json", RESULTS_DIR / f"{stem}.md"
+    json_path, md_path = folder / f"{stem}.json", folder / f"{stem}.md"
     _atomic_write(json_path, json.dumps(payload, indent=2) + "\n")
     _atomic_write(md_path, text.rstrip() + "\n")
     return json_path, md_path
@@ -335,8 +395,25 @@ def parse_size(text: str) -> int:
     return int(float(number) * scale)
 
 
+def add_record_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write the committed benchmarks/results/ (default: benchmarks/.scratch/results/)",
+    )
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None, name: str):
+    """Parse, apply ``--record``, and announce the machine and its load."""
+    args = parser.parse_args(argv)
+    set_recording(getattr(args, "record", False))
+    announce(name)
+    return args
+
+
 def add_size_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="small sizes only (a minute or two)")
+    add_record_option(parser)
+    parser.add_argument("--quick", action="store_true", help="small sizes only (seconds)")
     parser.add_argument(
         "--sizes",
         type=lambda text: [parse_size(part) for part in text.split(",") if part.strip()],
@@ -349,7 +426,7 @@ def main_for(run, stem: str, title: str, argv: list[str] | None = None) -> None:
     """Command line of a single benchmark script: run it, write results/<stem>.{md,json}."""
     parser = argparse.ArgumentParser(description=title)
     add_size_options(parser)
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv, stem)
     section = run(sizes=args.sizes, quick=args.quick)
     paths = write_results(stem + ("_quick" if args.quick else ""), title, [section])
     print(section.to_markdown())

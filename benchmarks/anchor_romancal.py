@@ -34,9 +34,11 @@ from _harness import (
     BENCH_DIR,
     WORK_DIR,
     Section,
+    add_record_option,
     exposures_for,
     loglog_exponent,
     measure,
+    parse_args,
     parse_size,
     python,
     roman_asn,
@@ -253,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=3, help="roman-asn runs per size (median; default 3)"
     )
-    args = parser.parse_args(argv)
+    add_record_option(parser)
+    args = parse_args(parser, argv, "anchor_romancal")
 
     version = ensure_venv()
     if args.setup_only:
@@ -390,13 +393,13 @@ def main(argv: list[str] | None = None) -> int:
             "time ratio: romancal's wall time over roman-asn's (median of --repeat runs), "
             "each a whole process on the same pool, output to disk."
         )
-    write_results(
+    paths = write_results(
         "anchor_romancal",
         f"Anchor: romancal {version} vs roman-asn on synthetic pools",
         sections,
         extra={"runs": details},
     )
-    print((BENCH_DIR / "results" / "anchor_romancal.md").read_text(encoding="utf-8"))
+    print(paths[1].read_text(encoding="utf-8"))
     return 0
 
 

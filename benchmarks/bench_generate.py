@@ -4,8 +4,9 @@ every association, files written. Reports read / generate / write separately, fo
 the default rules without and with the sky-cell rules, and the bare file-creation
 floor of the output folder (an os.open/os.write/os.close loop, no rename) so the
 table shows how close the writer is to what the file system allows. Each run is a
-fresh subprocess (peak RSS from the child's getrusage). Writes
-benchmarks/results/generate.{md,json} (runs of other labels/sizes are kept).
+fresh subprocess (peak RSS from the child's getrusage). Writes generate.{md,json}
+to the results folder (``benchmarks/results`` only with ``--record``; runs of other
+labels/sizes already there are kept). ``--quick``: 2k rows only.
 
     .venv/bin/python benchmarks/bench_generate.py --out-dir /dev/shm/bench --label tmpfs
     .venv/bin/python benchmarks/bench_generate.py --out-dir /tmp/bench --label disk
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -27,13 +27,16 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).parent
-RESULTS = HERE / "results"
+from _harness import add_record_option, machine, parse_args, results_dir
+
+QUICK_SIZES = [2_000]
+FLOOR_FILES = 20_000
+QUICK_FLOOR_FILES = 2_000
 
 CHILD = r"""
 import json, resource, sys, time
 from roman_asn.generator.engine import generate
-from roman_asn.generator.rules import load_rules, without_skycells
+from roman_asn.rules.loader import load_rules, without_skycells
 from roman_asn.generator.writer import write_associations
 from roman_asn.pool import read_pool
 
@@ -104,6 +107,8 @@ def run(size: int, skycells: str, pool_path: Path, out_root: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--quick", action="store_true", help="2k rows only")
+    add_record_option(parser)
     parser.add_argument("--out-dir", type=Path, default=None, help="where files are written")
     parser.add_argument("--label", default="disk", help="name of this output folder kind")
     parser.add_argument(
@@ -112,14 +117,16 @@ def main() -> None:
     parser.add_argument(
         "--skycells-max", type=int, default=100_000, help="largest size run with sky-cell rules"
     )
-    args = parser.parse_args()
+    args = parse_args(parser, None, "generate")
+    if args.quick:
+        args.sizes = QUICK_SIZES
     modes = ["off", "on"] if args.skycells == "both" else [args.skycells]
     results = []
     with tempfile.TemporaryDirectory(prefix="bench_generate_") as tmp:
         work = Path(tmp)
         out_root = args.out_dir or work
         out_root.mkdir(parents=True, exist_ok=True)
-        floor_us = 1e6 * file_floor(out_root, 20_000)
+        floor_us = 1e6 * file_floor(out_root, QUICK_FLOOR_FILES if args.quick else FLOOR_FILES)
         print(f"file-creation floor in {out_root}: {floor_us:.1f} us/file", flush=True)
         for size in args.sizes:
             pool_path = work / f"pool_{size}.parquet"
@@ -143,8 +150,8 @@ def main() -> None:
 
 
 def write_results(results: list[dict]) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    json_path = RESULTS / "generate.json"
+    folder = results_dir()
+    json_path = folder / "generate.json"
     previous = json.loads(json_path.read_text()) if json_path.exists() else {"runs": []}
     new = {(x["label"], x["rows"], x.get("skycells", "off")) for x in results}
     runs = [
@@ -152,13 +159,15 @@ def write_results(results: list[dict]) -> None:
     ]
     runs = [r for r in runs if "floor_us_per_file" in r]  # drop runs of the old script
     runs = sorted(runs + results, key=lambda r: (r["label"], r["skycells"], r["rows"]))
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()}
-    json_path.write_text(json.dumps({"machine": machine, "runs": runs}, indent=2) + "\n")
+    info = machine()
+    json_path.write_text(json.dumps({"machine": info, "runs": runs}, indent=2) + "\n")
     lines = [
         "# roman-asn generate benchmark",
         "",
-        f"Machine: {machine['cpus']} CPUs (shared with other jobs), Python "
-        f"{machine['python']}. Pools: `roman_asn.synth.synth_pool(rows / 18, seed=1)` "
+        f"Machine: {info['cpu']}, {info['cores_usable']} of {info['cores']} cores usable, "
+        f"{info['memory_gb']} GB ({info['memory_available_gb']} GB available), load "
+        f"average at the end {info['load_average']}, Python {info['python']}. "
+        "Pools: `roman_asn.synth.synth_pool(rows / 18, seed=1)` "
         "(mixed survey, detector level), default rules without / with the sky-cell rules, "
         "every file written (one writer thread). `floor` is a bare os.open/os.write/os.close "
         "loop in the same folder (no rename); the writer also renames each file (atomic). "
@@ -176,7 +185,8 @@ def write_results(results: list[dict]) -> None:
             f"{r['write_us_per_file']:.1f} | {r['floor_us_per_file']:.1f} | "
             f"{r['total_s']:.2f} | {r['peak_rss_mb']:.0f} |"
         )
-    (RESULTS / "generate.md").write_text("\n".join(lines) + "\n")
+    (folder / "generate.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {json_path} and {folder / 'generate.md'}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Each size is a synthetic pool (``synth-pool``, mixed survey, seed 0, Parquet; th
 programs) run through ``roman-asn generate`` as a whole process, in several modes:
 
 - ``files disk`` / ``files tmpfs``: one JSON file per association, into a folder on
-  the disk (``--out-dir``, default ``benchmarks/results/tmp``) or in ``/dev/shm``;
+  the disk (``--out-dir``, default ``benchmarks/.scratch/work``) or in ``/dev/shm``;
 - ``bundle``: ``--bundle FILE.jsonl`` (one file);
 - ``chunked bundle``: ``--chunked --bundle`` (pool split by program on disk first);
 - ``dask 2 bundle``: ``--workers 2 --bundle`` (a local two-worker Dask cluster).
@@ -34,13 +34,16 @@ import time
 from pathlib import Path
 
 from _harness import (
+    MAX_RSS_GB,
     WORK_DIR,
     Section,
     add_size_options,
+    count_lines,
     exposures_for,
     human_rows,
     loglog_exponent,
     measure,
+    parse_args,
     python,
     roman_asn,
     synth_file,
@@ -49,15 +52,15 @@ from _harness import (
 
 NAME = "generate_scale"
 SIZES = [10_000, 100_000, 1_000_000, 10_000_000]
-QUICK_SIZES = [10_000, 100_000]
+QUICK_SIZES = [10_000]
 MODES = ["files-disk", "files-tmpfs", "bundle", "chunked-bundle", "dask2-bundle"]
 BIG_MODES = ["chunked-bundle"]  # above BIG rows
 BIG = 2_000_000
 TMPFS = Path("/dev/shm")
 TIMEOUT_S = 3600
-MAX_RSS_GB = 12.0
 BLOCK_ROWS = 1_000_000
 FLOOR_FILES = 20_000
+QUICK_FLOOR_FILES = 2_000
 
 
 def generator_missing() -> str | None:
@@ -77,11 +80,6 @@ def generator_missing() -> str | None:
 def count_associations(directory: os.PathLike[str]) -> int:
     with os.scandir(directory) as entries:
         return sum(1 for entry in entries if entry.name.endswith("_asn.json"))
-
-
-def count_lines(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b""))
 
 
 def filesystem(path: Path) -> str:
@@ -248,7 +246,7 @@ def run(
     ]
     for folder in (out_dir, TMPFS):
         if folder.is_dir():
-            floor.rows.append(file_floor(folder))
+            floor.rows.append(file_floor(folder, QUICK_FLOOR_FILES if quick else FLOOR_FILES))
     floor.notes.append(
         "µs per file equals seconds per million files: the least any writer of one file "
         "per association pays on that file system."
@@ -262,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--modes", default=None, help=f"comma-separated, of {','.join(MODES)}")
     parser.add_argument("--out-dir", type=Path, default=None, help="where outputs are written")
     parser.add_argument("--max-rss-gb", type=float, default=MAX_RSS_GB)
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv, NAME)
     modes = [m.strip() for m in args.modes.split(",")] if args.modes else None
     unknown = sorted(set(modes or []) - set(MODES))
     if unknown:

@@ -1,24 +1,25 @@
 """Benchmark: match 100k and 1M WFI detector footprints to sky cells.
 
 Synthetic pointings uniform on the sky, random aperture PA, the 18 WFI detectors
-from the SIAF. Run: ``.venv/bin/python benchmarks/bench_skycells.py [N ...]``.
-Writes benchmarks/results/bench_skycells.{md,json}.
+from the SIAF. Run: ``.venv/bin/python benchmarks/bench_skycells.py [N ...] [--quick]
+[--record]`` (``--quick``: 10k and 100k). Writes bench_skycells.{md,json} to the
+results folder (``benchmarks/results`` only with ``--record``).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _harness import add_record_option, machine, parse_args, results_dir
 
 from roman_asn.atomic import atomic_write_text
 from roman_asn.skycells import detector_footprints, get_skymap, match_footprints
 
-RESULTS = Path(__file__).parent / "results"
+SIZES = [100_000, 1_000_000]
+QUICK_SIZES = [10_000, 100_000]
 
 
 def run(n: int, seed: int = 0) -> dict:
@@ -46,23 +47,29 @@ def run(n: int, seed: int = 0) -> dict:
     }
 
 
-def main(argv: list[str]) -> None:
-    sizes = [int(a) for a in argv] or [100_000, 1_000_000]
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", type=int, nargs="*", help="footprints per run")
+    parser.add_argument("--quick", action="store_true", help="10k and 100k footprints")
+    add_record_option(parser)
+    args = parse_args(parser, argv, "bench_skycells")
+    sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
     t0 = time.perf_counter()
     get_skymap()
     load = time.perf_counter() - t0
     rows = [run(n) for n in sizes]
-    meta = {
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "skymap_load_seconds": round(load, 3),
-    }
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    meta = {"machine": info, "skymap_load_seconds": round(load, 3)}
+    folder = results_dir()
     atomic_write_text(
-        RESULTS / "bench_skycells.json", json.dumps({"meta": meta, "runs": rows}, indent=2) + "\n"
+        folder / "bench_skycells.json", json.dumps({"meta": meta, "runs": rows}, indent=2) + "\n"
     )
     lines = [
         "# Sky-cell matching benchmark",
+        "",
+        f"Machine: {info['cpu']}, {info['cores_usable']} of {info['cores']} cores usable, "
+        f"{info['memory_gb']} GB ({info['memory_available_gb']} GB available), load average "
+        f"at the end {info['load_average']}; commit {info['git_commit']}; {info['date']}.",
         "",
         f"Sky map load (computed, grid cached): {meta['skymap_load_seconds']} s",
         "",
@@ -76,9 +83,10 @@ def main(argv: list[str]) -> None:
             f"max {r['cells_per_footprint_max']} |"
         )
     text = "\n".join(lines) + "\n"
-    atomic_write_text(RESULTS / "bench_skycells.md", text)
+    atomic_write_text(folder / "bench_skycells.md", text)
     print(text)
+    print(f"wrote {folder / 'bench_skycells.md'}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

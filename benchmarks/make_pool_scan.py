@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import asdf
 import numpy as np
 import roman_datamodels.datamodels as dm
+from _harness import add_record_option, machine, parse_args, results_dir
 from astropy import coordinates as coord
 from astropy import units as u
 from astropy.modeling import models
@@ -25,8 +25,6 @@ from gwcs import WCS
 from gwcs import coordinate_frames as cf
 
 from roman_asn.make_pool import build_pool, scan_file, scan_files
-
-RESULTS = Path(__file__).parent / "results" / "make_pool_scan.json"
 
 
 def make_cal(folder: Path, index: int, size: int) -> Path:
@@ -72,8 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=180, help="small files for the rate")
     parser.add_argument("--size", type=int, default=4088, help="side of the large image")
-    args = parser.parse_args()
-    figures: dict[str, object] = {"machine": platform.platform(), "files": args.files}
+    add_record_option(parser)
+    args = parse_args(parser, None, "make_pool_scan")
+    figures: dict[str, object] = {"machine": machine(), "files": args.files}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         big_dir = folder / "big"
@@ -98,9 +97,10 @@ def main() -> None:
             assert made.pool is not None and len(made.pool) == args.files, made.rejects[:3]
             figures[f"jobs{jobs}_s"] = elapsed
             figures[f"jobs{jobs}_files_per_s"] = args.files / elapsed
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    out = results_dir() / "make_pool_scan.json"
+    out.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,19 @@
 """Run every benchmark and write one results table: ``make bench``.
 
-    python benchmarks/run_all.py [--quick] [--sizes 10k,100k] [--only NAME,...]
+    python benchmarks/run_all.py [--quick] [--record] [--sizes 10k,100k] [--only NAME,...]
 
-Writes ``benchmarks/results/bench.{md,json}`` (``bench_quick.*`` with
-``--quick``) with the machine the figures came from.
+Writes ``bench.{md,json}`` (``bench_quick.*`` with ``--quick``) with the machine
+the figures came from and its load, to ``benchmarks/.scratch/results/``
+(gitignored); only ``--record`` writes the committed ``benchmarks/results/``, for
+this table and for every benchmark it runs. ``--quick`` (small sizes, about a
+minute) is passed to every benchmark.
 
 Benchmarks are the ``bench_*.py`` modules in this folder. A module that defines
 ``run(sizes=None, quick=False)`` returning a ``_harness.Section`` (or a list of
 them) is called in-process, and each of its measurements runs in its own
 subprocess. Any other ``bench_*.py`` is run as a script (with ``--quick`` when
-given) and recorded by wall time, peak memory and the end of its output.
+given: every script must honour it) and recorded by wall time, peak memory and
+the end of its output.
 The romancal comparison is separate: ``benchmarks/anchor_romancal.py``.
 """
 
@@ -21,7 +25,15 @@ import importlib
 import sys
 import time
 
-from _harness import BENCH_DIR, Section, add_size_options, measure, python, write_results
+from _harness import (
+    BENCH_DIR,
+    Section,
+    add_size_options,
+    measure,
+    parse_args,
+    python,
+    write_results,
+)
 
 # measured first, in this order; other bench_*.py files follow alphabetically
 ORDER = ["pool_read", "synth", "generate_scale", "skycells"]
@@ -30,13 +42,6 @@ ORDER = ["pool_read", "synth", "generate_scale", "skycells"]
 def discover() -> list[str]:
     names = [path.stem.removeprefix("bench_") for path in BENCH_DIR.glob("bench_*.py")]
     return sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
-
-
-# arguments for scripts with their own command line, in --quick mode
-QUICK_SCRIPT_ARGS = {
-    "skycells": ["10000", "100000"],
-    "generate": ["--sizes", "10000", "100000"],
-}
 
 
 def defines_run(name: str) -> bool:
@@ -50,15 +55,6 @@ def defines_run(name: str) -> bool:
     return False
 
 
-def script_args(name: str, quick: bool) -> list[str]:
-    if not quick:
-        return []
-    if name in QUICK_SCRIPT_ARGS:
-        return QUICK_SCRIPT_ARGS[name]
-    source = (BENCH_DIR / f"bench_{name}.py").read_text(encoding="utf-8")
-    return ["--quick"] if "--quick" in source else []
-
-
 def run_module(name: str, sizes: list[int] | None, quick: bool) -> list[Section]:
     module = importlib.import_module(f"bench_{name}")
     result = module.run(sizes=sizes, quick=quick)
@@ -66,7 +62,7 @@ def run_module(name: str, sizes: list[int] | None, quick: bool) -> list[Section]
 
 
 def run_script(name: str, quick: bool) -> Section:
-    command = [python(), str(BENCH_DIR / f"bench_{name}.py"), *script_args(name, quick)]
+    command = [python(), str(BENCH_DIR / f"bench_{name}.py"), *(["--quick"] if quick else [])]
     run_ = measure(command, cwd=BENCH_DIR.parent)
     tail = run_.stdout.strip().splitlines()[-15:]
     section = Section(
@@ -91,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     add_size_options(parser)
     parser.add_argument("--only", default=None, help="comma-separated benchmark names")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and stop")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv, "run_all")
     names = discover()
     if args.list:
         print("\n".join(names))

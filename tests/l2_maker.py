@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,8 @@ def make_cal(
     obs.program, obs.execution_plan = int(v[:5]), int(v[5:7])
     obs["pass"] = int(v[7:10])  # "pass" is a Python keyword
     obs.segment, obs.observation, obs.visit = int(v[10:13]), int(v[13:16]), int(v[16:19])
+    exposure = re.search(r"_(\d{4})_", path.name)  # r<visit id>_<exposure>_wfiNN_cal
+    obs["exposure"] = int(exposure.group(1)) if exposure else 1
     model.meta.instrument.optical_element = optical_element
     wcs = tan_gwcs(ra, dec)
     if not with_bbox:

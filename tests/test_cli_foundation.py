@@ -3,6 +3,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
+
+from roman_asn import load_asn
 from roman_asn.cli import main
 
 DATA = Path(__file__).parent / "data"
@@ -35,9 +38,37 @@ def test_pool_convert(tmp_path, capsys):
 
 
 def test_demo_runs_on_the_shipped_pool(tmp_path, capsys, monkeypatch):
+    """make demo: every association of the shipped pool, and the one orphan with its reason."""
     monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0
-    assert "Demo pool demo_pool.csv: 145 rows" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Demo pool demo_pool.csv: 145 rows" in out
+    assert "$ roman-asn generate " in out and "--orphans demo-output/orphans.csv" in out
+    assert "rows: 145, in associations: 144, orphans: 1" in out
+    assert "wrote 1,487 association files to demo-output" in out
+    folder = tmp_path / "demo-output"
+    files = sorted(folder.glob("*_asn.json"))
+    assert len(files) == 1487
+    # the catalog part: two halves ingested, then what changed
+    assert "$ roman-asn catalog ingest demo-output/catalog.db demo_pool_day2.csv" in out
+    assert "$ roman-asn catalog changes demo-output/catalog.db" in out
+    from roman_asn.catalog import Catalog
+
+    with Catalog.open(folder / "catalog.db") as catalog:
+        assert catalog.stats()["associations"] == 1487
+        assert [r["inputs"] for r in catalog.runs()] == [
+            ["demo_pool_day1.csv"],
+            ["demo_pool_day2.csv"],
+        ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-output"]  # nothing elsewhere
+    kinds = {}
+    for path in files[::50]:
+        asn = load_asn(path, validate=True)
+        kinds[asn.asn_rule] = asn.asn_type
+    assert {"Asn_Lv2Image", "Asn_Lv3SkyCellMultiband"} <= set(kinds)
+    orphans = pl.read_csv(folder / "orphans.csv")
+    assert orphans["filename"].to_list() == ["r0000101001001003001_0001_wfi01_uncal.asdf"]
+    assert orphans["reasons"][0].startswith("not a science type (exp_type WFI_DARK)")
 
 
 def test_module_entry_point_and_unknown_command():

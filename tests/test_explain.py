@@ -7,7 +7,7 @@ from roman_asn.cli import main
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.explain import explain, find_rows
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import load_rules
+from roman_asn.rules.loader import load_rules
 
 DATA = Path(__file__).parent / "data"
 RULES = load_rules()

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from roman_asn.association import load_asn
 from roman_asn.generator.engine import generate
-from roman_asn.generator.rules import load_rules, without_skycells
 from roman_asn.generator.writer import compact_text, render_frame
+from roman_asn.rules.loader import load_rules, without_skycells
 
 RULES = without_skycells(load_rules())
 texts = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=8)

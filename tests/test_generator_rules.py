@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from roman_asn.generator.rules import RulesError, load_rules, parse_rules, read_rules_file
+from roman_asn.rules.loader import RulesError, load_rules, parse_rules, read_rules_file
 
 GOOD = """
 [[rule]]
@@ -64,7 +64,31 @@ def test_user_rules_add_and_replace(tmp_path: Path):
         (GOOD.replace('candidates = "none"', 'candidates = "each"'), "must put {acid}"),
         (GOOD.replace('member_suffix = "cal"', 'expand = "nope"'), "unknown expand hook 'nope'"),
         ("format = 1\n", "no [[rule]] tables"),
+        (
+            GOOD.replace('member_suffix = "cal"', 'skycell_column = "skycell"'),
+            "'skycell_column' must be one of the group_by columns",
+        ),
+        (
+            GOOD.replace('member_suffix = "cal"', 'product_root = "r{target}"'),
+            "product_root uses {target}",
+        ),
         (GOOD + GOOD, "defined twice"),
+        (
+            GOOD.replace('member_suffix = "cal"', 'asn_id = "x1"'),
+            "'asn_id' must be a candidate id",
+        ),
+        (
+            GOOD.replace('member_suffix = "cal"', 'asn_id = "a3001"'),
+            "a fixed 'asn_id' needs candidates = 'none' and asn_file_name = 'product'",
+        ),
+        (
+            GOOD.replace('member_suffix = "cal"', "min_filters = 2"),
+            "'min_filters' applies to a rule with 'source_rules'",
+        ),
+        (
+            GOOD.replace('member_suffix = "cal"', "min_filters = 0"),
+            "'min_filters' must be a whole number, 1 or more",
+        ),
     ],
 )
 def test_bad_rules_name_file_rule_and_key(text, expected):
@@ -80,7 +104,7 @@ def test_missing_rules_file(tmp_path: Path):
 
 
 def test_without_skycells_drops_sky_cell_rules_and_those_built_on_them():
-    from roman_asn.generator.rules import load_rules, without_skycells
+    from roman_asn.rules.loader import load_rules, without_skycells
 
     names = [r.name for r in without_skycells(load_rules())]
     assert names == [
@@ -102,3 +126,57 @@ def test_no_skycells_flag(tmp_path):
     names = [p.name for p in tmp_path.glob("*_asn.json")]
     assert len(names) == 159
     assert all(n.startswith(("r00001-", "r00992-")) for n in names)
+
+
+def test_an_expand_hook_registered_twice_is_refused():
+    from roman_asn.rules.hooks import expanders, register_expander
+
+    assert {"wfi_detectors", "skycells"} <= set(expanders())
+    with pytest.raises(ValueError, match="'skycells' is already registered"):
+        register_expander("skycells")(lambda frame: frame)
+    assert expanders()["skycells"].label == "sky-cell rules"
+
+
+def test_a_registered_hook_is_usable_by_rules_without_touching_the_engine():
+    import polars as pl
+
+    from roman_asn.generator.engine import generate
+    from roman_asn.rules.hooks import register_expander
+
+    @register_expander("test_twice", label="doubling rules")
+    def twice(frame: pl.DataFrame) -> pl.DataFrame:
+        files = pl.concat_list(pl.col("filename") + "_a", pl.col("filename") + "_b")
+        return frame.with_columns(files.alias("file")).explode("file")
+
+    text = GOOD.replace('member_suffix = "cal"', 'expand = "test_twice"').replace(
+        '["visit_id", "OPT_ELEM"]', '["file"]'
+    )
+    rules = parse_rules(text.replace("_v{visit_id!s}_{optical_element}", "_{file_root!s}"))
+    pool = pl.DataFrame({"filename": ["x.asdf"], "program": [1], "exp_type": ["WFI_IMAGE"]})
+    result = generate(pool, rules)
+    assert sorted(m for ms in result.associations["members"] for m in ms) == [
+        "x.asdf_a",
+        "x.asdf_b",
+    ]
+
+
+def test_hooks_of_installed_packages_are_loaded_from_entry_points(monkeypatch):
+    import importlib.metadata
+
+    from roman_asn.rules import hooks
+
+    loaded = []
+
+    class Entry:
+        def load(self):
+            loaded.append(True)
+            hooks.register_expander("test_plugin_hook", label="plugin rules")(lambda f: f)
+
+    def entry_points(group):
+        return [Entry()] if group == hooks.ENTRY_POINT_GROUP else []
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    monkeypatch.setattr(hooks, "_plugins_loaded", False)
+    assert hooks.expanders()["test_plugin_hook"].label == "plugin rules"
+    hooks.expanders()
+    assert loaded == [True]  # once

@@ -16,8 +16,8 @@ from roman_asn.generator import skycell_rules
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.explain import explain
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import load_rules
 from roman_asn.generator.writer import write_associations
+from roman_asn.rules.loader import load_rules
 from roman_asn.skycells import CellMatches, skycell_wcs_info
 from roman_asn.validate import validate_file
 
@@ -92,14 +92,17 @@ def test_visit_pass_full_and_multiband_associations(tmp_path: Path):
         f"r00001_p_full_{CELL}",
         f"r00001_p_p01001_{CELL}",
         f"r00001_p_v01001001001001_{CELL}",
-        f"r00001_p_v01001001001002_{CELL}",
-    ]
+    ]  # visit ...002 has one filter: nothing to combine, no multiband association
+    unwritten = result.dropped.filter(pl.col("rule") == "Asn_Lv3SkyCellMultiband")
+    assert unwritten["product_name"].to_list() == [f"r00001_p_v01001001001002_{CELL}"]
+    assert unwritten["reason"].to_list() == ["fewer than 2 filters (rules key min_filters)"]
     assert multiband["members"].to_list()[0] == [
         f"r00001_p_full_{CELL}_f087_coadd.asdf",
         f"r00001_p_full_{CELL}_f158_coadd.asdf",
     ]
-    assert multiband["members"].to_list()[3] == [f"r00001_p_v01001001001002_{CELL}_f158_coadd.asdf"]
     assert set(multiband["asn_type"]) == {"multiband"}
+    sky_and_multiband = pl.concat([visit, passes, full, multiband])
+    assert set(sky_and_multiband["asn_id"]) == {"a3001"}  # as romancal writes them
     assert multiband["rows"].to_list()[0] == [0, 1, 2]
 
     paths = write_associations(result, tmp_path)
@@ -118,6 +121,18 @@ def test_visit_pass_full_and_multiband_associations(tmp_path: Path):
         assert load_asn(path).dump() == path.read_text()
     dms = by_name[next(n for n in by_name if n.startswith("r00001-"))]
     assert json.loads(dms.read_text())["skycell_wcs_info"] == "none"
+
+
+def test_min_filters_1_restores_single_filter_multiband(tmp_path: Path):
+    rules_file = tmp_path / "one_filter.toml"
+    multiband = next(r for r in RULES if r.name == "Asn_Lv3SkyCellMultiband")
+    text = (Path(multiband.source)).read_text()
+    block = text[text.index('name = "Asn_Lv3SkyCellMultiband"') :]
+    rules_file.write_text("[[rule]]\n" + block.replace("min_filters = 2", "min_filters = 1"))
+    rules = load_rules([rules_file])
+    result = generate(sky_pool(), rules)
+    names = of(result, "Asn_Lv3SkyCellMultiband")["product_name"].to_list()
+    assert f"r00001_p_v01001001001002_{CELL}" in names and len(names) == 4
 
 
 def test_reasons_for_sky_cell_rules():

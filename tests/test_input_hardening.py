@@ -19,10 +19,10 @@ from roman_asn.cli import main
 from roman_asn.errors import AssociationError, PoolError, RomanAsnError
 from roman_asn.generator.engine import generate
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import RulesError, load_rules, parse_rules
 from roman_asn.generator.writer import write_associations
 from roman_asn.pool import read_pool
 from roman_asn.pool.formats import PoolFormat, format_names, get_format, register_format
+from roman_asn.rules.loader import RulesError, load_rules, parse_rules
 from roman_asn.validate import validate_file
 
 DEMO = Path(__file__).parents[1] / "src" / "roman_asn" / "data" / "demo_pool.csv"

@@ -14,12 +14,11 @@ from astropy import units as u
 from astropy.modeling import models
 from gwcs import WCS
 from gwcs import coordinate_frames as cf
+from roman_datamodels import datamodels as dm
 
 from roman_asn.cli import main
 from roman_asn.make_pool import CORNER_COLUMNS, build_pool, read_exposure_row, scan_file, scan_files
 from roman_asn.pool import read_pool
-
-dm = pytest.importorskip("roman_datamodels.datamodels")
 
 PIXEL_DEG = 0.11 / 3600
 
@@ -150,7 +149,7 @@ def test_level2_row_has_metadata_and_footprint(tmp_path: Path) -> None:
 def test_footprint_without_bounding_box_uses_the_array_shape(tmp_path: Path) -> None:
     with_box = read_exposure_row(make_l2(tmp_path / "a", shape=(6, 8)))
     without = read_exposure_row(make_l2(tmp_path / "b", shape=(6, 8), bounding_box=False))
-    for name in CORNER_COLUMNS:
+    for name in (name for pair in CORNER_COLUMNS for name in pair):
         assert without[name] == pytest.approx(with_box[name], abs=1e-12)
 
 
@@ -314,7 +313,6 @@ def test_case_of_file_names_is_kept(tmp_path: Path) -> None:
 
 
 def test_made_pool_feeds_the_generator(tmp_path: Path) -> None:
-    pytest.importorskip("roman_asn.generator")
     data = tmp_path / "data"
     data.mkdir()
     files = [make_l2(data, exposure=e, detector=d) for e in (1, 2) for d in ("WFI01", "WFI02")]

@@ -82,3 +82,54 @@ def test_fields_far_apart_get_their_own_panels(tmp_path):
     assert _fields([north, south, north, north]) == [[0, 2, 3], [1]]
     assert main(["plot", str(DEMO_POOL), "-o", str(tmp_path / "demo.png")]) == 0
     _check_png(tmp_path / "demo.png")
+
+
+def test_missing_members_are_named_with_the_folder_searched(tmp_path, capsys):
+    data = json.loads((Path(__file__).parent / "data" / "L3_mosaic_asn.json").read_text())
+    from roman_asn.skycells import skycell_wcs_info
+
+    data["skycell_wcs_info"] = skycell_wcs_info("270p65x69y48")
+    asn = tmp_path / "a_asn.json"
+    asn.write_text(json.dumps(data))
+    assert main(["plot", str(asn), "-o", str(tmp_path / "a.png")]) == 0
+    captured = capsys.readouterr()
+    assert len(data["products"][0]["members"]) == 1
+    assert f"1 of 1 member file not found in {tmp_path.resolve()}" in captured.err
+    assert "sky-cell outline instead of member footprints" in captured.err
+    assert "1 footprint over 9 sky cells" in captured.out  # singular, no "1 footprints"
+
+
+def test_plural():
+    from roman_asn.plotting import plural
+
+    assert [plural(n, "sky cell") for n in (0, 1, 2, 1234)] == [
+        "0 sky cells",
+        "1 sky cell",
+        "2 sky cells",
+        "1,234 sky cells",
+    ]
+
+
+def test_cell_names_only_where_they_fit(tmp_path):
+    """Crowded panels leave names out (and say so) instead of overprinting them."""
+    from roman_asn.plotting import plot_coverage
+
+    def pool(n: int) -> Path:
+        path = tmp_path / f"pool{n}.parquet"
+        pl.DataFrame(
+            {
+                "filename": [
+                    f"r0000101001001001001_0001_wfi{i:02d}_cal.asdf" for i in range(1, n + 1)
+                ],
+                "pointing_ra": [150.0] * n,
+                "pointing_dec": [-2.0] * n,
+                "pointing_pa": [20.0] * n,
+                "detector": [f"WFI{i:02d}" for i in range(1, n + 1)],
+            }
+        ).write_parquet(path)
+        return path
+
+    few = plot_coverage(pool(3), tmp_path / "few.png")
+    assert not any("left out" in note for note in few["notes"])
+    many = plot_coverage(pool(18), tmp_path / "many.png")
+    assert f"{len(many['cells'])} sky-cell names left out: too small to read" in many["notes"]

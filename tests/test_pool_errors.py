@@ -47,10 +47,15 @@ def test_cli_reports_one_line_and_exit_2(tmp_path, capsys, content, where, messa
     assert err.startswith("error:") and message in err
 
 
-def test_debug_shows_the_traceback(tmp_path):
+def test_debug_shows_the_traceback(tmp_path, capsys):
     path = write(tmp_path, "a|b\n1\n")
-    with pytest.raises(PoolError):
-        main(["--debug", "pool", "info", str(path)])
+    assert main(["--debug", "pool", "info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "read_pipe_table" in err
+    assert err.rstrip().splitlines()[-1].startswith(f"error: {path}, line 2: expected 2")
+    # "--debug" as a value of another option is not the flag
+    assert main(["pool", "info", str(path), "--debug"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_missing_file_and_directory(tmp_path, capsys):

@@ -10,7 +10,10 @@ import pytest
 
 from roman_asn.cli import main
 
-ROMANCAL_PYTHON = os.environ.get("ROMANCAL_PYTHON")
+# absolute: the tests run it (and its asn_from_list) from temporary folders
+ROMANCAL_PYTHON = (
+    os.path.abspath(os.environ["ROMANCAL_PYTHON"]) if os.environ.get("ROMANCAL_PYTHON") else None
+)
 pytestmark = pytest.mark.skipif(
     not ROMANCAL_PYTHON, reason="set ROMANCAL_PYTHON to a python with romancal (make compat)"
 )
@@ -38,3 +41,54 @@ def test_romancal_loads_every_generated_association(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert int(run.stdout.split()[-1]) == written
+
+
+MAKE_CAL = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from l2_maker import make_cal
+out = Path(sys.argv[2])
+make_cal(out / "r0000101001001001001_0001_wfi01_cal.asdf", 5.0, 86.0)
+make_cal(out / "r0000201001001001001_0001_wfi01_cal.asdf", 5.01, 86.0,
+         visit_id="0000201001001001001")
+"""
+
+OPEN_MEMBERS = """
+import sys, warnings
+from pathlib import Path
+warnings.simplefilter("ignore")
+from romancal.datamodels import ModelLibrary
+names = sorted(Path(sys.argv[1]).rglob("*_asn.json"))
+for path in names:
+    library = ModelLibrary(str(path))
+    with library:
+        for index, model in enumerate(library):
+            library.shelve(model, index, modify=False)
+print(len(names))
+"""
+
+
+def test_romancal_opens_the_members_of_sky_cell_associations(tmp_path: Path, monkeypatch) -> None:
+    """Files made by romancal's own datamodels, associations by skycell-asn with a
+    folder in the root: romancal's ModelLibrary opens every member."""
+    cal = tmp_path / "data" / "cal"
+    cal.mkdir(parents=True)
+    tests = str(Path(__file__).parent)
+    run = subprocess.run([ROMANCAL_PYTHON, "-c", MAKE_CAL, tests, str(cal)], capture_output=True)
+    assert run.returncode == 0, run.stderr
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    skymap = str(Path(__file__).parent / "data" / "skymap_subset.asdf")
+    args = ["skycell-asn", "../data/cal/r0000101001001001001_0001_wfi01_cal.asdf"]
+    assert main([*args, "-o", "out/r00001", "-d", "asn", "--skymap", skymap]) == 0
+    assert (
+        main(["skycell-asn", *map(str, sorted(cal.iterdir())), "-d", "all", "--skymap", skymap])
+        == 0
+    )
+    run = subprocess.run(
+        [ROMANCAL_PYTHON, "-c", OPEN_MEMBERS, str(work)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert int(run.stdout.split()[-1]) == len(list(work.rglob("*_asn.json"))) > 0

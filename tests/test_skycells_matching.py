@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from roman_asn.skycells import (
     detector_footprints,
@@ -107,3 +110,39 @@ def test_table_footprints_prefer_corners_then_s_region_then_pointing():
     assert ra.shape == (4, 5) and np.isnan(ra[3]).all()
     counts = match_footprints(ra, dec).counts()
     assert counts[3] == 0 and (counts[:3] > 0).all()
+
+
+@given(
+    vertices=st.lists(st.tuples(st.floats(-360, 720), st.floats(-90, 90)), min_size=3, max_size=40),
+    frame=st.sampled_from(["", "ICRS ", "icrs ", "J2000 "]),
+)
+def test_s_region_vertices_round_trip(vertices, frame):
+    """One S_REGION parser for make-pool, the generator and the tools: 3+ vertices."""
+    from roman_asn.skycells.footprints import s_region_vertices
+
+    text = f"POLYGON {frame}" + " ".join(f"{r!r} {d!r}" for r, d in vertices)
+    ra, dec = s_region_vertices(text)
+    assert np.all((ra >= 0) & (ra < 360))
+    # the same direction: RA differs by a multiple of 360 (tiny negatives wrap to 0)
+    turns = (ra - np.array([r for r, _ in vertices])) / 360.0
+    np.testing.assert_allclose(turns, np.round(turns), atol=1e-9)
+    assert dec.tolist() == [d for _, d in vertices]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("POLYGON ICRS 1 2 3 4", "3 or more vertices, found 2"),
+        ("POLYGON ICRS 1 2 3 4 5 95", "Dec 95.0 is outside [-90, 90]"),
+        ("POLYGON ICRS 1 2 3 4 5 nan", "not a POLYGON"),
+        ("POLYGON ICRS 1 2 3 4 5 inf", "not a POLYGON"),
+        ("CIRCLE ICRS 1 2 3", "not a POLYGON"),
+        ("POLYGON ICRS 1 2 3 4 5", "not a POLYGON"),
+    ],
+)
+def test_s_region_vertices_errors_say_what_is_wrong(text, message):
+    from roman_asn.skycells.footprints import s_region_vertices
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        s_region_vertices(text)
+    assert parse_s_region(text) is None

@@ -182,7 +182,10 @@ def test_parse_item_inverts_file_colon_type(name: str, exptype: str) -> None:
     assert parse_item(name) == (name, "science")
 
 
-ROMANCAL_PYTHON = os.environ.get("ROMANCAL_PYTHON")
+# absolute: the tests run it (and its asn_from_list) from temporary folders
+ROMANCAL_PYTHON = (
+    os.path.abspath(os.environ["ROMANCAL_PYTHON"]) if os.environ.get("ROMANCAL_PYTHON") else None
+)
 
 
 @pytest.mark.skipif(not ROMANCAL_PYTHON, reason="set ROMANCAL_PYTHON to a python with romancal")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from roman_asn.association import load_asn
 from roman_asn.cli import main
 from roman_asn.tools.from_list import asn_from_list
-from roman_asn.tools.paths import new_path, update_path
+from roman_asn.tools.update_path import new_path, update_path
 
 DATA = Path(__file__).parent / "data"
 

@@ -23,9 +23,9 @@ from roman_asn.atomic import WriteError, atomic_path, atomic_write_text
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import generate
 from roman_asn.generator.orphans import write_orphans
-from roman_asn.generator.rules import load_rules
 from roman_asn.generator.writer import OutputFolder, write_associations
 from roman_asn.pool import read_pool, write_pool
+from roman_asn.rules.loader import load_rules
 
 DEMO = Path(__file__).parents[1] / "src" / "roman_asn" / "data" / "demo_pool.csv"
 

@@ -5,8 +5,8 @@ from roman_asn.association import Association, Member, Product, load_asn
 from roman_asn.errors import AssociationError, PoolError, RomanAsnError
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import load_rules
 from roman_asn.pool import Pool, read_pool, write_pool
+from roman_asn.rules.loader import load_rules
 from roman_asn.run import run
 
 __all__ = [

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import IO, Any
+
+import click
 
 
-class RomanAsnError(Exception):
-    """An error caused by the user's input; the CLI prints it and exits 2."""
+class RomanAsnError(click.ClickException):
+    """An error caused by the user's input: click shows it as one line and exits 2."""
 
     exit_code = 2
 
@@ -20,7 +23,6 @@ class RomanAsnError(Exception):
         row: int | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
         self.path = path
         self.line = line
         self.column = column
@@ -38,6 +40,18 @@ class RomanAsnError(Exception):
             where.append(f"column {self.column!r}")
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
+
+    def format_message(self) -> str:
+        return str(self)
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """``error: <file>, line N: what is wrong`` on stderr, never wrapped."""
+        from rich.console import Console
+        from rich.markup import escape
+
+        Console(file=file, stderr=file is None, highlight=False).print(
+            f"[bold red]error:[/] {escape(str(self))}", soft_wrap=True
+        )
 
 
 class PoolError(RomanAsnError):

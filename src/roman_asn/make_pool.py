@@ -14,9 +14,10 @@ Metadata paths (RAD 1.2 / roman_datamodels 1.2; ``roman.`` prefix omitted):
 - category, subcategory: ``meta.program.{category, subcategory}``
 - pointing_ra, pointing_dec, pointing_pa: ``meta.pointing.{target_ra, target_dec, pa_aperture}``
 - target: RAD 1.2 has no target name for WFI exposures; left empty.
-- ra_corn1..4, dec_corn1..4: the gwcs ``meta.wcs`` at the bounding-box corners,
-  else the 4-vertex polygon in ``meta.wcsinfo.s_region``; s_region: the metadata's,
-  else built from the corners.
+- ra_corn1..4, dec_corn1..4: the gwcs ``meta.wcs`` at the corners of its
+  bounding box (else its pixel_shape, else the data array's shape), else a
+  4-vertex polygon in ``meta.wcsinfo.s_region``; s_region: the metadata's, else
+  built from the corners. A polygon of 3 or 5+ vertices stays in s_region only.
 
 RAD fill values (``"?"`` for text, ``-999999`` for numbers) count as missing.
 """
@@ -40,6 +41,9 @@ import polars as pl
 from roman_asn.errors import PoolError
 from roman_asn.pool.columns import CANDIDATE_DTYPE, COLUMN_TYPES, VISIT_ID_FIELDS
 from roman_asn.pool.reader import Pool
+from roman_asn.rejects import Rejected, RejectedInput
+from roman_asn.skycells.footprints import CORNER_COLUMNS, footprint_from_wcs, parse_s_region
+from roman_asn.visit_id import is_visit_id, visit_id_from_fields
 
 ASDF_MAGIC = b"#ASDF"
 
@@ -71,20 +75,15 @@ METADATA_FIELDS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("pointing_pa", ("pointing", "pa_aperture"), False),
 )
 
-CORNER_COLUMNS = tuple(f"{axis}_corn{i}" for i in range(1, 5) for axis in ("ra", "dec"))
-
 # the columns a made pool has, in pool order
-_MADE = {"filename", "target", "candidates", "exposerr", "s_region", *CORNER_COLUMNS}
+_MADE = {"filename", "target", "candidates", "exposerr", "s_region"}
+_MADE.update(name for pair in CORNER_COLUMNS for name in pair)
 POOL_COLUMNS: tuple[str, ...] = tuple(
     name for name in COLUMN_TYPES if name in _MADE or any(f[0] == name for f in METADATA_FIELDS)
 )
 
 FILL_TEXT = ("", "?")
 FILL_NUMBER = -999999
-
-
-class Rejected(Exception):
-    """A file that gives no pool row; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ class ScanResult:
 @dataclass
 class MadePool:
     pool: Pool | None
-    rejects: list[ScanResult]
+    rejects: list[Rejected]
     scanned: int
 
 
@@ -108,14 +107,14 @@ class MadePool:
 
 def find_inputs(
     paths: Iterable[str | os.PathLike[str]], *, recursive: bool = False
-) -> tuple[list[Path], list[ScanResult]]:
+) -> tuple[list[Path], list[Rejected]]:
     """Expand the arguments: files as given, directories to their ``*.asdf`` files.
 
     Directories are searched one level deep unless ``recursive``. The same file
     named twice (directly and through its folder) is read once.
     """
     found: dict[Path, Path] = {}
-    missing: list[ScanResult] = []
+    missing: list[Rejected] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -132,7 +131,7 @@ def find_inputs(
             missing.append(ScanResult(str(path), reason=_broken_link(path)))
             continue
         else:
-            missing.append(ScanResult(str(path), reason="no such file or directory"))
+            missing.append(Rejected(str(path), "no such file or directory"))
             continue
         for candidate in candidates:
             found.setdefault(candidate.resolve(), candidate)
@@ -187,66 +186,25 @@ def _tag_name(node: Any) -> str | None:
     return tag.split("/tags/", 1)[1].rsplit("-", 1)[0]
 
 
-def _visit_id(row: dict[str, Any]) -> str | None:
-    parts = [(row.get(name), width) for name, width in VISIT_ID_FIELDS]
-    if any(not isinstance(part, int) or part < 0 for part, _ in parts):
-        return None
-    text = "".join(f"{part:0{width}d}" for part, width in parts)
-    return text if len(text) == 19 else None
-
-
-def _pixel_box(wcs: Any, data: Any) -> tuple[float, float, float, float] | None:
-    """(x0, x1, y0, y1): the gwcs bounding box, else the outer edges of the array."""
-    try:
-        box = wcs.bounding_box
-        if box is not None:
-            # ModelBoundingBox; a plain tuple is already in x, y order in gwcs
-            (x0, x1), (y0, y1) = box.bounding_box(order="F") if hasattr(box, "intervals") else box
-            return float(x0), float(x1), float(y0), float(y1)
-    except Exception:  # compound or malformed boxes: fall back to the array shape
-        pass
-    shape = getattr(data, "shape", None)  # from the tree: the array itself is not read
-    if not shape or len(shape) < 2:
-        return None
-    ny, nx = shape[-2:]
-    return -0.5, nx - 0.5, -0.5, ny - 0.5
-
-
-def _footprint_from_wcs(wcs: Any, data: Any) -> list[tuple[float, float]] | None:
+def _corners_from_wcs(wcs: Any, data: Any) -> list[tuple[float, float]] | None:
     """Sky positions of the outer pixel corners (x0, y0), (x1, y0), (x1, y1), (x0, y1)."""
     if wcs is None or not callable(wcs):
         return None
-    box = _pixel_box(wcs, data)
-    if box is None:
-        return None
-    x0, x1, y0, y1 = box
     try:
-        ra, dec = wcs([x0, x1, x1, x0], [y0, y0, y1, y1], with_bounding_box=False)
-        corners = [(float(r) % 360.0, float(d)) for r, d in zip(ra, dec, strict=True)]
+        ra, dec = footprint_from_wcs(
+            wcs, points_per_edge=1, data_shape=getattr(data, "shape", None)
+        )
     except Exception:  # a WCS that cannot be evaluated gives no footprint
         return None
-    if not all(math.isfinite(r) and math.isfinite(d) for r, d in corners):
-        return None
-    return corners
+    return [(float(r), float(d)) for r, d in zip(ra, dec, strict=True)]
 
 
-def _footprint_from_s_region(s_region: str | None) -> list[tuple[float, float]] | None:
-    """``POLYGON [frame] ra1 dec1 ... ra4 dec4`` with exactly four vertices."""
-    if not s_region:
+def _corners_from_s_region(s_region: str | None) -> list[tuple[float, float]] | None:
+    """The four vertices of an S_REGION polygon (other polygons fill no corners)."""
+    polygon = parse_s_region(s_region) if isinstance(s_region, str) else None
+    if polygon is None or len(polygon[0]) != 4:
         return None
-    words = s_region.split()
-    if not words or words[0].upper() != "POLYGON":
-        return None
-    numbers = []
-    for word in words[1:]:
-        try:
-            numbers.append(float(word))
-        except ValueError:
-            if numbers:  # a word after the numbers: not a plain polygon
-                return None
-    if len(numbers) != 8 or not all(math.isfinite(n) for n in numbers):
-        return None
-    return [(numbers[i] % 360.0, numbers[i + 1]) for i in range(0, 8, 2)]
+    return [(float(r), float(d)) for r, d in zip(*polygon, strict=True)]
 
 
 def _s_region_text(corners: list[tuple[float, float]]) -> str:
@@ -254,7 +212,7 @@ def _s_region_text(corners: list[tuple[float, float]]) -> str:
 
 
 def read_exposure_row(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """One pool row from the metadata of one WFI exposure file; ``Rejected`` if not one."""
+    """One pool row from the metadata of one WFI exposure file; ``RejectedInput`` if not one."""
     import asdf
 
     path = Path(path)
@@ -262,22 +220,22 @@ def read_exposure_row(path: str | os.PathLike[str]) -> dict[str, Any]:
         with path.open("rb") as handle:
             head = handle.read(len(ASDF_MAGIC))
     except OSError as error:
-        raise Rejected(f"cannot read: {error.strerror or error}") from None
+        raise RejectedInput(f"cannot read: {error.strerror or error}") from None
     if head != ASDF_MAGIC:
-        raise Rejected("not an ASDF file")
+        raise RejectedInput("not an ASDF file")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unknown tags, version notes: not the user's problem
         try:
             handle = asdf.open(path, lazy_load=True, lazy_tree=True, memmap=False)
         except Exception as error:
-            raise Rejected(f"broken ASDF file: {_short(error)}") from None
+            raise RejectedInput(f"broken ASDF file: {_short(error)}") from None
         with handle as af:
             try:
                 return _row_from_tree(af.tree, path.name)
-            except Rejected:
+            except RejectedInput:
                 raise
             except Exception as error:
-                raise Rejected(f"unreadable metadata: {_short(error)}") from None
+                raise RejectedInput(f"unreadable metadata: {_short(error)}") from None
 
 
 def _short(error: BaseException) -> str:
@@ -288,17 +246,17 @@ def _short(error: BaseException) -> str:
 def _row_from_tree(tree: Mapping[str, Any], filename: str) -> dict[str, Any]:
     roman = tree.get("roman") if isinstance(tree, Mapping) else None
     if roman is None:
-        raise Rejected("ASDF file without a 'roman' tree (not a Roman data file)")
+        raise RejectedInput("ASDF file without a 'roman' tree (not a Roman data file)")
     kind = _tag_name(roman)
     meta = roman.get("meta") if isinstance(roman, Mapping) else None
     if (kind and kind.startswith("reference_files/")) or (
         isinstance(meta, Mapping) and "reftype" in meta
     ):
-        raise Rejected(f"a reference file ({kind or 'reftype ' + str(meta['reftype'])})")
+        raise RejectedInput(f"a reference file ({kind or 'reftype ' + str(meta['reftype'])})")
     if kind is not None and kind not in EXPOSURE_TAGS:
-        raise Rejected(f"not a WFI exposure file (the roman tree is a {kind})")
+        raise RejectedInput(f"not a WFI exposure file (the roman tree is a {kind})")
     if not isinstance(meta, Mapping):
-        raise Rejected("no roman.meta")
+        raise RejectedInput("no roman.meta")
 
     row: dict[str, Any] = {"filename": filename}
     missing = []
@@ -308,19 +266,18 @@ def _row_from_tree(tree: Mapping[str, Any], filename: str) -> dict[str, Any]:
             missing.append("meta." + ".".join(meta_path))
         row[column] = value
     if missing:
-        raise Rejected(f"missing required metadata: {', '.join(missing)}")
+        raise RejectedInput(f"missing required metadata: {', '.join(missing)}")
     for column in OBSERVATION_PARTS + ("exposure",):
         if not isinstance(row[column], int):
-            raise Rejected(f"meta.observation.{column} is not an integer: {row[column]!r}")
+            raise RejectedInput(f"meta.observation.{column} is not an integer: {row[column]!r}")
     for column in ("pointing_ra", "pointing_dec", "pointing_pa"):
         if row[column] is not None and not isinstance(row[column], int | float):
             row[column] = None
     for column in ("detector", "optical_element", "instrument", "exp_type"):
         if row[column] is not None:
             row[column] = str(row[column]).upper()
-    visit_id = row["visit_id"]
-    if not (isinstance(visit_id, str) and len(visit_id) == 19 and visit_id.isdigit()):
-        row["visit_id"] = _visit_id(row)
+    if not is_visit_id(row["visit_id"]):
+        row["visit_id"] = visit_id_from_fields(row)
     row["target"] = None
     row["candidates"] = []
     row["exposerr"] = None
@@ -328,9 +285,9 @@ def _row_from_tree(tree: Mapping[str, Any], filename: str) -> dict[str, Any]:
     s_region = _clean(_lookup(meta, ("wcsinfo", "s_region")))
     corners = None
     if "wcs" in meta:
-        corners = _footprint_from_wcs(meta["wcs"], roman.get("data"))
+        corners = _corners_from_wcs(meta["wcs"], roman.get("data"))
     if corners is None:
-        corners = _footprint_from_s_region(s_region)
+        corners = _corners_from_s_region(s_region)
     if corners is not None:
         for index, (ra, dec) in enumerate(corners, start=1):
             row[f"ra_corn{index}"] = ra
@@ -345,7 +302,7 @@ def scan_file(path: str) -> ScanResult:
     """Worker entry point: never raises for a bad file."""
     try:
         return ScanResult(path, row=read_exposure_row(path))
-    except Rejected as why:
+    except RejectedInput as why:
         return ScanResult(path, reason=str(why))
     except Exception as error:  # anything else a strange file can provoke
         return ScanResult(path, reason=f"unreadable: {_short(error)}")
@@ -393,12 +350,12 @@ def scan_files(
 def build_pool(results: Iterable[ScanResult], *, path: str | None = None) -> MadePool:
     """Rows sorted by file name (then full path); duplicate names after the first rejected."""
     rows: list[tuple[str, str, dict[str, Any]]] = []
-    rejects: list[ScanResult] = []
+    rejects: list[Rejected] = []
     scanned = 0
     for result in results:
         scanned += 1
         if result.row is None:
-            rejects.append(result)
+            rejects.append(Rejected(result.path, result.reason or "unreadable"))
         else:
             rows.append((result.row["filename"], result.path, result.row))
     rows.sort(key=lambda item: (item[0], item[1]))
@@ -407,7 +364,7 @@ def build_pool(results: Iterable[ScanResult], *, path: str | None = None) -> Mad
     for name, source, row in rows:
         if name in first_path:
             reason = f"duplicate file name: {first_path[name]} has the same name"
-            rejects.append(ScanResult(source, reason=reason))
+            rejects.append(Rejected(source, reason))
             continue
         first_path[name] = source
         kept.append(row)

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Protocol
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import Rule, load_rules
 from roman_asn.outputs import Output
 from roman_asn.outputs.dry_run import DryRun
 from roman_asn.pool import Pool, read_pool
+from roman_asn.rules.loader import Rule, load_rules
 
 if TYPE_CHECKING:
     import polars as pl

@@ -30,8 +30,9 @@ import numpy as np
 import polars as pl
 
 from roman_asn.errors import RomanAsnError
-from roman_asn.pool.columns import CANDIDATE_DTYPE, COLUMN_TYPES, ROW_COLUMN, VISIT_ID_FIELDS
+from roman_asn.pool.columns import CANDIDATE_DTYPE, COLUMN_TYPES, ROW_COLUMN
 from roman_asn.pool.reader import Pool
+from roman_asn.visit_id import visit_id_expr
 
 Survey = Literal["hlwas", "gbtds", "mixed"]
 SURVEYS: tuple[str, ...] = ("hlwas", "gbtds", "mixed")
@@ -364,10 +365,7 @@ def synth_frame(
     exp = _exposure_frame(exposures, seed, survey)
     n = exp.height
 
-    visit_id = pl.format(
-        "{}{}{}{}{}{}",
-        *(pl.col(name).cast(pl.Utf8).str.zfill(width) for name, width in VISIT_ID_FIELDS),
-    )
+    visit_id = visit_id_expr()
     observation_candidate = pl.struct(
         id=pl.format("o{}", pl.col("observation").cast(pl.Utf8).str.zfill(3)),
         type=pl.lit("observation"),

@@ -13,7 +13,8 @@ import json
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,15 +44,28 @@ from roman_asn.catalog.store import (
 )
 from roman_asn.errors import PoolError
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import Rule, load_rules
 from roman_asn.pool import Pool, read_pool
 from roman_asn.pool.columns import ROW_COLUMN
+from roman_asn.rules.loader import Rule, load_rules
 
 MULTIBAND = "multiband"
 
 
 def rules_hash(rules: Sequence[Rule]) -> str:
-    return hashlib.sha1(repr([asdict(r) for r in rules]).encode()).hexdigest()
+    """A hash of what the rules say: each rule's fields that differ from their defaults,
+    so a new field with a default (a code change, not a rule change) keeps the hash."""
+    said = []
+    for rule in rules:
+        fields = {
+            f.name: getattr(rule, f.name)
+            for f in dataclass_fields(rule)
+            if f.default is MISSING
+            and f.default_factory is MISSING
+            or getattr(rule, f.name)
+            != (f.default if f.default is not MISSING else f.default_factory())
+        }
+        said.append(sorted((k, repr(v)) for k, v in fields.items()))
+    return hashlib.sha1(repr(said).encode()).hexdigest()
 
 
 def _now() -> str:

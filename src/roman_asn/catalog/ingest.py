@@ -35,8 +35,8 @@ from roman_asn.catalog.rows import decode_rows
 from roman_asn.generator.engine import GROUP_SEPARATOR, GenerationResult, generate
 from roman_asn.generator.naming import ACID_PLACEHOLDER
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import Rule
 from roman_asn.pool.columns import ROW_COLUMN
+from roman_asn.rules.loader import Rule
 
 DISCOVERED_SUFFIX = " (discovered)"
 BATCH = 5_000  # values per IN (...) list

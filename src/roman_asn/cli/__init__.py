@@ -13,7 +13,7 @@ import importlib.util
 import click
 
 from roman_asn import __version__
-from roman_asn.cli.common import run_cli
+from roman_asn.cli.common import run_cli, user_errors
 
 # subcommand -> module in roman_asn.cli that defines a click command named ``command``
 SUBCOMMANDS: dict[str, str] = {
@@ -22,10 +22,11 @@ SUBCOMMANDS: dict[str, str] = {
     "pool": "pool",
     "generate": "generate",
     "explain": "explain",
-    "skycells": "skycells",
-    "skycell": "skycell",
+    "skycell-asn": "skycell",
+    "skycell-lookup": "skycells",
     "plot": "plot",
     "from-list": "from_list",
+    "edit": "edit",
     "multiband": "multiband",
     "make-pool": "make_pool",
     "diff": "diff",
@@ -34,6 +35,8 @@ SUBCOMMANDS: dict[str, str] = {
     "synth-pool": "synth_pool",
     "catalog": "catalog",
 }
+# earlier names that keep working (not listed): old name -> current name
+ALIASES: dict[str, str] = {"skycell": "skycell-asn", "skycells": "skycell-lookup"}
 
 
 def _available(module: str) -> bool:
@@ -45,10 +48,14 @@ class LazyGroup(click.Group):
         return sorted(name for name, module in SUBCOMMANDS.items() if _available(module))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module = SUBCOMMANDS.get(cmd_name)
+        module = SUBCOMMANDS.get(ALIASES.get(cmd_name, cmd_name))
         if module is None or not _available(module):
             return None
         return importlib.import_module(f"roman_asn.cli.{module}").command
+
+    def invoke(self, ctx: click.Context) -> object:
+        with user_errors(bool(ctx.params.get("debug"))):
+            return super().invoke(ctx)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,52 +4,55 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import traceback
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
 from roman_asn.errors import RomanAsnError
 
 T = TypeVar("T")
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Off a terminal (a pipe, a file, a test) nothing is cut or wrapped at 80 columns.
+_WIDE = 10_000
+
+
+def _console(stderr: bool) -> Console:
+    tty = (sys.stderr if stderr else sys.stdout).isatty()
+    return Console(stderr=stderr, highlight=False, soft_wrap=not tty, width=None if tty else _WIDE)
+
+
+console = _console(stderr=False)
+err_console = _console(stderr=True)
 
 
 def run_cli(group: click.Group, argv: list[str] | None = None) -> int:
-    """Run ``group``; user errors become one line on stderr and exit status 2."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    """Run ``group`` as click does on the command line and return the exit status."""
     try:
-        # with standalone_mode=False click returns (not raises) the code of ctx.exit/Exit
-        result = group.main(args=args, prog_name="roman-asn", standalone_mode=False)
-        if isinstance(result, int):
-            return result
-    except click.exceptions.Exit as stop:
-        return stop.exit_code
-    except click.exceptions.Abort:
-        err_console.print("Aborted.")
-        return 130
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
-    except RomanAsnError as error:
-        if debug:
-            raise
-        err_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-        return error.exit_code
+        group.main(args=argv, prog_name="roman-asn", standalone_mode=True)
+    except SystemExit as stop:
+        code = stop.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
+
+
+@contextlib.contextmanager
+def user_errors(debug: bool) -> Iterator[None]:
+    """Around a subcommand: an OSError is a user error (one line, exit 2); with
+    ``debug`` the traceback of a user error is printed first; Ctrl-C exits 130."""
+    try:
+        yield
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
-        return 130
-    except OSError as error:
+        raise click.exceptions.Exit(130) from None
+    except (RomanAsnError, OSError) as error:
         if debug:
+            traceback.print_exception(error)
+        if isinstance(error, RomanAsnError):
             raise
-        err_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-        return 2
-    return result if isinstance(result, int) else 0
+        raise RomanAsnError(str(error)) from error
 
 
 def exit_with(code: int) -> None:

@@ -7,8 +7,9 @@ from itertools import groupby
 import click
 from rich.markup import escape
 
-from roman_asn.cli.common import console, exit_with
-from roman_asn.tools.diff import diff_associations, load_set
+from roman_asn.cli.common import console, exit_with, progress
+from roman_asn.tools.diff import diff_associations
+from roman_asn.tools.inputs import STDIN, association_paths, read_association_dicts
 
 
 def _n(count: int, noun: str) -> str:
@@ -30,12 +31,21 @@ def _n(count: int, noun: str) -> str:
 def command(left: str, right: str, ignore_dirs: bool, strict: bool) -> None:
     """Report every difference between the associations in LEFT and RIGHT.
 
-    Each side is an association file or a folder of *.json association files.
-    Associations are paired by their product names (or identical members), not by file
-    name; key order, formatting and member order are ignored. Exit status: 0 equal,
+    Each side is an association file, a folder (every *.json file in it and its
+    subfolders), or - for a list of paths on stdin (one side only). Associations are
+    paired by their product names (or identical members), not by file name; key
+    order, formatting and member order are ignored. Exit status: 0 equal,
     1 different, 2 unreadable input.
     """
-    lset, rset = load_set(left), load_set(right)
+    if left == STDIN and right == STDIN:
+        raise click.UsageError("only one of LEFT and RIGHT can be - (paths on stdin)")
+    lpaths, rpaths = association_paths([left]), association_paths([right])
+    lset = read_association_dicts(
+        progress(lpaths, total=len(lpaths), description=f"reading {escape(left)}")
+    )
+    rset = read_association_dicts(
+        progress(rpaths, total=len(rpaths), description=f"reading {escape(right)}")
+    )
     differences = diff_associations(lset, rset, ignore_dirs=ignore_dirs, strict=strict)
     lp = sum(len(a["products"]) for _, a in lset)
     rp = sum(len(a["products"]) for _, a in rset)

@@ -5,24 +5,30 @@ from __future__ import annotations
 import click
 
 from roman_asn.cli.common import console
-from roman_asn.cli.generate import parse_ids, rule_options, selected_rules
+from roman_asn.cli.generate import (
+    DATA_RELEASE_OPTION,
+    IDS_OPTION,
+    rule_options,
+    selected_rules,
+)
+from roman_asn.cli.params import SpacedIdsCommand, flat_ids
 
 
-@click.command("explain")
+@click.command("explain", cls=SpacedIdsCommand)
 @click.argument("pool", type=click.Path(dir_okay=False))
 @click.argument("row")
 @rule_options
-@click.option("-i", "--ids", "ids", multiple=True, metavar="ID", help="As for generate.")
+@IDS_OPTION
 @click.option("--all-candidates", is_flag=True, help="As for generate.")
 @click.option("--discover", is_flag=True, help="As for generate.")
-@click.option("--data-release-id", default="p", show_default=True)
+@DATA_RELEASE_OPTION
 def command(
     pool: str,
     row: str,
     rule_files: tuple[str, ...],
     ignore_default: bool,
     no_skycells: bool,
-    ids: tuple[str, ...],
+    ids: tuple[tuple[str, ...], ...],
     all_candidates: bool,
     discover: bool,
     data_release_id: str,
@@ -35,7 +41,7 @@ def command(
 
     rules = selected_rules(rule_files, ignore_default, no_skycells)
     options = GenerateOptions.from_flags(
-        ids=parse_ids(ids),
+        ids=flat_ids(ids),
         all_candidates=all_candidates,
         discover=discover,
         data_release_id=data_release_id,

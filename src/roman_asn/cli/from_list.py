@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from roman_asn.cli.common import console
+from roman_asn.cli.params import DATA_RELEASE_ID
 from roman_asn.tools.from_list import asn_from_list, parse_item
 from roman_asn.tools.output import write_checked
 
@@ -23,6 +24,7 @@ from roman_asn.tools.output import write_checked
 @click.option("-t", "--target", default="None", show_default=True, help="Target or sky-cell name.")
 @click.option(
     "--data-release-id",
+    type=DATA_RELEASE_ID,
     default="p",
     show_default=True,
     help="Data release id: p (prompt), dr01, r0, ...",
@@ -55,6 +57,14 @@ from roman_asn.tools.output import write_checked
     help="Candidate id recorded in asn_id (oNNN, cNNNN, aNNNN).",
 )
 @click.option("--asn-type", default="None", show_default=True, help="Value of asn_type.")
+@click.option(
+    "--tweakreg-catalogs",
+    "--_tweakreg-catalogs",
+    "tweakreg_catalogs",
+    is_flag=True,
+    help="Give each member a tweakreg_catalog named after it (a_cal.asdf -> a_cat.parquet), "
+    "as romancal's --_tweakreg-catalogs does.",
+)
 def command(
     files: tuple[str, ...],
     output: str,
@@ -66,6 +76,7 @@ def command(
     asn_rule: str,
     asn_id: str,
     asn_type: str,
+    tweakreg_catalogs: bool,
 ) -> None:
     """Write one association whose product lists FILE... in the order given.
 
@@ -84,6 +95,7 @@ def command(
         asn_type=asn_type,
         asn_rule=asn_rule,
         asn_id=asn_id,
+        tweakreg_catalogs=tweakreg_catalogs,
     )
     path = write_checked(asn, output)
     console.print(

@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-
 import click
 
 from roman_asn.cli.common import console, err_console
+from roman_asn.cli.params import (
+    CANDIDATE_IDS,
+    DATA_RELEASE_ID,
+    NOW,
+    VERSION_ID,
+    SpacedIdsCommand,
+    flat_ids,
+)
 from roman_asn.errors import RomanAsnError
 
-_NOW = "\x00now"
 _PROGRESS_FROM = 5_000  # associations; fewer are written in well under a second
 
-
-def parse_ids(values: tuple[str, ...]) -> tuple[str, ...]:
-    """``-i o001 -i c1000`` or ``-i o001,c1000`` (order and repeats do not matter)."""
-    return tuple(i for value in values for i in re.split(r"[,\s]+", value) if i)
-
-
-def version_id(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if value == _NOW:
-        return datetime.now(UTC).strftime("%Y%m%dt%H%M%S")
-    if not re.fullmatch(r"[A-Za-z0-9]+", value):
-        raise RomanAsnError(f"--version-id must be letters and digits, not {value!r}")
-    return value.lower()
+IDS_OPTION = click.option(
+    "-i",
+    "--ids",
+    "ids",
+    multiple=True,
+    type=CANDIDATE_IDS,
+    help="Only these candidates: -i o001 o002, -i o001,c1000 or -i o001 -i c1000.",
+)
+DATA_RELEASE_OPTION = click.option(
+    "--data-release-id",
+    type=DATA_RELEASE_ID,
+    default="p",
+    show_default=True,
+    help="Data release id for names (p, dr01, ...).",
+)
 
 
 def rule_options(command):
@@ -54,13 +59,13 @@ def rule_options(command):
 
 
 def selected_rules(rule_files: tuple[str, ...], ignore_default: bool, no_skycells: bool):
-    from roman_asn.generator.rules import load_rules, without_skycells
+    from roman_asn.rules.loader import load_rules, without_skycells
 
     rules = load_rules(rule_files, ignore_default=ignore_default)
     return without_skycells(rules) if no_skycells else rules
 
 
-@click.command("generate")
+@click.command("generate", cls=SpacedIdsCommand)
 @click.argument("pool", type=click.Path(dir_okay=False))
 @click.option(
     "-o",
@@ -74,30 +79,23 @@ def selected_rules(rule_files: tuple[str, ...], ignore_default: bool, no_skycell
     help="Folder for the association files.",
 )
 @rule_options
-@click.option(
-    "-i",
-    "--ids",
-    "ids",
-    multiple=True,
-    metavar="ID",
-    help="Only these candidates (repeat or separate with commas).",
-)
+@IDS_OPTION
 @click.option("--all-candidates", is_flag=True, help="Write candidate (o/c) associations.")
 @click.option("--discover", is_flag=True, help="Write discovered (a3NNN) associations.")
 @click.option(
     "--version-id",
     "version",
     is_flag=False,
-    flag_value=_NOW,
+    flag_value=NOW,
+    type=VERSION_ID,
     default=None,
     metavar="[ID]",
     help="Put a version in file names (bare flag: UTC timestamp).",
 )
-@click.option(
-    "--data-release-id", default="p", show_default=True, help="Data release id for names."
-)
+@DATA_RELEASE_OPTION
 @click.option(
     "--orphans",
+    "--save-orphans",
     "orphans_path",
     type=click.Path(dir_okay=False),
     help="Write rows in no association, with reasons (.csv or .json).",
@@ -150,7 +148,7 @@ def command(
     rule_files: tuple[str, ...],
     ignore_default: bool,
     no_skycells: bool,
-    ids: tuple[str, ...],
+    ids: tuple[tuple[str, ...], ...],
     all_candidates: bool,
     discover: bool,
     version: str | None,
@@ -180,10 +178,6 @@ def command(
     from roman_asn.outputs import open_output
     from roman_asn.run import run
 
-    if not re.fullmatch(r"[a-z0-9]+", data_release_id):
-        raise RomanAsnError(
-            f"--data-release-id must be lower-case letters and digits, not {data_release_id!r}"
-        )
     if clean and force:
         raise RomanAsnError("--clean removes other association files, --force keeps them: not both")
     if workers and scheduler:
@@ -201,11 +195,11 @@ def command(
         output = OrphansFirst(output, orphans_path)  # kept even if writing is stopped
     rules = selected_rules(rule_files, ignore_default, no_skycells)
     options = GenerateOptions.from_flags(
-        ids=parse_ids(ids),
+        ids=flat_ids(ids),
         all_candidates=all_candidates,
         discover=discover,
         data_release_id=data_release_id,
-        version_id=version_id(version),
+        version_id=version,
     )
     result = run(
         pool,

@@ -14,9 +14,10 @@ from roman_asn.cli.common import console, err_console, exit_with, progress
 from roman_asn.errors import RomanAsnError
 from roman_asn.make_pool import ScanResult, make_pool
 from roman_asn.pool.writer import write_pool
+from roman_asn.rejects import Rejected
 
 
-def _rejects_csv(rejects: list[ScanResult]) -> str:
+def _rejects_csv(rejects: list[Rejected]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["path", "reason"])

@@ -6,6 +6,7 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import console, err_console, exit_with
+from roman_asn.cli.params import DATA_RELEASE_ID
 from roman_asn.tools.multiband import plan_multiband, write_multiband
 
 
@@ -26,26 +27,44 @@ from roman_asn.tools.multiband import plan_multiband, write_multiband
 )
 @click.option(
     "--data-release-id",
+    type=DATA_RELEASE_ID,
     default=None,
     help="Use only coadds of this data release (others are listed as skipped).",
+)
+@click.option(
+    "--min-filters",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fewest filters a sky cell needs for an association [default: 2, the rules' "
+    "min_filters; 1 is romancal's behaviour].",
+)
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Use coadds that do not exist (yet) instead of leaving them out.",
 )
 def command(
     files: tuple[str, ...],
     output_dir: str,
     psf_match_reference_filter: str | None,
     data_release_id: str | None,
+    min_filters: int | None,
+    allow_missing: bool,
 ) -> None:
     """Group *_<skycell>_<filter>_coadd.asdf FILES into multiband associations.
 
-    One association per <root>_<drid>_<token>_<skycell> with every filter found, named
-    <root>_<drid>_<token>_<skycell>_asn.json. Members are written relative to the output
-    folder. Names that are not coadd names are listed with the reason (exit status 1).
+    One association per <root>_<drid>_<token>_<skycell> with at least two filters,
+    named <root>_<drid>_<token>_<skycell>_asn.json. Members are written relative to the
+    output folder. A quoted pattern ('*_coadd.asdf') is expanded. Names that are not
+    coadd names, and files that do not exist, are listed with the reason (exit status 1).
     """
     plan = plan_multiband(
         list(files),
         output_dir,
         psf_match_reference_filter=psf_match_reference_filter,
         data_release_id=data_release_id,
+        min_filters=min_filters,
+        allow_missing=allow_missing,
     )
     for path in write_multiband(plan):
         asn = plan.associations[path]

@@ -15,12 +15,14 @@ from roman_asn.cli.common import SKYMAP_OPTION, console, err_console
 @SKYMAP_OPTION
 def command(source: str, output: str, skymap_path: str | None) -> None:
     """Draw member footprints of SOURCE (association .json or pool) over their sky cells."""
-    from roman_asn.plotting import plot_coverage
+    from roman_asn.plotting import plot_coverage, plural
     from roman_asn.skycells import get_skymap
 
     summary = plot_coverage(source, output, skymap=get_skymap(skymap_path))
     for note in summary["notes"]:
         err_console.print(f"note: {note}", soft_wrap=True)
     console.print(
-        f"{output}: {summary['footprints']} footprints over {len(summary['cells'])} sky cells"
+        f"{output}: {plural(summary['footprints'], 'footprint')} over "
+        f"{plural(len(summary['cells']), 'sky cell')}",
+        soft_wrap=True,
     )

@@ -1,4 +1,4 @@
-"""``roman-asn skycells``: look up sky cells by position or by name."""
+"""``roman-asn skycell-lookup`` (was ``skycells``): sky cells by position or by name."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import click
 
 from roman_asn.cli.common import SKYMAP_OPTION, console
-from roman_asn.errors import RomanAsnError
+from roman_asn.cli.coordinates import COORDINATE_CONTEXT, DEC, RA
 
 
 def _skymap(path: str | None):
@@ -16,23 +16,25 @@ def _skymap(path: str | None):
     return get_skymap(path)
 
 
-@click.group("skycells")
+@click.group("skycell-lookup")
 def command() -> None:
     """Sky cells: find the cells at a position, show one by name."""
 
 
-@command.command("find")
-@click.argument("ra", type=float)
-@click.argument("dec", type=float)
+@command.command("find", context_settings=COORDINATE_CONTEXT)
+@click.argument("ra", type=RA)
+@click.argument("dec", type=DEC)
 @SKYMAP_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def find(ra: float, dec: float, skymap_path: str | None, as_json: bool) -> None:
-    """Cells whose 5000-px square contains RA DEC (degrees); * marks the core cell."""
+    """Cells whose 5000-px square contains RA DEC; * marks the core cell.
+
+    RA and DEC in degrees (12.3 -33.3), or sexagesimal: 17:45:40 -29:00:28 or
+    17h45m40s -29d00m28s (RA in hours). RA must be in [0, 360), Dec in [-90, 90].
+    """
     from roman_asn.skycells import find_cells
 
-    if not -90.0 <= dec <= 90.0:
-        raise RomanAsnError(f"Dec {dec} is outside [-90, 90]")
-    found = find_cells(ra % 360.0, dec, _skymap(skymap_path))
+    found = find_cells(ra, dec, _skymap(skymap_path))
     if as_json:
         console.print_json(json.dumps(found))
         return

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 
-from roman_asn.cli.common import console
-from roman_asn.tools.paths import update_files
+from roman_asn.cli.common import console, progress
+from roman_asn.tools.inputs import association_paths
+from roman_asn.tools.update_path import update_files
 
 
 @click.command("update-path")
-@click.argument(
-    "asn_files", metavar="ASN...", nargs=-1, required=True, type=click.Path(dir_okay=False)
-)
+@click.argument("sources", metavar="ASN|FOLDER|-...", nargs=-1, required=True)
 @click.option(
     "--path",
     "folder",
@@ -25,13 +25,27 @@ from roman_asn.tools.paths import update_files
     default=None,
     help="Write the updated associations here instead of in place.",
 )
-def command(asn_files: tuple[str, ...], folder: str, output_dir: str | None) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print only the totals, not every file.")
+def command(sources: tuple[str, ...], folder: str, output_dir: str | None, quiet: bool) -> None:
     """Rewrite the folder of every member of each ASN (in place, atomically).
 
+    A FOLDER stands for every *.json file in it and its subfolders; - reads a list of
+    paths from stdin (one per line, or NUL-separated as from find -print0).
     Members' tweakreg_catalog paths move with them. Nothing is written if any file
     cannot be read or would become invalid (e.g. two members with one file name).
     """
-    for result in update_files(list(asn_files), folder, output_dir):
+    files = association_paths(sources)
+    # every file is read and checked before the first is written: the bar covers that
+    results = update_files(
+        progress(files, total=len(files), description="checking"), folder, output_dir
+    )
+    for result in results if not quiet else ():
         what = "updated" if result.changed else "unchanged"
         where = "" if result.target == result.source else f" -> {result.target}"
-        console.print(f"{what} {result.source}{where} ({result.members} members)", soft_wrap=True)
+        console.print(
+            f"{what} {escape(str(result.source))}{escape(str(where))} ({result.members} members)",
+            soft_wrap=True,
+        )
+    if len(results) > 1 or quiet:
+        changed = sum(result.changed for result in results)
+        console.print(f"{changed} updated, {len(results) - changed} unchanged")

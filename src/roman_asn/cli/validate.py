@@ -5,24 +5,30 @@ from __future__ import annotations
 import click
 from rich.markup import escape
 
-from roman_asn.cli.common import console, exit_with
+from roman_asn.cli.common import console, exit_with, progress
+from roman_asn.tools.inputs import association_paths
 from roman_asn.validate import validate_file
 
 
 @click.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("sources", metavar="FILE|FOLDER|-...", nargs=-1, required=True)
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files that pass.")
-def command(files: tuple[str, ...], quiet: bool) -> None:
-    """Report every problem of every association FILE (exit 1 if any is invalid)."""
+def command(sources: tuple[str, ...], quiet: bool) -> None:
+    """Report every problem of every association file (exit 1 if any is invalid).
+
+    A FOLDER stands for every *.json file in it and its subfolders; - reads a list of
+    paths from stdin (one per line, or NUL-separated as from find -print0).
+    """
+    files = association_paths(sources)
     bad = 0
-    for path in files:
+    for path in progress(files, total=len(files), description="validating"):
         problems = validate_file(path)
         if problems:
             bad += 1
             for problem in problems:
                 console.print(f"[red]INVALID[/] {escape(str(problem))}", soft_wrap=True)
         elif not quiet:
-            console.print(f"[green]ok[/] {path}", soft_wrap=True)
+            console.print(f"[green]ok[/] {escape(path)}", soft_wrap=True)
     if len(files) > 1 or bad:
         console.print(f"{len(files) - bad} valid, {bad} invalid")
     exit_with(1 if bad else 0)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import Rule
+from roman_asn.rules.loader import Rule
 
 _ID = pl.element().struct.field("id")
 _TYPE = pl.element().struct.field("type").str.to_lowercase()

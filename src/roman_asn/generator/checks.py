@@ -12,9 +12,9 @@ from collections.abc import Collection
 import polars as pl
 
 from roman_asn.generator.candidates import eligible_candidates, in_selected
-from roman_asn.generator.hooks import EXPAND_FAILURE
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import Rule, Selection
+from roman_asn.rules.hooks import EXPAND_FAILURE, expanders
+from roman_asn.rules.loader import Rule, Selection
 
 Check = tuple[pl.Expr, pl.Expr]  # (fails: bool, never null; message: text)
 
@@ -46,12 +46,10 @@ def _selection_checks(selection: Selection) -> list[Check]:
 def rule_checks(rule: Rule, options: GenerateOptions, columns: Collection[str] = ()) -> list[Check]:
     """The checks of ``rule`` in the order they are reported (first failure wins);
     ``columns``: the frame's columns (an expander's failure column, if there)."""
-    checks: list[Check] = [
-        (
-            pl.col("file").is_null(),
-            pl.lit("exposure-level row whose file name has no _WFI_ token to expand"),
-        )
-    ]
+    checks: list[Check] = []
+    no_file = expanders()[rule.expand].no_file_reason if rule.expand else None
+    if no_file:  # a row the expander left without a file: nothing else can be said
+        checks.append((pl.col("file").is_null(), pl.lit(no_file)))
     for selection in rule.selections:
         checks += _selection_checks(selection)
     if EXPAND_FAILURE in columns:
@@ -84,11 +82,15 @@ def rule_checks(rule: Rule, options: GenerateOptions, columns: Collection[str] =
 
 
 def passes(checks: list[Check]) -> pl.Expr:
+    if not checks:
+        return pl.lit(True)
     return ~pl.any_horizontal([fails for fails, _ in checks])
 
 
 def first_failure(checks: list[Check]) -> pl.Expr:
     """The message of the first failing check; null when the row passes them all."""
+    if not checks:
+        return pl.lit(None, dtype=pl.Utf8)
     expr = pl.when(checks[0][0]).then(checks[0][1])
     for fails, message in checks[1:]:
         expr = expr.when(fails).then(message)

@@ -29,10 +29,10 @@ import polars as pl
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.generator.partition import balance
-from roman_asn.generator.rules import Rule
 from roman_asn.pool.batches import BATCH_BYTES, BATCH_ROWS, LINE_COLUMN, read_batches
 from roman_asn.pool.columns import ROW_COLUMN
 from roman_asn.pool.reader import check_duplicate_files
+from roman_asn.rules.loader import Rule
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -26,8 +26,8 @@ from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.generator.partition import split_by_program, with_orphan_lines
-from roman_asn.generator.rules import Rule
 from roman_asn.pool import Pool
+from roman_asn.rules.loader import Rule
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -22,23 +22,19 @@ import polars as pl
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.candidates import candidate_id_lists, mark_duplicates
 from roman_asn.generator.checks import first_failure, passes, rule_checks
-from roman_asn.generator.hooks import (
+from roman_asn.generator.naming import ACID_PLACEHOLDER, asn_file_name, discovered_ids, render
+from roman_asn.generator.options import GenerateOptions
+from roman_asn.pool import Pool
+from roman_asn.pool.columns import CANDIDATE_DTYPE, ROW_COLUMN
+from roman_asn.rules.hooks import (
     EXPAND_FAILURE,
-    EXPANDER_INPUTS,
-    EXPANDER_LABELS,
-    EXPANDERS,
-    SKYCELL_COLUMN,
     ExpanderSkip,
+    expanders,
     identity_files,
     member_name,
     with_file_fields,
 )
-from roman_asn.generator.naming import ACID_PLACEHOLDER, asn_file_name, discovered_ids, render
-from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import Rule
-from roman_asn.generator.skycell_rules import product_groups
-from roman_asn.pool import Pool
-from roman_asn.pool.columns import CANDIDATE_DTYPE, ROW_COLUMN
+from roman_asn.rules.loader import Rule
 
 GROUP_SEPARATOR = "\x1f"
 
@@ -144,16 +140,18 @@ class Prepared:
     notes: list[str] = field(default_factory=list)  # e.g. sky-cell rules skipped, and why
 
     @property
-    def stage1(self) -> list[Rule]:
-        return [r for r in self.runnable if not r.source_rules]
+    def row_rules(self) -> list[Rule]:
+        """First stage: the rules grouping (expanded) pool rows."""
+        return [r for r in self.runnable if not r.second_stage]
 
     @property
-    def stage2(self) -> list[Rule]:
-        return [r for r in self.runnable if r.source_rules]
+    def product_rules(self) -> list[Rule]:
+        """Second stage: the rules grouping the products of row rules."""
+        return [r for r in self.runnable if r.second_stage]
 
 
 # Columns every expanded frame keeps (besides those the rules name).
-_BASE_COLUMNS = (ROW_COLUMN, "filename", "detector", "exposerr", "candidates", "target")
+_BASE_COLUMNS = (ROW_COLUMN, "filename", "exposerr", "candidates", "target")
 
 
 def _frame_columns(table: pl.DataFrame, rules: list[Rule], expand: str | None) -> list[str]:
@@ -165,8 +163,9 @@ def _frame_columns(table: pl.DataFrame, rules: list[Rule], expand: str | None) -
             wanted.update(dict.fromkeys(rule.required))
             wanted.update(dict.fromkeys(c for s in rule.selections for c in s.columns))
             wanted.update(dict.fromkeys(rule.fields))
+            wanted[rule.target_column] = None
     if expand:
-        wanted.update(dict.fromkeys(EXPANDER_INPUTS.get(expand, ())))
+        wanted.update(dict.fromkeys(expanders()[expand].inputs))
     lower = {c.lower(): c for c in table.columns}
     return [lower[c.lower()] for c in wanted if c.lower() in lower]
 
@@ -201,10 +200,11 @@ def prepare(
     notes: list[str] = []
     runnable, skipped = [], {}
     for rule in rules:
-        if rule.source_rules:
+        if rule.second_stage:
             continue
         if rule.expand not in frames and rule.expand not in unusable:
-            expand = EXPANDERS[rule.expand] if rule.expand else identity_files
+            hook = expanders()[rule.expand] if rule.expand else None
+            expand = hook or identity_files
             fields = {f for r in rules if r.expand == rule.expand for f in r.fields}
             narrow = ordered.select(_frame_columns(ordered, rules, rule.expand))
             if rows_by_rule is not None:
@@ -216,7 +216,7 @@ def prepare(
                 expanded = expand(narrow)
             except ExpanderSkip as why:
                 unusable[rule.expand] = str(why)
-                notes.append(f"{EXPANDER_LABELS.get(rule.expand or '', 'rules')} skipped: {why}")
+                notes.append(f"{hook.label if hook else 'rules'} skipped: {why}")
             else:
                 frames[rule.expand] = with_file_fields(_in_file_order(expanded), fields)
         if rule.expand in unusable:
@@ -232,16 +232,24 @@ def prepare(
             )
         else:
             runnable.append(rule)
-    can_run = {r.name for r in runnable}
+    can_run = {r.name: r for r in runnable}
     for rule in rules:
-        if not rule.source_rules:
+        if not rule.second_stage:
             continue
         absent = [name for name in rule.source_rules if name not in can_run]
+        lacking = [
+            f"{name} has no {', '.join(missing)}"
+            for name in rule.source_rules
+            if name in can_run
+            and (missing := [k for k in rule.keys if k not in product_columns(can_run[name])])
+        ]
         if absent:
             skipped[rule.name] = (
                 f"rule skipped: its source rule{'s' if len(absent) > 1 else ''} "
                 f"{', '.join(absent)} cannot run"
             )
+        elif lacking:
+            skipped[rule.name] = f"rule skipped: source rule {'; '.join(lacking)}"
         else:
             runnable.append(rule)
     if not runnable:
@@ -285,17 +293,22 @@ def generate(
     asn_pool = options.asn_pool or pool_name
     prepared = prepare(table, rules, rows_by_rule)
     order = prepared.order
+    groups = {
+        rule.name: _rule_groups(rule, _rows_of(rule, prepared, rows_by_rule), options)
+        for rule in prepared.row_rules
+    }
+    for rule in prepared.product_rules:
+        sources = [r for r in prepared.row_rules if r.name in rule.source_rules]
+        groups[rule.name] = _product_groups(rule, sources, groups, options)
     parts = [
-        _rule_groups(rule, order[rule.name], _rows_of(rule, prepared, rows_by_rule), options)
-        for rule in prepared.stage1
+        association_frame(rule, order[rule.name], groups[rule.name], options)
+        for rule in [*prepared.row_rules, *prepared.product_rules]
     ]
-    if prepared.stage2:
-        products = pl.concat(parts, how="vertical")
-        parts += [
-            product_groups(rule, order[rule.name], products, options) for rule in prepared.stage2
-        ]
-    candidates = pl.concat(parts, how="vertical").with_row_index("idx")
-    associations, dropped = _finalize(candidates, options)
+    # every association before duplicates are dropped
+    undeduplicated = pl.concat(parts, how="vertical").with_row_index("idx")
+    fixed_ids = {rule.name: rule.asn_id for rule in rules if rule.asn_id}
+    unwritten = {rule.name: rule.unwritten_reason for rule in rules if rule.unwritten_reason}
+    associations, dropped = _finalize(undeduplicated, options, fixed_ids, unwritten)
     lines = source.lines if isinstance(source, Pool) else None
     orphans = find_orphans(prepared, associations, options, lines)
     return GenerationResult(
@@ -321,10 +334,10 @@ def _rows_of(
     return frame.filter(pl.col(ROW_COLUMN).is_in(rows_by_rule[rule.name].implode()))
 
 
-def _rule_groups(
-    rule: Rule, rule_order: int, frame: pl.DataFrame, options: GenerateOptions
-) -> pl.DataFrame:
-    """One row per association ``rule`` makes (before duplicates are dropped).
+def _rule_groups(rule: Rule, frame: pl.DataFrame, options: GenerateOptions) -> pl.DataFrame:
+    """The groups ``rule`` makes of the rows of ``frame``, one row per association
+    before duplicates are dropped: acid, emit, asn_type, the group columns, the
+    other name fields, members, exposerr and rows.
 
     ``frame`` is in (file, pool_row) order (see ``prepare``), so each group's
     members come out sorted by gathering positions in ascending order: groups are
@@ -332,9 +345,8 @@ def _rule_groups(
     """
     keys = list(rule.keys)
     extras = [f for f in rule.fields if f not in keys and f in frame.columns]
-    by_skycell = SKYCELL_COLUMN in keys
-    if "target" not in keys and not by_skycell:
-        extras.append("target")
+    if rule.target_column not in keys and rule.target_column in frame.columns:
+        extras.append(rule.target_column)
     needed = dict.fromkeys(
         [ROW_COLUMN, "file", "candidates", "exposerr", *keys, *extras, *rule.require]
         + ([EXPAND_FAILURE] if EXPAND_FAILURE in frame.columns else [])
@@ -362,11 +374,81 @@ def _rule_groups(
     rows = _in_member_order(rows)
     group = ["asn_type", *keys]
     if "file" in keys and _strictly_increasing(rows, "file"):
-        groups = _single_row_groups(rows, rule, options)
-    else:
-        positions = _grouped_positions(rows.with_row_index("__pos"), rule, options, group)
-        flat = _flat_members(rows, positions, extras)
-        groups = positions.drop("__pos").with_columns(flat["members", "exposerr", "rows", *extras])
+        return _single_row_groups(rows, rule, options)
+    positions = _grouped_positions(rows.with_row_index("__pos"), rule, options, group)
+    flat = _flat_members(rows, positions, extras)
+    return positions.drop("__pos").with_columns(flat["members", "exposerr", "rows", *extras])
+
+
+def product_columns(rule: Rule) -> set[str]:
+    """The columns each product of ``rule`` carries into the second stage."""
+    root = {"product_root"} if rule.product_root else set()
+    return {"program", "product_name", *root, *rule.keys}
+
+
+def _product_groups(
+    rule: Rule, sources: list[Rule], groups: dict[str, pl.DataFrame], options: GenerateOptions
+) -> pl.DataFrame:
+    """The groups of a second-stage rule: its rows are the products of its source
+    rules (their group columns, ``product_name``, ``product_root`` and member
+    ``<product>_<member_suffix>.asdf``), grouped by its keys; ``rows`` are the pool
+    rows of the products it combines."""
+    constants = {"drid": options.data_release_id}
+    products = []
+    for source in sources:
+        made = groups[source.name].filter(pl.col("emit"))
+        root = source.product_root
+        products.append(
+            made.select(
+                "rows",
+                *source.keys,
+                render(source.product_name, made.schema, constants).alias("product_name"),
+                (render(root, made.schema, constants) if root else pl.lit(None, pl.Utf8)).alias(
+                    "product_root"
+                ),
+            )
+        )
+    return group_products(rule, pl.concat(products, how="diagonal_relaxed"))
+
+
+def group_products(rule: Rule, products: pl.DataFrame) -> pl.DataFrame:
+    """The groups a second-stage rule makes of ``products`` (one row per product: its
+    ``rows``, ``product_name``, ``product_root`` and group columns), as the generator
+    and ``roman-asn multiband`` both make them."""
+    keys = list(rule.keys)
+    suffix = f"_{rule.member_suffix or 'coadd'}.asdf"
+    rows = products.with_columns((pl.col("product_name") + suffix).alias("member")).sort("member")
+    # a multiband association of one filter combines nothing (romancal: min_filters = 1):
+    # such groups are made but not written (emit false), so they are reported and an
+    # incremental catalog still knows their rows
+    filters = (
+        pl.col("optical_element").n_unique() >= rule.min_filters
+        if "optical_element" in rows.columns
+        else pl.lit(True)
+    )
+    return (
+        rows.group_by(keys, maintain_order=True)
+        .agg(
+            pl.col("member").alias("members"),
+            pl.col("rows").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+            filters.alias("emit"),
+        )
+        .with_columns(
+            pl.lit(rule.asn_type, dtype=pl.Utf8).alias("asn_type"),
+            pl.lit(None, dtype=pl.Utf8).alias("acid"),
+            # coadds carry no exposure error: a null per member
+            pl.col("members")
+            .list.eval(pl.when(pl.element().is_null()).then(pl.element()))
+            .alias("exposerr"),
+        )
+    )
+
+
+def association_frame(
+    rule: Rule, rule_order: int, groups: pl.DataFrame, options: GenerateOptions
+) -> pl.DataFrame:
+    """The association frame of one rule's groups (the only place it is built):
+    names rendered, constraints written, target and sky cell from the rule's columns."""
     schema = groups.schema
     constraint_parts = [
         pl.concat_str([pl.lit(f"{c}="), pl.col(c).cast(pl.Utf8)]) for c in rule.keys
@@ -374,6 +456,7 @@ def _rule_groups(
     constraints = pl.concat_str(constraint_parts, separator=", ")
     with_candidate = pl.concat_str([constraints, pl.lit(", asn_candidate="), pl.col("acid")])
     constants = {"drid": options.data_release_id}
+    target = rule.target_column
     return groups.select(
         pl.lit(rule.name).alias("rule"),
         pl.lit(rule_order, dtype=pl.Int64).alias("rule_order"),
@@ -389,8 +472,10 @@ def _rule_groups(
         .then(constraints)
         .otherwise(with_candidate)
         .alias("constraints"),
-        (pl.col(SKYCELL_COLUMN) if by_skycell else pl.col("target")).cast(pl.Utf8).alias("target"),
-        (pl.col(SKYCELL_COLUMN) if by_skycell else pl.lit(None)).cast(pl.Utf8).alias("skycell"),
+        (pl.col(target) if target in schema else pl.lit(None)).cast(pl.Utf8).alias("target"),
+        (pl.col(rule.skycell_column) if rule.skycell_column else pl.lit(None))
+        .cast(pl.Utf8)
+        .alias("skycell"),
         pl.lit(rule.member_exptype).alias("exptype"),
         pl.col("members").cast(pl.List(pl.Utf8)),
         pl.col("exposerr").cast(pl.List(pl.Utf8)),
@@ -516,18 +601,25 @@ def _flat_members(rows: pl.DataFrame, positions: pl.DataFrame, extras: list[str]
 
 
 def _finalize(
-    candidates: pl.DataFrame, options: GenerateOptions
+    undeduplicated: pl.DataFrame,
+    options: GenerateOptions,
+    fixed_ids: dict[str, str] | None = None,
+    unwritten_reasons: dict[str, str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Drop duplicates, give discovered ids, resolve name clashes, name the files."""
+    """Drop duplicates, give discovered ids (or a rule's fixed ``asn_id``), resolve
+    name clashes, name the files. Discovered groups made but not written (emit
+    false) are dropped with their rule's ``unwritten_reasons``."""
+    fixed_ids = fixed_ids or {}
+    unwritten_reasons = unwritten_reasons or {}
     # the group's identity across runs (the catalog's key): rule, type and group values,
     # the candidate id included for candidate associations, not the discovered one
-    candidates = candidates.with_columns(
+    undeduplicated = undeduplicated.with_columns(
         pl.concat_str(["rule", "asn_type", "constraints"], separator=GROUP_SEPARATOR).alias(
             "group"
         ),
         pl.col("product_name").alias("product_template"),
     )
-    marked = mark_duplicates(candidates)
+    marked = mark_duplicates(undeduplicated)
     winners = marked.filter(pl.col("idx") == pl.col("winner"))
     losers = marked.filter(pl.col("idx") != pl.col("winner"))
     kept = winners.filter(pl.col("emit"))
@@ -535,15 +627,16 @@ def _finalize(
 
     # discovered ids: deterministic per program, in order of (rule, group values)
     discovered = (
-        kept.filter(pl.col("acid").is_null())
+        kept.filter(pl.col("acid").is_null() & ~pl.col("rule").is_in(list(fixed_ids)))
         .sort(["program", "rule", "constraints"])
         .select(
             "idx",
             discovered_ids(pl.int_range(pl.len()).over("program")).alias("__id"),
         )
     )
+    fixed = pl.col("rule").replace_strict(fixed_ids, default=None, return_dtype=pl.Utf8)
     kept = kept.join(discovered, on="idx", how="left").with_columns(
-        pl.coalesce("acid", "__id").alias("asn_id")
+        pl.coalesce("acid", "__id", fixed).alias("asn_id")
     )
     kept = kept.with_columns(
         pl.col("product_name").str.replace_all(ACID_PLACEHOLDER, pl.col("asn_id"), literal=True),
@@ -602,9 +695,10 @@ def _finalize(
     )
     unwritten = unwritten.with_columns(
         pl.lit(None, dtype=pl.Utf8).alias("duplicate_of"),
-        pl.lit("candidate association not written (candidate associations are off)").alias(
-            "reason"
-        ),
+        pl.when(pl.col("acid").is_null())
+        .then(pl.col("rule").replace_strict(unwritten_reasons, default=None, return_dtype=pl.Utf8))
+        .otherwise(pl.lit("candidate association not written (candidate associations are off)"))
+        .alias("reason"),
     )
     dropped_columns = [
         "group",
@@ -759,7 +853,7 @@ def rule_reasons(prepared: Prepared, options: GenerateOptions, rows: pl.Series) 
                 pl.lit(why).alias("reason"),
             )
         )
-    for rule in prepared.stage2:
+    for rule in prepared.product_rules:
         why = (
             f"groups the products of {', '.join(rule.source_rules)}, and the row is in none of them"
         )
@@ -770,7 +864,7 @@ def rule_reasons(prepared: Prepared, options: GenerateOptions, rows: pl.Series) 
                 pl.lit(why).alias("reason"),
             )
         )
-    for rule in prepared.stage1:
+    for rule in prepared.row_rules:
         order = prepared.order[rule.name]
         frame = prepared.frames[rule.expand].filter(pl.col(ROW_COLUMN).is_in(rows))
         checks = rule_checks(rule, options, frame.columns)

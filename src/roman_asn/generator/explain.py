@@ -13,9 +13,9 @@ import polars as pl
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import generate, prepare, rule_reasons
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.rules import Rule
 from roman_asn.pool import Pool
 from roman_asn.pool.columns import ROW_COLUMN
+from roman_asn.rules.loader import Rule
 
 
 @dataclass

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from roman_asn.errors import RomanAsnError
-from roman_asn.pool.candidates import CANDIDATE_ID
+from roman_asn.pool.candidates import is_candidate_id
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class GenerateOptions:
         """Flags as on the command line: neither mode flag nor -i means both modes;
         ``-i`` alone means those candidates only (add ``--discover`` to also discover)."""
         ids = tuple(sorted(dict.fromkeys(i.strip().lower() for i in ids if i.strip())))
-        bad = [i for i in ids if not re.match(CANDIDATE_ID, i)]
+        bad = [i for i in ids if not is_candidate_id(i)]
         if bad:
             raise RomanAsnError(
                 f"-i {bad[0]!r}: candidate ids are letters, digits, '_' and '-' (e.g. o001)"

@@ -28,7 +28,7 @@ from roman_asn.atomic import (
 )
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult
-from roman_asn.generator.skycell_rules import wcs_info_texts
+from roman_asn.skycells.wcs import wcs_info_texts
 
 CHUNK = 20_000
 

@@ -73,3 +73,8 @@ def candidate_ids(candidates) -> list[str]:
     (id, type) lists), sorted."""
     ids = candidates.explode().drop_nulls().struct.field("id").unique().sort()
     return ids.to_list()
+
+
+def is_candidate_id(text: str) -> bool:
+    """Letters, digits, ``_`` and ``-``: what a candidate id in a pool may hold."""
+    return bool(_ID_PATTERN.match(text))

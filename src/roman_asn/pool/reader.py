@@ -28,7 +28,6 @@ from roman_asn.pool.columns import (
     REQUIRED_COLUMNS,
     ROW_COLUMN,
     UPPER_CASE_COLUMNS,
-    VISIT_ID_FIELDS,
     canonical_name,
 )
 from roman_asn.pool.ecsv import read_ecsv
@@ -536,13 +535,10 @@ def _fill_from_visit_id(frame: pl.DataFrame) -> pl.DataFrame:
     """Fill missing program..visit from the 19-digit visit_id (PPPPP CC AAA SSS OOO VVV)."""
     if "visit_id" not in frame.columns:
         return frame
-    visit_id = pl.col("visit_id").str.strip_chars()
-    valid = visit_id.str.contains(r"^\d{19}$")
+    from roman_asn.visit_id import visit_id_field_exprs
+
     exprs = []
-    offset = 0
-    for name, width in VISIT_ID_FIELDS:
-        derived = pl.when(valid).then(visit_id.str.slice(offset, width).cast(pl.Int64))
-        offset += width
+    for name, derived in visit_id_field_exprs(pl.col("visit_id")).items():
         if name in frame.columns:
             exprs.append(pl.col(name).fill_null(derived).alias(name))
         else:

@@ -2,77 +2,69 @@
 
 One association per group (visit, pass, daily segment, or program for
 full/user) x sky cell x filter, named ``<root>_<drid>_<token>_<skycell>_<filter>``.
-Unlike romancal, files that cannot be read are reported (never dropped silently)
-and members are grouped by the metadata values, with the file name as fallback.
+The files become a small pool (one row each, the footprint sampled along the
+WCS as an S_REGION polygon) and the generator's sky-cell rule of the product
+type groups them: ``roman-asn skycell`` and ``roman-asn generate`` share one
+code path (:func:`skycell_rule`). Unlike romancal, files that cannot be read or
+touch no cell are reported (never dropped silently), each program gets its own
+associations, and members are written relative to each association file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+import polars as pl
 
 from roman_asn.association import Association, Member, Product
 from roman_asn.errors import RomanAsnError
-from roman_asn.pool.columns import VISIT_ID_FIELDS
+from roman_asn.rejects import Rejected
 from roman_asn.skycells.footprints import read_level2
-from roman_asn.skycells.lookup import match_footprints
-from roman_asn.skycells.skymap import SkyMap, get_skymap
-from roman_asn.skycells.wcs import skycell_wcs_info
+from roman_asn.skycells.skymap import SkyMap
+from roman_asn.skycells.wcs import skycell_wcs_infos
+from roman_asn.visit_id import visit_id_from_fields, visit_id_in_name, visit_id_upto
 
 PRODUCT_TYPES = ("visit", "pass", "daily", "full", "user")
+# the generator rule of each product type; daily and user are derived (see skycell_rule)
+RULE_OF_TYPE = {
+    "visit": "Asn_Lv3SkyCellVisit",
+    "pass": "Asn_Lv3SkyCellPass",
+    "daily": "Asn_Lv3SkyCellPass",
+    "full": "Asn_Lv3SkyCellFull",
+    "user": "Asn_Lv3SkyCellFull",
+}
+PROGRAM_ROOT = "r{program:05d}"
 _VISIT_IN_NAME = re.compile(r"^r(\d{19})_")
 _FILTER_IN_NAME = re.compile(r"_(f\d{3}|grism|prism|dark)(?:_|\.)", re.IGNORECASE)
-
-
-@dataclass
-class SkippedFile:
-    path: str
-    reason: str
+_ROOT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
 
 
 @dataclass
 class SkycellRun:
-    """What a run produced: associations by file name, and the files it skipped."""
+    """What a run produced: associations by file path, the files left out, notes."""
 
-    associations: dict[str, Association] = field(default_factory=dict)
-    skipped: list[SkippedFile] = field(default_factory=list)
+    associations: dict[Path, Association] = field(default_factory=dict)
+    skipped: list[Rejected] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     n_files: int = 0
 
 
 def visit_id_of(observation: dict, filename: str) -> str | None:
     """The 19-digit visit id PPPPPCCAAASSSOOOVVV from metadata, else from the file name."""
-    parts = []
-    for key, width in VISIT_ID_FIELDS:
-        value = observation.get(key)
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            parts = []
-            break
-        if number < 0 or number >= 10**width:
-            parts = []
-            break
-        parts.append(f"{number:0{width}d}")
-    if parts:
-        return "".join(parts)
-    match = _VISIT_IN_NAME.match(Path(filename).name)
-    return match.group(1) if match else None
+    return visit_id_from_fields(observation) or visit_id_in_name(filename)
 
 
 def group_token(visit_id: str, product_type: str) -> tuple[str, str]:
     """(group key, name token) of a visit id for a product type."""
-    program, rest = visit_id[:5], visit_id[5:]
-    if product_type == "visit":
-        return visit_id, "v" + rest
-    if product_type == "pass":
-        return visit_id[:10], "p" + rest[:5]
-    if product_type == "daily":
-        return visit_id[:13], "d" + rest[:8]
+    program = visit_id_upto(visit_id, "program")
+    last = {"visit": "visit", "pass": "pass", "daily": "segment"}.get(product_type)
+    if last is not None:  # the token: the fields after the program up to ``last``
+        key = visit_id_upto(visit_id, last)
+        return key, product_type[0] + key[len(program) :]
     if product_type in ("full", "user"):
         return program, product_type
     raise RomanAsnError(
@@ -80,112 +72,182 @@ def group_token(visit_id: str, product_type: str) -> tuple[str, str]:
     )
 
 
-def _expname(path: Path, out_dir: Path) -> str:
-    """Member name as romancal opens it: relative to the association's folder."""
-    try:
-        return os.path.relpath(path.resolve(), out_dir.resolve())
-    except ValueError:  # another drive on Windows
-        return str(path.resolve())
+def skycell_rule(product_type: str, root: str | None = None, rules=None):
+    """The generator rule that makes ``product_type`` sky-cell associations.
 
+    visit, pass and full are the default rules themselves; daily groups like pass
+    by the daily token, user like full with the token ``user``. ``root`` replaces
+    the program part ``r<PPPPP>`` of the product name. Members are the file names
+    as given (no suffix swap).
+    """
+    from roman_asn.rules.loader import load_rules
 
-def build_skycell_associations(
-    files: list[str | os.PathLike[str]],
-    root: str,
-    *,
-    product_type: str = "visit",
-    data_release_id: str = "p",
-    out_dir: str | os.PathLike[str] = ".",
-    skymap: SkyMap | None = None,
-) -> SkycellRun:
-    """Build (not write) the sky-cell associations of Level 2 files."""
     if product_type not in PRODUCT_TYPES:
         raise RomanAsnError(
             f"unknown product type {product_type!r} (one of {', '.join(PRODUCT_TYPES)})"
         )
-    skymap = skymap or get_skymap()
-    out = Path(out_dir)
-    run = SkycellRun(n_files=len(files))
-    usable: list[tuple[Path, str, str, np.ndarray, np.ndarray]] = []
+    by_name = {rule.name: rule for rule in (rules or load_rules())}
+    name = RULE_OF_TYPE[product_type]
+    if name not in by_name:
+        raise RomanAsnError(f"no rule {name} for product type {product_type}")
+    rule = by_name[name]
+    template, group_by = rule.product_name, rule.group_by
+    if product_type == "daily":
+        template = template.replace("{pass_token!s}", "{daily_token!s}")
+        group_by = tuple("daily_token" if g == "pass_token" else g for g in group_by)
+    elif product_type == "user":
+        template = template.replace("_full_", "_user_")
+    if root is not None:
+        if not template.startswith(PROGRAM_ROOT):
+            raise RomanAsnError(f"rule {name}: product name {template!r} has no program root")
+        template = root.replace("{", "{{").replace("}", "}}") + template[len(PROGRAM_ROOT) :]
+    return dataclasses.replace(
+        rule,
+        name=name if product_type in ("visit", "pass", "full") else f"{name}:{product_type}",
+        product_name=template,
+        group_by=group_by,
+        member_suffix=None,
+    )
+
+
+def _split_root(root: str | None, out_dir: Path) -> tuple[str | None, Path]:
+    """``-o out/r00001`` (romancal's habit): the folder part joins the output folder."""
+    if root is None:
+        return None, out_dir
+    folder, name = os.path.split(root)
+    if not name or not _ROOT.fullmatch(name):
+        raise RomanAsnError(
+            f"output file root {root!r}: the name part must be letters, digits, '.' or '-'"
+        )
+    return name, out_dir / folder if folder else out_dir
+
+
+def level2_table(
+    files: list[str | os.PathLike[str]],
+) -> tuple[pl.DataFrame, list[Path], list[Rejected], list[str]]:
+    """One pool row per usable Level 2 file (footprint as an S_REGION polygon),
+    the file of each row, the files left out and notes (e.g. no bounding box)."""
+    rows, paths, skipped, notes = [], [], [], []
+    seen: dict[str, Path] = {}
     for f in files:
         path = Path(f)
         try:
             info = read_level2(path)
         except RomanAsnError as error:
-            run.skipped.append(SkippedFile(str(path), error.message))
+            skipped.append(Rejected(str(path), error.message))
             continue
         visit_id = visit_id_of(info["observation"], path.name)
         if visit_id is None:
-            run.skipped.append(
-                SkippedFile(str(path), "no visit id in meta.observation or the file name")
-            )
+            skipped.append(Rejected(str(path), "no visit id in meta.observation or the file name"))
             continue
         filt = info["filter"]
         if not filt:
             m = _FILTER_IN_NAME.search(path.name)
             filt = m.group(1) if m else None
         if not filt:
-            run.skipped.append(
-                SkippedFile(
-                    str(path), "no filter in meta.instrument.optical_element or the file name"
-                )
+            skipped.append(
+                Rejected(str(path), "no filter in meta.instrument.optical_element or the file name")
             )
             continue
-        usable.append((path, visit_id, filt.lower(), info["ra"], info["dec"]))
-    if not usable:
-        return run
-    width = max(len(u[3]) for u in usable)
-    ra = np.full((len(usable), width), np.nan)
-    dec = np.full((len(usable), width), np.nan)
-    for i, u in enumerate(usable):
-        ra[i, : len(u[3])], dec[i, : len(u[4])] = u[3], u[4]
-    matches = match_footprints(ra, dec, skymap)
-    members: dict[tuple[str, int, str], list[int]] = defaultdict(list)
-    tokens: dict[str, str] = {}
-    for i, (_, visit_id, filt, _, _) in enumerate(usable):
-        key, token = group_token(visit_id, product_type)
-        tokens[key] = token
-        for cell in matches.cells_of(i):
-            members[(key, int(cell), filt)].append(i)
-    for (key, cell, filt), rows in sorted(members.items()):
-        info = skycell_wcs_info(cell, skymap)
-        cell_name = info["name"]
-        program = usable[rows[0]][1][:5]
-        product = f"{root}_{data_release_id}_{tokens[key]}_{cell_name}_{filt}"
-        asn = Association(
-            asn_type="image",
-            asn_rule="DMS_ELPP_Base",
-            program=program,
-            data_release_id=data_release_id,
-            target=cell_name,
-            constraints=(
-                f"product_type={product_type} group={key} skycell={cell_name} filter={filt}"
-            ),
-            asn_id="o999",
-            skycell_wcs_info=info,
-            products=[
-                Product(
-                    name=product,
-                    members=[
-                        Member(_expname(usable[r][0], out), "science")
-                        for r in sorted(rows, key=lambda r: usable[r][0].name)
-                    ],
-                )
-            ],
+        if path.name in seen:
+            skipped.append(Rejected(str(path), f"same file name as {seen[path.name]}"))
+            continue
+        seen[path.name] = path
+        if info["footprint_source"] != "bounding box":
+            notes.append(f"{path}: {info['footprint_source']}")
+        polygon = " ".join(
+            f"{float(r)!r} {float(d)!r}" for r, d in zip(info["ra"], info["dec"], strict=True)
         )
-        run.associations[f"{product}_asn.json"] = asn
+        rows.append(
+            {
+                "filename": path.name,
+                "program": int(visit_id[:5]),
+                "visit_id": visit_id,
+                "optical_element": filt.upper(),
+                "exp_type": (info["exposure_type"] or "WFI_IMAGE").upper(),
+                "s_region": f"POLYGON ICRS {polygon}",
+            }
+        )
+        paths.append(path)
+    schema = {
+        "filename": pl.Utf8,
+        "program": pl.Int64,
+        "visit_id": pl.Utf8,
+        "optical_element": pl.Utf8,
+        "exp_type": pl.Utf8,
+        "s_region": pl.Utf8,
+    }
+    return pl.DataFrame(rows, schema=schema), paths, skipped, notes
+
+
+def build_skycell_associations(
+    files: list[str | os.PathLike[str]],
+    root: str | None = None,
+    *,
+    product_type: str = "visit",
+    data_release_id: str = "p",
+    out_dir: str | os.PathLike[str] = ".",
+    skymap: SkyMap | None = None,
+) -> SkycellRun:
+    """Build (not write) the sky-cell associations of Level 2 files.
+
+    ``root`` None names each product after its file's program (``r<PPPPP>``); a
+    given root with files of several programs is an error (one program's files
+    would replace the other's under the same names).
+    """
+    from roman_asn.generator.engine import generate
+    from roman_asn.generator.options import GenerateOptions
+    from roman_asn.tools.output import member_path
+
+    name_root, folder = _split_root(root, Path(out_dir))
+    rule = skycell_rule(product_type, name_root)
+    table, paths, skipped, notes = level2_table(files)
+    run = SkycellRun(skipped=skipped, notes=notes, n_files=len(files))
+    if table.is_empty():
+        return run
+    programs = sorted(set(table["program"].to_list()))
+    if root is not None and len(programs) > 1:
+        listed = ", ".join(f"{p:05d}" for p in programs)
+        raise RomanAsnError(
+            f"the files belong to programs {listed}: an explicit root (-o {root}) would give "
+            "them the same product names; leave -o out to name each after its program"
+        )
+    options = GenerateOptions(data_release_id=data_release_id, asn_pool="none")
+    result = generate(table, [rule], options)
+    for orphan in result.orphans.iter_rows(named=True):
+        reasons = "; ".join(r.split(" [")[0] for r in orphan["reasons"])
+        run.skipped.append(Rejected(str(paths[orphan["pool_row"]]), reasons))
+    run.skipped.sort()
+    frame = result.associations
+    infos = skycell_wcs_infos([skymap_index(n, skymap) for n in frame["skycell"]], skymap)
+    for asn_row, info in zip(frame.iter_rows(named=True), infos, strict=True):
+        members = [
+            Member(member_path(paths[r], folder), rule.member_exptype)
+            for r in sorted(asn_row["rows"], key=lambda r: paths[r].name)
+        ]
+        asn = Association(
+            asn_type=asn_row["asn_type"],
+            asn_rule="DMS_ELPP_Base",
+            program=f"{asn_row['program']:05d}",
+            data_release_id=data_release_id,
+            target=asn_row["target"],
+            constraints=asn_row["constraints"],
+            asn_id=asn_row["asn_id"],
+            skycell_wcs_info=info,
+            products=[Product(name=asn_row["product_name"], members=members)],
+        )
+        run.associations[folder / asn_row["file_name"]] = asn
     return run
 
 
-def write_skycell_associations(run: SkycellRun, out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Validate and write every association atomically; returns the written paths."""
-    from roman_asn.validate import validate_dict
+def skymap_index(name: str, skymap: SkyMap | None) -> int:
+    from roman_asn.skycells.skymap import get_skymap
 
-    written = []
-    for filename, asn in run.associations.items():
-        problems = validate_dict(asn.to_dict(), filename)
-        if problems:
-            raise RomanAsnError(
-                f"internal error, invalid association: {problems[0]}", path=filename
-            )
-        written.append(asn.write(Path(out_dir) / filename))
-    return written
+    return (skymap or get_skymap()).index_of(name)
+
+
+def write_skycell_associations(run: SkycellRun) -> list[Path]:
+    """Validate and write every association atomically; returns the written paths."""
+    from roman_asn.tools.output import write_checked
+
+    return [write_checked(asn, path) for path, asn in run.associations.items()]

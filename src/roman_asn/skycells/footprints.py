@@ -20,30 +20,75 @@ from numpy.typing import NDArray
 
 from roman_asn.errors import RomanAsnError
 
-CORNER_COLUMNS = (
-    [f"ra_corn{i}" for i in range(1, 5)],
-    [f"dec_corn{i}" for i in range(1, 5)],
+# (ra, dec) column of each of the four corners of a footprint, in vertex order
+CORNER_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (f"ra_corn{i}", f"dec_corn{i}") for i in range(1, 5)
 )
+RA_CORNERS = tuple(ra for ra, _ in CORNER_COLUMNS)
+DEC_CORNERS = tuple(dec for _, dec in CORNER_COLUMNS)
 POINTING_COLUMNS = ("pointing_ra", "pointing_dec", "pointing_pa", "detector")
 SREGION_COLUMN = "s_region"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_SREGION = re.compile(rf"^\s*POLYGON\s+(?:ICRS\s+)?((?:{_NUMBER}\s+{_NUMBER}\s*)+)$", re.IGNORECASE)
+# POLYGON, an optional frame word (ICRS, J2000, ...), then the numbers
+_SREGION = re.compile(
+    rf"^\s*POLYGON\s+(?:[A-Za-z][A-Za-z0-9]*\s+)?((?:{_NUMBER}\s+{_NUMBER}\s*)+)$", re.IGNORECASE
+)
+
+
+def wrap_ra(ra) -> NDArray:
+    """RA in [0, 360): ``% 360`` alone gives 360.0 for a tiny negative angle."""
+    out = np.asarray(ra, dtype=float) % 360.0
+    return np.where(out >= 360.0, 0.0, out)
 
 
 # ---- gwcs -----------------------------------------------------------------------
-def footprint_from_wcs(wcs, points_per_edge: int = 8) -> tuple[NDArray, NDArray]:
-    """(ra, dec) vertices of a gwcs footprint, sampled along its bounding box.
+def pixel_box(wcs, data_shape: tuple[int, ...] | None = None) -> tuple[tuple[float, ...], str]:
+    """(x0, x1, y0, y1) of the pixels a WCS covers, and where that came from.
 
-    ``points_per_edge`` samples per edge (corners included once) follow distortion.
-    Raises ValueError when the WCS has no bounding box.
+    The bounding box when the WCS has one; else the WCS ``pixel_shape`` (as
+    romancal does), else the shape of the data array (``data_shape``, numpy order),
+    as the outer pixel edges -0.5 .. n - 0.5. Raises ValueError when none is known.
     """
     try:
-        bbox = wcs.bounding_box
-    except (AttributeError, NotImplementedError):
-        bbox = None
-    if bbox is None:
-        raise ValueError("the WCS has no bounding box")
-    (x0, x1), (y0, y1) = (tuple(map(float, interval)) for interval in bbox.bounding_box(order="F"))
+        box = wcs.bounding_box
+    except (AttributeError, NotImplementedError, ValueError, TypeError):
+        box = None
+    if box is not None:
+        try:
+            # a ModelBoundingBox; a plain tuple is already in x, y order in gwcs
+            intervals = box.bounding_box(order="F") if hasattr(box, "intervals") else box
+            (x0, x1), (y0, y1) = (tuple(map(float, interval)) for interval in intervals)
+            return (x0, x1, y0, y1), "bounding box"
+        except (TypeError, ValueError):
+            pass  # compound or malformed boxes: fall back to the shapes
+    shape = getattr(wcs, "pixel_shape", None)
+    if shape is not None and len(shape) >= 2 and all(n for n in shape[:2]):
+        nx, ny = int(shape[0]), int(shape[1])
+        return (-0.5, nx - 0.5, -0.5, ny - 0.5), "no bounding box: used the WCS pixel_shape"
+    if data_shape is not None and len(data_shape) >= 2:
+        ny, nx = (int(n) for n in data_shape[-2:])
+        return (-0.5, nx - 0.5, -0.5, ny - 0.5), "no bounding box: used the data array shape"
+    raise ValueError("the WCS has no bounding box, no pixel_shape and there is no data array")
+
+
+def footprint_from_wcs(
+    wcs, points_per_edge: int = 8, data_shape: tuple[int, ...] | None = None
+) -> tuple[NDArray, NDArray]:
+    """(ra, dec) vertices of a gwcs footprint, sampled along its pixel box.
+
+    ``points_per_edge`` samples per edge (corners included once) follow
+    distortion; 1 gives the four corners (x0, y0), (x1, y0), (x1, y1), (x0, y1).
+    The box is :func:`pixel_box`'s. Raises ValueError when the WCS covers no
+    known pixels or gives non-finite coordinates.
+    """
+    return footprint_and_source(wcs, points_per_edge, data_shape)[:2]
+
+
+def footprint_and_source(
+    wcs, points_per_edge: int = 8, data_shape: tuple[int, ...] | None = None
+) -> tuple[NDArray, NDArray, str]:
+    """:func:`footprint_from_wcs` and where its pixel box came from."""
+    (x0, x1, y0, y1), box_source = pixel_box(wcs, data_shape)
     t = np.linspace(0.0, 1.0, points_per_edge, endpoint=False)
     xs = np.concatenate(
         [x0 + (x1 - x0) * t, np.full_like(t, x1), x1 - (x1 - x0) * t, np.full_like(t, x0)]
@@ -54,15 +99,17 @@ def footprint_from_wcs(wcs, points_per_edge: int = 8) -> tuple[NDArray, NDArray]
     ra, dec = wcs(xs, ys, with_bounding_box=False)
     ra, dec = np.asarray(ra, dtype=float), np.asarray(dec, dtype=float)
     if not (np.all(np.isfinite(ra)) and np.all(np.isfinite(dec))):
-        raise ValueError("the WCS gives non-finite sky coordinates on its bounding box")
-    return ra % 360.0, dec
+        raise ValueError("the WCS gives non-finite sky coordinates on its pixel box")
+    return wrap_ra(ra), dec, box_source
 
 
 def read_level2(path: str | os.PathLike[str]) -> dict:
     """Metadata and footprint of a Level 2 file, without loading pixel data.
 
-    Returns ``{'ra', 'dec', 'filter', 'observation': {...}, 'exptype'}``. Raises
-    RomanAsnError naming the file and the reason when it cannot be used.
+    Returns ``{'ra', 'dec', 'footprint_source', 'filter', 'observation': {...},
+    'exposure_type'}``; ``footprint_source`` says which pixel box the footprint
+    was sampled on (:func:`pixel_box`). Raises RomanAsnError naming the file and
+    the reason when it cannot be used.
     """
     import asdf
 
@@ -86,8 +133,9 @@ def read_level2(path: str | os.PathLike[str]) -> dict:
         wcs = _get(meta, "wcs")
         if wcs is None:
             raise RomanAsnError("no WCS (meta.wcs) in the file", path=label)
+        data = _get(af.tree["roman"], "data")
         try:
-            ra, dec = footprint_from_wcs(wcs)
+            ra, dec, box_source = footprint_and_source(wcs, data_shape=getattr(data, "shape", None))
         except ValueError as error:
             raise RomanAsnError(str(error), path=label) from None
         except Exception as error:  # a broken transform
@@ -103,6 +151,7 @@ def read_level2(path: str | os.PathLike[str]) -> dict:
         return {
             "ra": ra,
             "dec": dec,
+            "footprint_source": box_source,
             "filter": _str_or_none(_get(instrument, "optical_element")),
             "observation": obs,
             "exposure_type": _str_or_none(_get(exposure, "type")),
@@ -121,17 +170,36 @@ def _str_or_none(value) -> str | None:
 
 
 # ---- pool columns ---------------------------------------------------------------
-def parse_s_region(text: str | None) -> tuple[NDArray, NDArray] | None:
-    """(ra, dec) vertices of ``POLYGON [ICRS] ra dec ra dec ...``; None if not a polygon."""
-    if text is None:
-        return None
+def s_region_vertices(text: str) -> tuple[NDArray, NDArray]:
+    """(ra, dec) vertices of ``POLYGON [frame] ra dec ra dec ...`` (3 or more).
+
+    RA is wrapped into [0, 360); Dec must lie in [-90, 90] and every number be
+    finite. Raises ValueError saying what is wrong otherwise.
+    """
     match = _SREGION.match(text)
     if match is None:
-        return None
+        raise ValueError(f"not a POLYGON S_REGION: {text[:60]!r}")
     values = np.array(match.group(1).split(), dtype=float)
-    if len(values) < 6 or len(values) % 2:
+    if len(values) < 6:
+        raise ValueError(f"a polygon needs 3 or more vertices, found {len(values) // 2}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("a polygon vertex is not a finite number")
+    ra, dec = values[0::2], values[1::2]
+    if np.any(np.abs(dec) > 90.0):
+        raise ValueError(f"Dec {dec[np.abs(dec) > 90.0][0]} is outside [-90, 90]")
+    if np.any(np.abs(ra) > 720.0):
+        raise ValueError(f"RA {ra[np.abs(ra) > 720.0][0]} is not an angle in degrees")
+    return wrap_ra(ra), dec
+
+
+def parse_s_region(text: str | None) -> tuple[NDArray, NDArray] | None:
+    """:func:`s_region_vertices`, or None when ``text`` is not a usable polygon."""
+    if text is None:
         return None
-    return values[0::2] % 360.0, values[1::2]
+    try:
+        return s_region_vertices(text)
+    except ValueError:
+        return None
 
 
 @lru_cache(maxsize=1)
@@ -199,7 +267,7 @@ def detector_footprints(
     tel = np.stack([np.cos(v3) * np.cos(v2), np.cos(v3) * np.sin(v2), np.sin(v3)], axis=-1)
     att = attitude_matrices(ra, dec, pa_aperture)
     sky = np.einsum("nij,nkj->nki", att, tel)
-    out_ra = np.degrees(np.arctan2(sky[..., 1], sky[..., 0])) % 360.0
+    out_ra = wrap_ra(np.degrees(np.arctan2(sky[..., 1], sky[..., 0])))
     out_dec = np.degrees(np.arcsin(np.clip(sky[..., 2], -1.0, 1.0)))
     return out_ra, out_dec
 
@@ -245,13 +313,13 @@ def footprints_from_table(table) -> tuple[NDArray, NDArray, NDArray[np.str_]]:
             return None
         return table.get_column(col).cast(pl.Float64, strict=False).fill_null(np.nan).to_numpy()
 
-    ras = [floats(c) for c in CORNER_COLUMNS[0]]
-    decs = [floats(c) for c in CORNER_COLUMNS[1]]
+    ras = [floats(c) for c in RA_CORNERS]
+    decs = [floats(c) for c in DEC_CORNERS]
     if all(a is not None for a in ras + decs):
         cr = np.stack(ras, axis=1)
         cd = np.stack(decs, axis=1)
         ok = np.all(np.isfinite(cr) & np.isfinite(cd), axis=1)
-        ra[ok], dec[ok] = cr[ok] % 360.0, cd[ok]
+        ra[ok], dec[ok] = wrap_ra(cr[ok]), cd[ok]
         source[ok] = "corners"
         done |= ok
 

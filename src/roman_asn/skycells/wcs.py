@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -11,32 +12,55 @@ from roman_asn.skycells import tessellation as tess
 from roman_asn.skycells.skymap import SkyMap, get_skymap
 
 
-def skycell_wcs_info(name_or_index: str | int, skymap: SkyMap | None = None) -> dict[str, Any]:
-    """The 12-key ``skycell_wcs_info`` of a cell, keys in SKYCELL_WCS_KEYS order.
+def skycell_wcs_infos(indices, skymap: SkyMap | None = None) -> list[dict[str, Any]]:
+    """The 12-key ``skycell_wcs_info`` of each cell index, keys in SKYCELL_WCS_KEYS order.
 
     As romancal writes it: projection centre = the region's tangent point,
     x0/y0_projection = the tangent pixel in the cell's 0-based frame, centre of
     the cell, 5000 x 5000 pixels, the cell's orientat and the region's.
+    Vectorized: one record lookup for all cells.
     """
     skymap = skymap or get_skymap()
-    index = skymap.index_of(name_or_index) if isinstance(name_or_index, str) else int(name_or_index)
-    rec = skymap.records([index])[0]
-    region = skymap.regions[int(skymap.region_of([index])[0])]
-    values = {
-        "name": str(rec["name"]),
-        "pixel_scale": tess.PIXEL_SCALE,
-        "ra_projection_center": float(region["ra_tangent"]),
-        "dec_projection_center": float(region["dec_tangent"]),
-        "x0_projection": float(rec["x_tangent"]),
-        "y0_projection": float(rec["y_tangent"]),
-        "ra_center": float(rec["ra_center"]),
-        "dec_center": float(rec["dec_center"]),
-        "nx": tess.CELL_SIZE,
-        "ny": tess.CELL_SIZE,
-        "orientat": float(rec["orientat"]),
-        "orientat_projection_center": float(region["orientat"]),
+    index = np.asarray(indices, dtype=np.int64)
+    if index.size == 0:
+        return []
+    rec = skymap.records(index)
+    region = skymap.regions[skymap.region_of(index)]
+    columns = {
+        "name": rec["name"].astype(str).tolist(),
+        "pixel_scale": [tess.PIXEL_SCALE] * len(index),
+        "ra_projection_center": region["ra_tangent"].astype(float).tolist(),
+        "dec_projection_center": region["dec_tangent"].astype(float).tolist(),
+        "x0_projection": rec["x_tangent"].astype(float).tolist(),
+        "y0_projection": rec["y_tangent"].astype(float).tolist(),
+        "ra_center": rec["ra_center"].astype(float).tolist(),
+        "dec_center": rec["dec_center"].astype(float).tolist(),
+        "nx": [tess.CELL_SIZE] * len(index),
+        "ny": [tess.CELL_SIZE] * len(index),
+        "orientat": rec["orientat"].astype(float).tolist(),
+        "orientat_projection_center": region["orientat"].astype(float).tolist(),
     }
-    return {key: values[key] for key in SKYCELL_WCS_KEYS}
+    return [{key: columns[key][i] for key in SKYCELL_WCS_KEYS} for i in range(len(index))]
+
+
+def skycell_wcs_info(name_or_index: str | int, skymap: SkyMap | None = None) -> dict[str, Any]:
+    """The ``skycell_wcs_info`` of one cell, by name or index (:func:`skycell_wcs_infos`)."""
+    skymap = skymap or get_skymap()
+    index = skymap.index_of(name_or_index) if isinstance(name_or_index, str) else int(name_or_index)
+    return skycell_wcs_infos([index], skymap)[0]
+
+
+def wcs_info_texts(names: list[str], skymap: SkyMap | None = None) -> dict[str, str]:
+    """``skycell_wcs_info`` of each cell as the JSON text Association.dump() writes
+    inside an association (4-space indent, one level deep), vectorized over cells."""
+    if not names:
+        return {}
+    skymap = skymap or get_skymap()
+    index = np.array([skymap.index_of(n) for n in names], dtype=np.int64)
+    return {
+        name: json.dumps(info, indent=4, ensure_ascii=False).replace("\n", "\n    ")
+        for name, info in zip(names, skycell_wcs_infos(index, skymap), strict=True)
+    }
 
 
 def wcs_from_info(info: dict[str, Any]):

@@ -19,7 +19,7 @@ _EXPORTS: dict[str, str] = {
     "diff_associations": "diff",
     "diff_paths": "diff",
     "Difference": "diff",
-    "update_path": "paths",
+    "update_path": "update_path",
     "gather": "gather",
     "GatherResult": "gather",
 }

@@ -13,15 +13,13 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from roman_asn.association import Association
-from roman_asn.errors import RomanAsnError
-from roman_asn.tools.paths import read_dict
+from roman_asn.tools.inputs import association_paths, gc_paused, read_association_dicts
 
 # Keys compared only with strict=True: they describe, but do not choose, what is processed.
 STRICT_KEYS: tuple[str, ...] = (
@@ -47,15 +45,16 @@ class Difference:
     right_file: str | None = None
 
 
-@dataclass(frozen=True)
 class _Entry:
-    asn: int  # index of the association in its set
-    label: str
-    product: dict[str, Any]
+    """One product of one association (a plain slotted class: a survey has 10^5-10^6)."""
 
-    @property
-    def name(self) -> str:
-        return str(self.product.get("name", ""))
+    __slots__ = ("asn", "label", "product", "name")
+
+    def __init__(self, asn: int, label: str, product: dict[str, Any]) -> None:
+        self.asn = asn  # index of the association in its set
+        self.label = label
+        self.product = product
+        self.name = str(product.get("name", ""))
 
 
 Labelled = tuple[str, "Association | dict[str, Any]"]
@@ -100,6 +99,13 @@ def _pair_products(
         by_name_left[entry.name].append(entry)
     for name, lefts in by_name_left.items():
         rights = by_name_right.pop(name, [])
+        if len(lefts) == 1 and len(rights) <= 1:  # the usual case: one name, one product
+            if rights:
+                pairs.append((lefts[0], rights[0]))
+            else:
+                left_over.append(lefts[0])
+            by_name_right[name] = []
+            continue
         # among duplicate names, identical memberships pair first
         remaining = list(rights)
         unmatched = []
@@ -121,9 +127,30 @@ def _pair_products(
     return pairs, left_over, right_over
 
 
+def _pair_renamed(
+    left_over: list[_Entry], right_over: list[_Entry], ignore_dirs: bool
+) -> list[tuple[_Entry, _Entry]]:
+    """Leftovers with the same members under another name, each right entry used once
+    (the first in ``right_over`` order), found through a dict of member signatures."""
+    by_signature: dict[frozenset[tuple[str, str]], deque[_Entry]] = defaultdict(deque)
+    for entry in right_over:
+        by_signature[_signature(entry.product, ignore_dirs)].append(entry)
+    renamed = []
+    for entry in left_over:
+        twins = by_signature.get(_signature(entry.product, ignore_dirs))
+        if twins:
+            renamed.append((entry, twins.popleft()))
+    return renamed
+
+
 def _compare_members(pair: tuple[_Entry, _Entry], ignore_dirs: bool, out: list[Difference]) -> None:
     left, right = pair
     name = left.name
+    lmembers, rmembers = left.product["members"], right.product["members"]
+    if lmembers == rmembers:  # the usual case: only a member listed twice can differ
+        keys = [_member_key(m["expname"], ignore_dirs) for m in lmembers]
+        if len(set(keys)) == len(keys):
+            return
 
     def members(entry: _Entry, side: str) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -192,6 +219,13 @@ def diff_associations(
     ``ignore_dirs`` compares members by file name only (after ``update-path``);
     ``strict`` also compares the keys in :data:`STRICT_KEYS` (asn_id exactly).
     """
+    with gc_paused():
+        return _diff(left, right, ignore_dirs, strict)
+
+
+def _diff(
+    left: Sequence[Labelled], right: Sequence[Labelled], ignore_dirs: bool, strict: bool
+) -> list[Difference]:
     lasns = [(label, _as_dict(a)) for label, a in left]
     rasns = [(label, _as_dict(a)) for label, a in right]
     lentries = [_Entry(i, lab, p) for i, (lab, a) in enumerate(lasns) for p in a["products"]]
@@ -216,24 +250,24 @@ def diff_associations(
 
     pairs, left_over, right_over = _pair_products(lentries, rentries, ignore_dirs)
     # a product renamed but otherwise identical is paired by its members
-    for entry in list(left_over):
-        sig = _signature(entry.product, ignore_dirs)
-        twin = next((r for r in right_over if _signature(r.product, ignore_dirs) == sig), None)
-        if twin is not None:
-            left_over.remove(entry)
-            right_over.remove(twin)
-            pairs.append((entry, twin))
-            out.append(
-                Difference(
-                    "product_name",
-                    f"product {entry.name} (left) is named {twin.name} in right",
-                    entry.name,
-                    left=entry.name,
-                    right=twin.name,
-                    left_file=entry.label,
-                    right_file=twin.label,
-                )
+    renamed = _pair_renamed(left_over, right_over, ignore_dirs)
+    if renamed:
+        used = {id(e) for pair in renamed for e in pair}
+        left_over = [e for e in left_over if id(e) not in used]
+        right_over = [e for e in right_over if id(e) not in used]
+    for entry, twin in renamed:
+        pairs.append((entry, twin))
+        out.append(
+            Difference(
+                "product_name",
+                f"product {entry.name} (left) is named {twin.name} in right",
+                entry.name,
+                left=entry.name,
+                right=twin.name,
+                left_file=entry.label,
+                right_file=twin.label,
             )
+        )
     for entry in left_over:
         out.append(
             Difference(
@@ -308,17 +342,9 @@ def diff_associations(
 
 
 def load_set(path: str | os.PathLike[str]) -> list[tuple[str, dict[str, Any]]]:
-    """The associations in a file, or in every ``*.json`` of a folder (sorted)."""
-    where = Path(path)
-    if where.is_dir():
-        files = sorted(where.glob("*.json"))
-        if not files:
-            raise RomanAsnError("no association files (*.json) in this folder", path=str(where))
-    elif where.exists():
-        files = [where]
-    else:
-        raise RomanAsnError("no such file or folder", path=str(where))
-    return [(str(f), read_dict(f)) for f in files]
+    """The associations in a file, or in every ``*.json`` under a folder (recursively,
+    sorted; see :mod:`roman_asn.tools.inputs`)."""
+    return read_association_dicts(association_paths([os.fspath(path)]))
 
 
 def diff_paths(

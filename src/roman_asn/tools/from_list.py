@@ -24,6 +24,26 @@ _EXPTYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # DMS candidate ids: o (observation), c (observer-defined), a (discovered), r (reserved)
 _DATA_RELEASE_ID = re.compile(r"[a-z0-9]+")
 _ASN_ID = re.compile(r"o\d{3}|c\d{4}|a\d{4}|r\d{4}")
+# Level 2 product suffixes a catalog name replaces (romancal's source catalog naming)
+CATALOG_REPLACES = ("cal", "rate", "uncal", "flat", "photom", "wcs")
+_SUFFIXED = re.compile(r"^(?P<stem>.*?)(?:(?P<sep>[_-])(?P<suffix>[A-Za-z0-9]+))?\.asdf$")
+
+
+def tweakreg_catalog_name(expname: str) -> str:
+    """The source catalog of a member, as romancal's ``--_tweakreg-catalogs`` names it.
+
+    ``a_cal.asdf`` -> ``a_cat.parquet`` (a known Level 2 suffix is replaced, its
+    separator kept: ``a-cal.asdf`` -> ``a-cat.parquet``), ``a_unknown.asdf`` ->
+    ``a_unknown_cat.parquet`` (other suffixes are appended to); folders are kept.
+    """
+    folder, _, base = expname.rpartition("/")
+    match = _SUFFIXED.match(base)
+    if match and match.group("suffix") and match.group("suffix").lower() in CATALOG_REPLACES:
+        name = f"{match.group('stem')}{match.group('sep')}cat.parquet"
+    else:
+        stem = base[: -len(".asdf")] if base.endswith(".asdf") else base.rsplit(".", 1)[0]
+        name = f"{stem}_cat.parquet"
+    return f"{folder}/{name}" if folder else name
 
 
 def parse_item(text: str, default_exptype: str = "science") -> tuple[str, str]:
@@ -52,12 +72,15 @@ def asn_from_list(
     asn_rule: str = "DMS_ELPP_Base",
     asn_id: str = "a3001",
     program: str = "noprogram",
+    tweakreg_catalogs: bool = False,
 ) -> Association:
     """One association with one product holding ``items`` in the order given.
 
     ``items`` are file names (exptype ``exptype``) or ``(name, exptype)`` pairs.
     File names are written as given: romancal opens members relative to the
-    association file's folder.
+    association file's folder. ``tweakreg_catalogs`` gives every member a
+    ``tweakreg_catalog`` named after it (:func:`tweakreg_catalog_name`), which
+    romancal's TweakReg reads instead of the catalog in the file.
     """
     if not product_name or not product_name.strip():
         raise RomanAsnError("a product name is required (--product-name)")
@@ -84,7 +107,8 @@ def asn_from_list(
         if name in seen:
             raise RomanAsnError(f"{name} is listed twice (files {seen[name]} and {position})")
         seen[name] = position
-        members.append(Member(expname=name, exptype=member_type))
+        extra = {"tweakreg_catalog": tweakreg_catalog_name(name)} if tweakreg_catalogs else {}
+        members.append(Member(expname=name, exptype=member_type, extra=extra))
     if not members:
         raise RomanAsnError("no files given: an association needs at least one member")
     asn = Association(

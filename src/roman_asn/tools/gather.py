@@ -21,8 +21,7 @@ from typing import Any
 
 from roman_asn.atomic import atomic_path
 from roman_asn.errors import RomanAsnError
-from roman_asn.tools.output import write_checked
-from roman_asn.tools.paths import MEMBER_FILE_KEYS, read_dict
+from roman_asn.tools.output import MEMBER_FILE_KEYS, read_dict, write_checked
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Validate-then-write for every file the tools produce."""
+"""Association JSON objects for the tools: read after the structural checks, and
+validate-then-write for every file they produce."""
 
 from __future__ import annotations
 
@@ -11,6 +12,34 @@ from roman_asn.association import Association
 from roman_asn.atomic import atomic_write_text
 from roman_asn.errors import AssociationError
 from roman_asn.validate import validate_dict
+
+# Member keys that hold file names: romancal's tweakreg source catalogs travel with
+# their exposures.
+MEMBER_FILE_KEYS: tuple[str, ...] = ("expname", "tweakreg_catalog")
+
+
+def read_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The association's JSON object, after the structural checks of :func:`load_asn`."""
+    from roman_asn.tools.inputs import read_association_dict
+
+    return read_association_dict(os.fspath(path))
+
+
+def member_path(path: str | os.PathLike[str], asn_folder: str | os.PathLike[str]) -> str:
+    """``path`` as romancal will resolve it from the association file's folder.
+
+    Files in (or below) that folder, and files given by a relative path, become
+    relative to it (``../coadds/x``); other absolute paths stay absolute.
+    """
+    given = os.fspath(path)
+    target, base = os.path.abspath(given), os.path.abspath(asn_folder)
+    try:
+        inside = os.path.commonpath([target, base]) == base
+        if inside or not os.path.isabs(given):
+            return Path(os.path.relpath(target, base)).as_posix()
+    except ValueError:  # another drive (Windows): only an absolute path works
+        pass
+    return Path(target).as_posix()
 
 
 def check(data: dict[str, Any], label: str) -> None:

@@ -1,52 +1,99 @@
-"""The small Python hooks rules name for what data cannot say.
+"""The small Python hooks rules name for what data cannot say, in one registry.
 
 An *expander* turns the pool table into the table a rule groups: it adds a
 ``file`` column and may emit several rows per pool row (the ``pool_row`` column
 keeps the link back). ``wfi_detectors`` turns an exposure-level row into its 18
-detector files. A sky-cell hook would add a ``skycell`` column the same way (one
-row per pool row x overlapping sky cell), and a rule would then group by it.
+detector files; ``skycells`` (:mod:`roman_asn.generator.skycell_rules`) repeats a
+row once per sky cell its footprint touches, adding a ``skycell`` column.
 
-Register a hook with :func:`register_expander`; rules name it with ``expand = "..."``.
+Register a hook with :func:`register_expander` (a name registered twice is an
+error, never a silent replacement); rules name it with ``expand = "..."``.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import polars as pl
 
-Expander = Callable[[pl.DataFrame], pl.DataFrame]
+ExpandFunction = Callable[[pl.DataFrame], pl.DataFrame]
 
 N_DETECTORS = 18
-# The column a sky-cell expander adds; a rule grouping by it gets the cell as target.
-SKYCELL_COLUMN = "skycell"
 # Name fields derived from ``file``; usable in product names when grouping by file.
 FILE_FIELDS = frozenset({"file_root", "exposure_root"})
 
 # Optional column an expander fills with why a row could not be expanded (null: fine).
 EXPAND_FAILURE = "expand_failure"
 
-EXPANDERS: dict[str, Expander] = {}
-# Extra pool columns an expander reads (the engine passes it only the columns rules need).
-EXPANDER_INPUTS: dict[str, tuple[str, ...]] = {}
-# How the summary names the rules of an expander when it skips them.
-EXPANDER_LABELS: dict[str, str] = {}
+# Modules whose import registers the shipped hooks (besides this one).
+_BUILTIN_MODULES = ("roman_asn.generator.skycell_rules",)
+
+
+@dataclass(frozen=True)
+class Expander:
+    """One expand hook: the function and what the engine must know about it."""
+
+    name: str
+    function: ExpandFunction
+    # extra pool columns it reads (the engine passes it only the columns rules need)
+    inputs: tuple[str, ...] = ()
+    # how the summary names its rules when it skips them
+    label: str = ""
+    # why a row it leaves without a file (null ``file``) joins nothing; checked first
+    no_file_reason: str | None = None
+
+    def __call__(self, frame: pl.DataFrame) -> pl.DataFrame:
+        return self.function(frame)
 
 
 class ExpanderSkip(Exception):
     """Raised by an expander that cannot work on this pool: its rules are skipped."""
 
 
+_EXPANDERS: dict[str, Expander] = {}
+ENTRY_POINT_GROUP = "roman_asn.expanders"
+_plugins_loaded = False
+
+
 def register_expander(
-    name: str, *, inputs: tuple[str, ...] = (), label: str | None = None
-) -> Callable[[Expander], Expander]:
-    def decorate(function: Expander) -> Expander:
-        EXPANDERS[name] = function
-        EXPANDER_INPUTS[name] = inputs
-        EXPANDER_LABELS[name] = label or f"{name} rules"
+    name: str,
+    *,
+    inputs: tuple[str, ...] = (),
+    label: str | None = None,
+    no_file_reason: str | None = None,
+) -> Callable[[ExpandFunction], ExpandFunction]:
+    """Decorator registering ``function`` as the expander ``name`` (once)."""
+
+    def decorate(function: ExpandFunction) -> ExpandFunction:
+        if name in _EXPANDERS:
+            raise ValueError(f"expand hook {name!r} is already registered")
+        _EXPANDERS[name] = Expander(
+            name, function, tuple(inputs), label or f"{name} rules", no_file_reason
+        )
         return function
 
     return decorate
+
+
+def expanders() -> dict[str, Expander]:
+    """Every registered expander by name: the shipped ones, and those of installed
+    packages naming a module that registers them under the entry-point group
+    ``roman_asn.expanders`` (loaded once)."""
+    global _plugins_loaded
+    if not _plugins_loaded:
+        _plugins_loaded = True
+        for module in _BUILTIN_MODULES:
+            importlib.import_module(module)
+        for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            entry.load()
+    return dict(_EXPANDERS)
+
+
+def get_expander(name: str) -> Expander:
+    return expanders()[name]
 
 
 def identity_files(frame: pl.DataFrame) -> pl.DataFrame:
@@ -61,7 +108,11 @@ def is_exposure_level() -> pl.Expr:
     return (pl.col("detector") == "WFI").fill_null(False) | if_no_detector
 
 
-@register_expander("wfi_detectors")
+@register_expander(
+    "wfi_detectors",
+    inputs=("detector",),
+    no_file_reason="exposure-level row whose file name has no _WFI_ token to expand",
+)
 def wfi_detectors(frame: pl.DataFrame) -> pl.DataFrame:
     """Exposure-level rows -> their 18 detector files; detector rows stay as they are.
 

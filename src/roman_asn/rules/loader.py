@@ -15,11 +15,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import roman_asn.generator.skycell_rules  # noqa: F401  (registers the skycells expander)
 from roman_asn.errors import RomanAsnError
-from roman_asn.generator.hooks import EXPANDERS, FILE_FIELDS
 from roman_asn.generator.naming import TemplateError, template_fields
 from roman_asn.pool.columns import canonical_name
+from roman_asn.rules.hooks import FILE_FIELDS, expanders
 
 CANDIDATE_MODES = ("observation", "each", "none")
 # Template fields every rule may use besides its group keys.
@@ -39,11 +38,18 @@ RULE_KEYS = frozenset(
         "member_suffix",
         "member_exptype",
         "product_name",
+        "product_root",
+        "target_column",
+        "skycell_column",
         "asn_file_name",
         "source_rules",
         "fill_missing",
+        "asn_id",
+        "min_filters",
     }
 )
+# a fixed association id: the DMS candidate id forms (as romancal's tools write a3001)
+_FIXED_ASN_ID = re.compile(r"o\d{3}|c\d{4}|a\d{4}|r\d{4}")
 FILE_NAME_STYLES = ("dms", "product")
 SELECT_KEYS = frozenset({"column", "values", "exclude", "describe"})
 
@@ -92,6 +98,17 @@ class Rule:
     source_rules: tuple[str, ...] = ()
     # empty values of these columns group as this text instead of leaving the row out
     fill_missing: dict[str, str] = field(default_factory=dict)
+    # the product name without what a second-stage rule combines across (the filter)
+    product_root: str | None = None
+    # the column whose value is the association's target
+    target_column: str = "target"
+    # a group column naming the association's sky cell (fills skycell_wcs_info)
+    skycell_column: str | None = None
+    # every association of the rule gets this asn_id instead of a discovered a3NNN
+    # (romancal's skycell_asn and multiband_asn write a3001; outlier detection reads it)
+    asn_id: str | None = None
+    # a source_rules rule: only groups of at least this many filters (coadds) are kept
+    min_filters: int = 1
     source: str = "<rules>"
 
     @property
@@ -111,8 +128,22 @@ class Rule:
         return tuple(out)
 
     @property
+    def unwritten_reason(self) -> str | None:
+        """Why a group of this rule is made but not written (None: it always is)."""
+        if self.min_filters > 1:
+            return f"fewer than {self.min_filters} filters (rules key min_filters)"
+        return None
+
+    @property
     def fields(self) -> tuple[str, ...]:
-        return template_fields(self.product_name)
+        """Columns the product name and product root templates use."""
+        root = template_fields(self.product_root) if self.product_root else ()
+        return tuple(dict.fromkeys((*template_fields(self.product_name), *root)))
+
+    @property
+    def second_stage(self) -> bool:
+        """Groups the products of ``source_rules`` rather than pool rows."""
+        return bool(self.source_rules)
 
 
 def default_rules_path() -> Path:
@@ -213,9 +244,10 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
             raise fail("'candidate_types' must be a list of text", "candidate_types")
         candidate_types = tuple(t.lower() for t in candidate_types)
     expand = table.get("expand")
-    if expand is not None and expand not in EXPANDERS:
+    registered = expanders()
+    if expand is not None and expand not in registered:
         raise fail(
-            f"unknown expand hook {expand!r} (registered: {', '.join(sorted(EXPANDERS))})",
+            f"unknown expand hook {expand!r} (registered: {', '.join(sorted(registered))})",
             "expand",
         )
     member_suffix = table.get("member_suffix")
@@ -252,25 +284,41 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
             "source_rules",
         )
 
+    keys = {"program", *group_by, *([type_column] if type_column else [])}
+    fixed_id = table.get("asn_id")
+    if fixed_id is not None and (
+        not isinstance(fixed_id, str) or not _FIXED_ASN_ID.fullmatch(fixed_id)
+    ):
+        raise fail("'asn_id' must be a candidate id: oNNN, cNNNN, aNNNN or rNNNN", "asn_id")
+    if fixed_id is not None and (candidates != "none" or file_style != "product"):
+        raise fail(
+            "a fixed 'asn_id' needs candidates = 'none' and asn_file_name = 'product' "
+            "(the product name tells its associations apart)",
+            "asn_id",
+        )
+    min_filters = table.get("min_filters", 1)
+    if isinstance(min_filters, bool) or not isinstance(min_filters, int) or min_filters < 1:
+        raise fail("'min_filters' must be a whole number, 1 or more", "min_filters")
+    if "min_filters" in table and not source_rules:
+        raise fail("'min_filters' applies to a rule with 'source_rules' (multiband)", "min_filters")
+
     template = table.get("product_name")
     if not isinstance(template, str) or not template:
         raise fail("needs a 'product_name' template", "product_name")
-    try:
-        fields = template_fields(template)
-    except TemplateError as error:
-        raise fail(f"bad product_name template: {error}", "product_name") from None
-    keys = {"program", *group_by, *([type_column] if type_column else [])}
-    allowed = keys | SPECIAL_FIELDS
-    if "file" in keys:
-        allowed |= FILE_FIELDS
-    file_hint = "" if "file" in keys else ", file_root, exposure_root (with group_by file)"
-    for name_field in fields:
-        if name_field not in allowed:
-            raise fail(
-                f"product_name uses {{{name_field}}}, which is not constant in one association "
-                f"(use group_by columns, {', '.join(sorted(SPECIAL_FIELDS))}{file_hint})",
-                "product_name",
-            )
+    fields = _template(template, keys, fail, "product_name")
+    product_root = table.get("product_root")
+    if product_root is not None:
+        if not isinstance(product_root, str) or not product_root:
+            raise fail("'product_root' must be a template like product_name", "product_root")
+        _template(product_root, keys, fail, "product_root")
+    target_column = table.get("target_column", "target")
+    if not isinstance(target_column, str) or not target_column:
+        raise fail("'target_column' must be a column name", "target_column")
+    skycell_column = table.get("skycell_column")
+    if skycell_column is not None and (
+        not isinstance(skycell_column, str) or canonical_name(skycell_column) not in keys
+    ):
+        raise fail("'skycell_column' must be one of the group_by columns", "skycell_column")
     if candidates == "each" and "acid" not in fields:
         raise fail(
             "a rule with candidates = 'each' must put {acid} in product_name, "
@@ -296,8 +344,33 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
         asn_file_name=file_style,
         source_rules=tuple(source_rules),
         fill_missing=fill_missing,
+        product_root=product_root,
+        target_column=canonical_name(target_column),
+        skycell_column=canonical_name(skycell_column) if skycell_column else None,
+        asn_id=fixed_id,
+        min_filters=min_filters,
         source=label,
     )
+
+
+def _template(template: str, keys: set[str], fail, key: str) -> tuple[str, ...]:
+    """The fields of a name template, each constant in one association."""
+    try:
+        fields = template_fields(template)
+    except TemplateError as error:
+        raise fail(f"bad {key} template: {error}", key) from None
+    allowed = keys | SPECIAL_FIELDS
+    if "file" in keys:
+        allowed |= FILE_FIELDS
+    file_hint = "" if "file" in keys else ", file_root, exposure_root (with group_by file)"
+    for name_field in fields:
+        if name_field not in allowed:
+            raise fail(
+                f"{key} uses {{{name_field}}}, which is not constant in one association "
+                f"(use group_by columns, {', '.join(sorted(SPECIAL_FIELDS))}{file_hint})",
+                key,
+            )
+    return fields
 
 
 def _text_list(value: Any) -> bool:

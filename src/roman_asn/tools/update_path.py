@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from roman_asn.association import Association, load_asn, read_json
+from roman_asn.association import Association
 from roman_asn.atomic import atomic_write_text
 from roman_asn.errors import AssociationError, RomanAsnError
-from roman_asn.tools.output import check, dump_dict
-
-# Member keys that hold file names: romancal's tweakreg source catalogs travel with
-# their exposures.
-MEMBER_FILE_KEYS: tuple[str, ...] = ("expname", "tweakreg_catalog")
+from roman_asn.tools.output import MEMBER_FILE_KEYS, check, dump_dict, read_dict
 
 A = TypeVar("A", Association, dict)
 
@@ -68,12 +64,6 @@ class PathUpdate:
     target: Path
     changed: bool
     members: int
-
-
-def read_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The association's JSON object, after the structural checks of :func:`load_asn`."""
-    load_asn(path)
-    return read_json(path)
 
 
 def update_files(

@@ -1,0 +1,62 @@
+"""Sky coordinates as people type them: degrees or sexagesimal, ranges checked.
+
+RA: decimal degrees (``266.42``), or hours when sexagesimal (``17:45:40``,
+``17h45m40s``), or degrees with a unit (``266d25m``). Dec: decimal degrees or
+sexagesimal degrees (``-29:00:28``, ``-29d00m28s``). RA outside [0, 360) and Dec
+outside [-90, 90] are errors, never wrapped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+
+_HOURS = re.compile(r"^[+-]?\d+(\.\d*)?\s*h", re.IGNORECASE)
+_DEGREE_UNIT = re.compile(r"[d°]", re.IGNORECASE)
+
+
+def _angle(text: str, default_unit: str) -> float:
+    """Degrees of ``text``: a plain number, or sexagesimal in ``default_unit``."""
+    from astropy import units as u
+    from astropy.coordinates import Angle
+
+    cleaned = text.strip()
+    try:
+        value = float(cleaned)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(value):
+            raise ValueError(f"{text!r} is not a finite angle")
+        return value
+    unit = u.hourangle if default_unit == "hour" else u.deg
+    if _HOURS.match(cleaned):
+        unit = u.hourangle
+    elif _DEGREE_UNIT.search(cleaned):
+        unit = u.deg
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # 24h, 60s: the range check below speaks
+            return float(Angle(cleaned, unit=unit).to_value(u.deg))
+    except (ValueError, TypeError, u.UnitsError):
+        raise ValueError(
+            f"{text!r} is not an angle (degrees such as 266.42, or sexagesimal such as "
+            "17:45:40 / 17h45m40s for RA, -29:00:28 / -29d00m28s for Dec)"
+        ) from None
+
+
+def parse_ra(text: str) -> float:
+    """RA in degrees, [0, 360). Sexagesimal without units is hours, as astronomers write RA."""
+    value = _angle(text, "hour")
+    if not 0.0 <= value < 360.0:
+        raise ValueError(f"RA {text} is outside [0, 360) degrees")
+    return value
+
+
+def parse_dec(text: str) -> float:
+    """Dec in degrees, [-90, 90]. Sexagesimal is degrees."""
+    value = _angle(text, "deg")
+    if not -90.0 <= value <= 90.0:
+        raise ValueError(f"Dec {text} is outside [-90, 90] degrees")
+    return value
