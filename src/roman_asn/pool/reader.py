@@ -28,6 +28,7 @@ from roman_asn.pool.columns import (
     REQUIRED_COLUMNS,
     ROW_COLUMN,
     UPPER_CASE_COLUMNS,
+    VISIT_ID_FIELDS,
     canonical_name,
 )
 from roman_asn.pool.ecsv import read_ecsv
