@@ -9,6 +9,7 @@ when every one of its non-missing values is ``T`` or ``F``; in any other column
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from collections.abc import Callable
@@ -397,6 +398,11 @@ def _checked_candidate_structs(frame: pl.DataFrame, pool: Pool) -> pl.Series:
             column="candidates",
             **pool.where(int(row[ROW_COLUMN])),
         )
+    upper = flat.select(
+        (pl.col("id").str.contains("[A-Z]") | pl.col("type").str.contains("[A-Z]")).any()
+    ).item()
+    if not upper:  # the usual case: nothing to rewrite
+        return frame["candidates"]
     lowered = pl.element().struct.with_fields(
         pl.field("id").str.to_lowercase(), pl.field("type").str.to_lowercase()
     )
@@ -433,7 +439,7 @@ def check_values(frame: pl.DataFrame, pool: Pool) -> None:
     if all(c in frame.columns for pair in corners for c in pair):
         checks.append(
             (
-                _footprint_span(corners) > MAX_FOOTPRINT_DEGREES,
+                _footprint_too_wide(corners),
                 "ra_corn1",
                 f"the footprint corners are more than {MAX_FOOTPRINT_DEGREES:g} degrees apart",
             )
@@ -468,16 +474,20 @@ def check_values(frame: pl.DataFrame, pool: Pool) -> None:
             )
 
 
-def _footprint_span(corners: list[tuple[str, str]]) -> pl.Expr:
-    """The widest angle (degrees) between two corners of each row's footprint."""
-    spans = []
-    for i, (ra1, dec1) in enumerate(corners):
-        for ra2, dec2 in corners[i + 1 :]:
-            a1, d1 = pl.col(ra1).radians(), pl.col(dec1).radians()
-            a2, d2 = pl.col(ra2).radians(), pl.col(dec2).radians()
-            cosine = d1.sin() * d2.sin() + d1.cos() * d2.cos() * (a1 - a2).cos()
-            spans.append(cosine.clip(-1.0, 1.0).arccos().degrees())
-    return pl.max_horizontal(spans)
+def _footprint_too_wide(corners: list[tuple[str, str]]) -> pl.Expr:
+    """Whether two corners of a row's footprint are more than MAX_FOOTPRINT_DEGREES
+    apart: the dot product of their unit vectors is below its cosine."""
+    vectors = []
+    for ra, dec in corners:
+        a, d = pl.col(ra).radians(), pl.col(dec).radians()
+        vectors.append((d.cos() * a.cos(), d.cos() * a.sin(), d.sin()))
+    limit = math.cos(math.radians(MAX_FOOTPRINT_DEGREES))
+    wide = [
+        (u[0] * v[0] + u[1] * v[1] + u[2] * v[2]) < limit - 1e-12
+        for i, u in enumerate(vectors)
+        for v in vectors[i + 1 :]
+    ]
+    return pl.any_horizontal(wide)
 
 
 # What describes an exposure file itself: one file, one value. (Where the file sits in
