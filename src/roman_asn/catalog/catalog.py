@@ -460,12 +460,18 @@ class Catalog:
                 connection.execute(sa.select(a).where(a.c.retired_run > since)).mappings().all()
             )
             out: dict[str, list[dict]] = {"new": [], "changed": [], "retired": []}
+            touched = [
+                r
+                for r in touched
+                if not (r["retired_run"] is not None and r["retired_run"] > since)
+            ]
+            wanted = {(r["asn_pk"], r["current_version"]) for r in touched}
+            wanted |= {(r["asn_pk"], r["first_new"] - 1) for r in touched if r["first_new"] > 1}
+            members = self._member_lists(connection, wanted)
             for row in touched:
-                if row["retired_run"] is not None and row["retired_run"] > since:
-                    continue
                 before = row["first_new"] - 1
-                after = self._members(connection, row["asn_pk"], row["current_version"])
-                old = self._members(connection, row["asn_pk"], before) if before else []
+                after = members.get((row["asn_pk"], row["current_version"]), [])
+                old = members.get((row["asn_pk"], before), []) if before else []
                 entry = _entry(row) | {
                     "version": row["current_version"],
                     "members_added": sorted(set(after) - set(old)),
@@ -477,6 +483,19 @@ class Catalog:
             for key in out:
                 out[key].sort(key=_processing_key)
             return out
+
+    def _member_lists(self, connection, wanted: set[tuple[int, int]]) -> dict:
+        """Member names of many (association, version) pairs, read in batches."""
+        v = t.versions
+        pks = sorted({pk for pk, _ in wanted})
+        found: dict[tuple[int, int], list[str]] = {}
+        for chunk in batched(pks):
+            for asn_pk, version, text in connection.execute(
+                sa.select(v.c.asn_pk, v.c.version, v.c.members).where(v.c.asn_pk.in_(chunk))
+            ):
+                if (asn_pk, version) in wanted:
+                    found[(asn_pk, version)] = [m for m, _ in decode_members(text)]
+        return found
 
     def _members(self, connection, asn_pk: int, version: int) -> list[str]:
         text = connection.execute(

@@ -9,11 +9,19 @@ import click
 from rich.table import Table
 
 from roman_asn.cli.common import console, err_console
+from roman_asn.cli.coordinates import COORDINATE_CONTEXT, DEC, RA
 from roman_asn.cli.generate import rule_options, selected_rules
 from roman_asn.errors import RomanAsnError
 
 CATALOG = click.argument("catalog", metavar="CATALOG")
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+LIMIT = click.option(
+    "--limit",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Rows shown per table (0: all); --json always gives all.",
+)
 
 
 def _open(location: str, *, create: bool = False):
@@ -26,8 +34,14 @@ def _print_json(value) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
-def _entries_table(title: str, entries: list[dict], extra: tuple[str, ...] = ()) -> Table:
-    table = Table(title=title, title_justify="left")
+def _entries_table(
+    title: str, entries: list[dict], extra: tuple[str, ...] = (), limit: int = 0
+) -> Table:
+    shown = entries[:limit] if limit else entries
+    more = len(entries) - len(shown)
+    caption = f"and {more:,} more (--limit 0 or --json for all)" if more else None
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    entries = shown
     for column in ("name", "level", "asn_type", *extra):
         table.add_column(column, justify="right" if column == "level" else "left")
     for entry in entries:
@@ -73,9 +87,10 @@ def ingest(catalog, pools, rule_files, ignore_default, no_skycells, data_release
         f"run {report.run_id}: {report.rows:,} rows ({report.added:,} new files, "
         f"{report.updated:,} updated, {report.unchanged:,} unchanged); associations: "
         f"{len(report.new):,} new, {len(report.changed):,} changed, "
-        f"{len(report.retired):,} retired ({report.seconds:.2f} s)",
+        f"{len(report.retired):,} retired",
         soft_wrap=True,
     )
+    console.print(f"ingest took {report.seconds:.2f} s")
 
 
 @command.command("withdraw")
@@ -101,19 +116,22 @@ def withdraw(catalog, files, rule_files, ignore_default, no_skycells, as_json):
 @command.command("changes")
 @CATALOG
 @click.option("--since", type=int, default=None, metavar="RUN", help="Changes after this run.")
+@LIMIT
 @JSON
-def changes(catalog, since, as_json):
+def changes(catalog, since, limit, as_json):
     """New, changed and retired associations since a run (default: the last ingest)."""
     with _open(catalog) as store:
         found = store.changes(since)
     if as_json:
         _print_json(found)
         return
-    console.print(_entries_table("new", found["new"], ("version", "members_added")))
-    console.print(
-        _entries_table("changed", found["changed"], ("version", "members_added", "members_removed"))
-    )
-    console.print(_entries_table("retired", found["retired"], ("reason",)))
+    for kind, extra in (
+        ("new", ("members_added",)),
+        ("changed", ("version", "members_added", "members_removed")),
+        ("retired", ("reason",)),
+    ):
+        entries = found[kind]
+        console.print(_entries_table(f"{kind}: {len(entries):,}", entries, extra, limit))
 
 
 @command.command("export")
@@ -169,61 +187,64 @@ def mark(catalog, names, all_current, from_file, failed):
 
 @command.command("stale")
 @CATALOG
+@LIMIT
 @JSON
-def stale(catalog, as_json):
+def stale(catalog, limit, as_json):
     """The reprocessing plan: what must be (re)processed, in order, and why."""
     with _open(catalog) as store:
         plan = store.stale()
     if as_json:
         _print_json(plan)
         return
-    console.print(_entries_table(f"stale: {len(plan):,}", plan, ("reason",)))
+    console.print(_entries_table(f"stale: {len(plan):,}", plan, ("reason",), limit))
 
 
 @command.command("find")
 @CATALOG
 @click.argument("file")
+@LIMIT
 @JSON
-def find(catalog, file, as_json):
+def find(catalog, file, limit, as_json):
     """Every association (current and past versions) that holds FILE."""
     with _open(catalog) as store:
         found = store.find(file)
     if as_json:
         _print_json(found)
         return
-    console.print(_entries_table(f"{file}: {len(found)}", found, ("versions", "current")))
+    console.print(_entries_table(f"{file}: {len(found)}", found, ("versions", "current"), limit))
 
 
 @command.command("cell")
 @CATALOG
 @click.argument("skycell")
+@LIMIT
 @JSON
-def cell(catalog, skycell, as_json):
+def cell(catalog, skycell, limit, as_json):
     """Current associations on SKYCELL."""
     with _open(catalog) as store:
         found = store.cell(skycell)
     if as_json:
         _print_json(found)
         return
-    console.print(_entries_table(f"{skycell}: {len(found)}", found, ("product_name",)))
+    console.print(_entries_table(f"{skycell}: {len(found)}", found, ("product_name",), limit))
 
 
-@command.command("cone", context_settings={"ignore_unknown_options": True})
+@command.command("cone", context_settings=COORDINATE_CONTEXT)
 @CATALOG
-@click.argument("ra", type=float)
-@click.argument("dec", type=float)
-@click.argument("radius", type=float)
+@click.argument("ra", type=RA)
+@click.argument("dec", type=DEC)
+@click.argument("radius", type=click.FloatRange(0, 180))
+@LIMIT
 @JSON
-def cone(catalog, ra, dec, radius, as_json):
-    """Current associations on sky cells centred within RADIUS degrees of RA DEC."""
-    if not 0 <= ra < 360 or not -90 <= dec <= 90 or not 0 <= radius <= 180:
-        raise RomanAsnError("RA must be in [0, 360), Dec in [-90, 90], RADIUS in [0, 180]")
+def cone(catalog, ra, dec, radius, limit, as_json):
+    """Current associations on sky cells centred within RADIUS degrees of RA DEC
+    (degrees or sexagesimal, as `skycell-lookup find` takes them)."""
     with _open(catalog) as store:
         found = store.cone(ra, dec, radius)
     if as_json:
         _print_json(found)
         return
-    console.print(_entries_table(f"{len(found)} association(s)", found, ("skycell",)))
+    console.print(_entries_table(f"{len(found)} association(s)", found, ("skycell",), limit))
 
 
 @command.command("show")

@@ -87,12 +87,10 @@ def _catalog_demo(pool, location: Path) -> None:
             )
         console.print(f"$ roman-asn catalog changes {location}", soft_wrap=True)
         changes = catalog.changes()
-    shown = 10
     for kind, extra in (
         ("new", ("members_added",)),
-        ("changed", ("members_added", "members_removed")),
+        ("changed", ("version", "members_added", "members_removed")),
         ("retired", ("reason",)),
     ):
         entries = changes[kind]
-        title = f"{kind}: {len(entries):,}" + (f" (first {shown})" if len(entries) > shown else "")
-        console.print(_entries_table(title, entries[:shown], extra))
+        console.print(_entries_table(f"{kind}: {len(entries):,}", entries, extra, limit=10))
