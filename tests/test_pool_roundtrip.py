@@ -37,7 +37,7 @@ row = st.fixed_dictionaries(
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(rows=st.lists(row, min_size=1, max_size=20))
+@given(rows=st.lists(row, min_size=1, max_size=20, unique_by=lambda r: r["filename"]))
 def test_pool_rows_survive_write_and_read(tmp_path, suffix, rows):
     frame = pl.DataFrame(
         rows,

@@ -185,12 +185,7 @@ def load_asn(source: str | os.PathLike[str], *, validate: bool = False) -> Assoc
     project's strict schema.
     """
     text, label = _read_source(source)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise AssociationError(
-            f"not valid JSON: {error.msg} (column {error.colno})", path=label, line=error.lineno
-        ) from None
+    data = parse_json(text, label)
     from roman_asn.validate import structural_problems, validate_dict
 
     problems = validate_dict(data, label) if validate else structural_problems(data, label)
@@ -199,6 +194,48 @@ def load_asn(source: str | os.PathLike[str], *, validate: bool = False) -> Assoc
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise AssociationError(f"not a valid association: {details}{more}", path=label)
     return Association.from_dict(data)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def parse_json(text: str, label: str) -> Any:
+    """JSON text of an association file, or :class:`AssociationError` in one line: bad
+    syntax (with line and column), a key given twice in one object (JSON leaves it to
+    the reader which one counts), integers too long to convert, nesting too deep."""
+    try:
+        return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+    except json.JSONDecodeError as error:
+        raise AssociationError(
+            f"not valid JSON: {error.msg} (column {error.colno})", path=label, line=error.lineno
+        ) from None
+    except _DuplicateKey as error:
+        raise AssociationError(
+            f"key {error.args[0]!r} appears twice in one object", path=label
+        ) from None
+    except RecursionError:
+        raise AssociationError("not valid JSON: nested too deeply", path=label) from None
+    except ValueError as error:  # e.g. an integer beyond Python's 4300-digit limit
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if "digits" in reason:
+            reason = "an integer with more digits than any association value has"
+        raise AssociationError(f"not valid JSON: {reason}", path=label) from None
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """The parsed JSON of an association file (see :func:`parse_json`)."""
+    text, label = _read_source(Path(path))
+    return parse_json(text, label)
 
 
 def _read_source(source: str | os.PathLike[str]) -> tuple[str, str]:
@@ -211,6 +248,8 @@ def _read_source(source: str | os.PathLike[str]) -> tuple[str, str]:
         raise AssociationError("no such file", path=str(path)) from None
     except IsADirectoryError:
         raise AssociationError("is a directory, not an association file", path=str(path)) from None
+    except OSError as error:
+        raise AssociationError(f"cannot read: {error.strerror or error}", path=str(path)) from None
     try:
         return raw.decode("utf-8"), str(path)
     except UnicodeDecodeError as error:

@@ -1,50 +1,239 @@
-"""Atomic file writes: a failed or interrupted run never leaves a partial file."""
+"""Whole files or none: writes that never leave a partial or temporary file behind.
+
+Every file is written under a temporary name, ``.<name>.<pid>.<random>.tmp``, and
+renamed over its target only once every byte is written (rename is atomic: readers
+see the old file or the whole new one). An error or Ctrl-C removes the temporary
+file; one left by ``kill -9`` is removed by the first write of a later run into
+the folder, since its process is gone (:func:`remove_stale_temporaries`).
+
+Created files follow the umask (0644 under 022, 0600 under 077), as with any Unix
+tool; rewriting an existing file keeps its mode and, by default, writes through a
+symlink to the file it names. A failed write raises :class:`WriteError` naming the
+path (a full disk, a short write, a read-only folder).
+
+No fsync: that guards against power loss, not crashes, and costs milliseconds per
+file when a run writes millions of associations.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
-import tempfile
+import secrets
+import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from roman_asn.errors import RomanAsnError
 
-@contextlib.contextmanager
-def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; rename it over ``path`` only on success."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+TEMP_SUFFIX = ".tmp"
+_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_cleaned: set[str] = set()
+_cleaned_lock = threading.Lock()
+
+
+class WriteError(RomanAsnError):
+    """A file could not be written completely; nothing partial was left."""
+
+
+def write_error(error: OSError, path: str | os.PathLike[str]) -> WriteError:
+    """The one-line error for a failed write of ``path``."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return WriteError(f"cannot write: {reason}", path=str(path))
+
+
+def temporary_suffix() -> str:
+    """``.<pid>.<random>.tmp``: unique, and naming the process that owns the file."""
+    return f".{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+
+
+def temporary_name(name: str, suffix: str | None = None) -> str:
+    """``.<name>.<pid>.<random>.tmp``: hidden, unique, and naming the process that owns it
+    (``suffix``: one :func:`temporary_suffix` shared by a batch of distinct names)."""
+    return f".{name}{suffix or temporary_suffix()}"
+
+
+def _owner(entry_name: str) -> int | None:
+    """The pid in a temporary name made by :func:`temporary_name` (or ``.<name>.<pid>.tmp``)."""
+    if not (entry_name.startswith(".") and entry_name.endswith(TEMP_SUFFIX)):
+        return None
+    parts = entry_name[: -len(TEMP_SUFFIX)].split(".")
+    for candidate in (parts[-2:-1], parts[-1:]):
+        if candidate and candidate[0].isdigit():
+            return int(candidate[0])
+    return None
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
     try:
-        with os.fdopen(fd, mode, **kwargs) as handle:
-            yield handle
-        # rename is atomic: readers see the old file or the whole new one, never a part.
-        # No fsync: that guards against power loss, not crashes, and costs milliseconds
-        # per file when a run writes millions of associations.
-        os.replace(tmp, target)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], *, force: bool = False) -> int:
+    """Remove the temporary files an interrupted earlier run left in ``folder`` (those
+    whose process no longer runs); once per folder and process unless ``force``."""
+    key = os.path.abspath(folder)
+    with _cleaned_lock:
+        if key in _cleaned and not force:
+            return 0
+        _cleaned.add(key)
+    removed = 0
+    try:
+        entries = list(os.scandir(key))
+    except OSError:
+        return 0
+    for entry in entries:
+        pid = _owner(entry.name)
+        if pid is None or _alive(pid):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+def resolve_target(path: str | os.PathLike[str], follow_symlinks: bool = True) -> Path:
+    """The file a write of ``path`` replaces: through symlinks unless told otherwise."""
+    target = Path(path)
+    if follow_symlinks and target.is_symlink():
+        return Path(os.path.realpath(target))
+    return target
+
+
+def _existing_mode(target: Path) -> int | None:
+    try:
+        info = os.stat(target, follow_symlinks=False)
+    except OSError:
+        return None
+    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """``os.write`` until every byte is written (it may write fewer than asked)."""
+    written = os.write(fd, data)
+    if written == len(data):  # nearly always: one call
+        return
+    view = memoryview(data)[max(written, 0) :]
+    if written <= 0:
+        raise OSError(errno.EIO, "the write made no progress")
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.EIO, "the write made no progress")
+        view = view[written:]
+
+
+def write_bytes_in(
+    dir_fd: int, name: str, data: bytes, mode: int | None = None, suffix: str | None = None
+) -> None:
+    """Write ``data`` as ``name`` in the open folder ``dir_fd``, whole or not at all.
+
+    The generator's fast path for millions of small files: no path lookups, no text
+    layer. Raises OSError (callers name the path)."""
+    tmp = temporary_name(name, suffix)
+    fd = os.open(tmp, _OPEN_FLAGS, 0o666, dir_fd=dir_fd)
+    try:
+        try:
+            write_all(fd, data)
+            if mode is not None:
+                os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
         raise
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    with atomic_open(path, "w", encoding="utf-8", newline="\n") as handle:
+@contextlib.contextmanager
+def atomic_open(
+    path: str | os.PathLike[str], mode: str = "w", *, follow_symlinks: bool = True, **kwargs
+) -> Iterator[IO]:
+    """Open a temporary file beside ``path``; it becomes ``path`` only on success.
+
+    Bytes go out through ``os.write`` in a checked loop (``_RawFile`` under a
+    buffer), so a short write is finished and a failing one raises."""
+    with atomic_path(path, follow_symlinks=follow_symlinks) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0))
+        try:
+            buffered = io.BufferedWriter(_RawFile(fd), buffer_size=1 << 20)
+            stream = buffered if "b" in mode else io.TextIOWrapper(buffered, **kwargs)
+            try:
+                yield stream
+                stream.flush()
+            finally:
+                with contextlib.suppress(OSError, ValueError):
+                    stream.close()  # closes only the wrappers: the descriptor is ours
+        finally:
+            os.close(fd)
+
+
+class _RawFile(io.RawIOBase):
+    """A raw stream over a descriptor that it does not close (atomic_open closes it)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        return os.write(self._fd, data)
+
+
+def atomic_write_text(
+    path: str | os.PathLike[str], text: str, *, follow_symlinks: bool = True
+) -> None:
+    with atomic_open(
+        path, "w", encoding="utf-8", newline="\n", follow_symlinks=follow_symlinks
+    ) as handle:
         handle.write(text)
 
 
+def atomic_write_bytes(
+    path: str | os.PathLike[str], data: bytes, *, follow_symlinks: bool = True
+) -> None:
+    with atomic_open(path, "wb", follow_symlinks=follow_symlinks) as handle:
+        handle.write(data)
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path for writers that want a file name (Parquet, ASDF)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+def atomic_path(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -> Iterator[Path]:
+    """Yield a temporary path for writers that want a file name (Parquet, ASDF, plots);
+    it is renamed to ``path`` when the block ends without an error."""
+    target = resolve_target(path, follow_symlinks)
+    folder = target.parent
     try:
-        yield Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(folder)
+        keep = _existing_mode(target)
+        tmp = folder / temporary_name(target.name)
+        os.close(os.open(tmp, _OPEN_FLAGS, 0o666))
+    except OSError as error:
+        raise write_error(error, target) from None
+    try:
+        yield tmp
+        if keep is not None and not tmp.is_symlink():
+            os.chmod(tmp, keep)
         os.replace(tmp, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise write_error(error, target) from None
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise

@@ -24,6 +24,7 @@ RAD fill values (``"?"`` for text, ``-999999`` for numbers) count as missing.
 
 from __future__ import annotations
 
+import errno
 import math
 import multiprocessing
 import os
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from roman_asn.errors import PoolError
 from roman_asn.pool.columns import CANDIDATE_DTYPE, COLUMN_TYPES, VISIT_ID_FIELDS
 from roman_asn.pool.reader import Pool
 from roman_asn.rejects import Rejected, RejectedInput
@@ -117,15 +119,36 @@ def find_inputs(
         path = Path(raw)
         if path.is_dir():
             pattern = path.rglob("*.asdf") if recursive else path.glob("*.asdf")
-            candidates = sorted(p for p in pattern if p.is_file())
+            candidates = []
+            for match in sorted(pattern):
+                if match.is_file():
+                    candidates.append(match)
+                elif match.is_symlink():
+                    missing.append(ScanResult(str(match), reason=_broken_link(match)))
         elif path.exists():
             candidates = [path]
+        elif path.is_symlink():
+            missing.append(ScanResult(str(path), reason=_broken_link(path)))
+            continue
         else:
             missing.append(Rejected(str(path), "no such file or directory"))
             continue
         for candidate in candidates:
             found.setdefault(candidate.resolve(), candidate)
     return list(found.values()), missing
+
+
+def _broken_link(path: Path) -> str:
+    """Why a symlink leads to no file: a loop, or a target that does not exist."""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "symlink loop"
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symlink loop"
+        return f"broken symlink (to {os.readlink(path)})"
+    return "symlink to something that is not a file"
 
 
 # ---------------------------------------------------------------- one file
@@ -345,15 +368,26 @@ def build_pool(results: Iterable[ScanResult], *, path: str | None = None) -> Mad
             continue
         first_path[name] = source
         kept.append(row)
-    rejects.sort(key=lambda r: r.path)
-    if not kept:
-        return MadePool(None, rejects, scanned)
     schema = {name: COLUMN_TYPES[name] for name in POOL_COLUMNS}
     schema["candidates"] = CANDIDATE_DTYPE
-    frame = pl.DataFrame(
-        [{name: row.get(name) for name in POOL_COLUMNS} for row in kept], schema=schema
-    )
-    return MadePool(Pool.from_frame(frame, path), rejects, scanned)
+    while kept:
+        frame = pl.DataFrame(
+            [{name: row.get(name) for name in POOL_COLUMNS} for row in kept], schema=schema
+        )
+        try:
+            pool = Pool.from_frame(frame, path)
+        except PoolError as error:
+            if error.row is None:
+                raise
+            # a value no exposure can have (a 6-digit program, Dec 95): leave the file out
+            bad = kept.pop(error.row - 1)
+            column = f"{error.column}: " if error.column else ""
+            rejects.append(ScanResult(first_path[bad["filename"]], reason=column + error.message))
+            continue
+        rejects.sort(key=lambda r: r.path)
+        return MadePool(pool, rejects, scanned)
+    rejects.sort(key=lambda r: r.path)
+    return MadePool(None, rejects, scanned)
 
 
 def make_pool(

@@ -75,6 +75,8 @@ def run(
         raise RomanAsnError("--workers starts a local cluster, --scheduler uses one: not both")
     if chunked and not isinstance(pool, str | os.PathLike):
         raise RomanAsnError("a chunked run reads a pool file: give its path")
+    if chunked and hasattr(output, "expect_parts"):
+        output.expect_parts()  # names come part by part: a folder cannot compare in advance
     with _cluster(client, workers, scheduler, reporter) as cluster, output:
         if chunked:
             return _chunked(os.fspath(pool), rules, options, output, cluster, reporter)

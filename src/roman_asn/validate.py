@@ -6,12 +6,11 @@ import json
 import os
 from functools import cache
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from roman_asn.errors import Problem
+from roman_asn.errors import AssociationError, Problem
 
 
 @cache
@@ -42,6 +41,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return "must be the string 'none' or the 12-key sky-cell WCS object"
     if error.validator == "pattern" and error.validator_value == "\\S":
         return "must not be empty or blank"
+    if error.validator == "pattern" and "u0000" in error.validator_value:
+        return f"must be a file name: not blank, no control characters ({error.instance!r})"
     return error.message
 
 
@@ -117,21 +118,10 @@ def _path_key(json_path: str) -> list[Any]:
 
 def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
     """Every problem of one file; unreadable files and bad JSON are problems too."""
-    label = str(path)
+    from roman_asn.association import read_json
+
     try:
-        raw = Path(path).read_bytes()
-    except OSError as error:
-        return [Problem(label, "$", f"cannot read: {error.strerror or error}")]
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as error:
-        return [Problem(label, "$", f"not a text file (undecodable byte at offset {error.start})")]
-    except json.JSONDecodeError as error:
-        return [
-            Problem(
-                label,
-                "$",
-                f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}",
-            )
-        ]
-    return validate_dict(data, label)
+        data = read_json(path)
+    except AssociationError as error:
+        return [Problem(str(path), "$", error.message)]
+    return validate_dict(data, str(path))

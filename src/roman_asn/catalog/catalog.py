@@ -810,6 +810,8 @@ def _delta_table(pools: list[Pool]) -> pl.DataFrame:
 def export(catalog: Catalog, output, since: int | None = None) -> int:
     """Write the current associations (or those changed after run ``since``) to ``output``
     (any :class:`~roman_asn.outputs.Output`: a folder or a bundle); return how many."""
+    if hasattr(output, "expect_parts"):
+        output.expect_parts()  # one result per program: names are not known in advance
     with output:
         for result in catalog.current_results(since):
             output.write(result)

@@ -146,7 +146,8 @@ def export(catalog, output_dir, since, bundle):
     from roman_asn.catalog import export as export_all
     from roman_asn.outputs import open_output
 
-    output = open_output(output_dir, bundle=bundle)
+    # exports update a folder of earlier exports (--since): other files stay
+    output = open_output(output_dir, bundle=bundle, existing="force")
     with _open(catalog) as store:
         written = export_all(store, output, since)
     console.print(f"wrote {written:,} associations to {output.where}", soft_wrap=True)

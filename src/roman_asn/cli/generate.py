@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from roman_asn.cli.common import console
+from roman_asn.cli.common import console, err_console
 from roman_asn.cli.params import (
     CANDIDATE_IDS,
     DATA_RELEASE_ID,
@@ -100,6 +100,16 @@ def selected_rules(rule_files: tuple[str, ...], ignore_default: bool, no_skycell
     type=click.Path(dir_okay=False),
     help="Write rows in no association, with reasons (.csv or .json).",
 )
+@click.option(
+    "--clean",
+    is_flag=True,
+    help="Remove association files in the output folder that this run does not write.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write even if the output folder holds association files this run does not write.",
+)
 @click.option("--dry-run", is_flag=True, help="Generate and report, but write no association.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
@@ -144,6 +154,8 @@ def command(
     version: str | None,
     data_release_id: str,
     orphans_path: str | None,
+    clean: bool,
+    force: bool,
     dry_run: bool,
     no_progress: bool,
     writer_threads: int | None,
@@ -161,11 +173,13 @@ def command(
     """
     from roman_asn.cli.common import RichReporter, WriteProgress
     from roman_asn.generator.options import GenerateOptions
-    from roman_asn.generator.orphans import write_orphans
+    from roman_asn.generator.orphans import OrphansFirst
     from roman_asn.generator.summary import print_summary
     from roman_asn.outputs import open_output
     from roman_asn.run import run
 
+    if clean and force:
+        raise RomanAsnError("--clean removes other association files, --force keeps them: not both")
     if workers and scheduler:
         raise RomanAsnError("--workers starts a local cluster, --scheduler uses one: not both")
     show = not no_progress
@@ -175,7 +189,10 @@ def command(
         dry_run=dry_run,
         writer_threads=writer_threads,
         on_progress=None if chunked else WriteProgress(show),
+        existing="clean" if clean else "force" if force else "refuse",
     )
+    if orphans_path:
+        output = OrphansFirst(output, orphans_path)  # kept even if writing is stopped
     rules = selected_rules(rule_files, ignore_default, no_skycells)
     options = GenerateOptions.from_flags(
         ids=flat_ids(ids),
@@ -195,7 +212,9 @@ def command(
         reporter=RichReporter(show),
     )
     if orphans_path:
-        write_orphans(result.orphans, orphans_path)
+        output.finish(result.orphans)
+    if options.ids and not chunked:
+        _warn_unmatched_ids(pool, result, options.ids)
     print_summary(
         console,
         result,
@@ -203,4 +222,27 @@ def command(
         written=output.written,
         dry_run=dry_run,
         orphans_path=orphans_path,
+    )
+    if options.ids and not dry_run and output.written == 0:
+        raise RomanAsnError(
+            f"-i {' '.join(options.ids)}: no association of these candidates; nothing written"
+        )
+
+
+def _warn_unmatched_ids(pool: str, result, ids: tuple[str, ...]) -> None:
+    """Name the -i ids no association has, and the candidates the pool does have."""
+    unmatched = sorted(set(ids) - set(result.associations["asn_id"].to_list()))
+    if not unmatched:
+        return
+    from roman_asn.pool import read_pool
+    from roman_asn.pool.candidates import candidate_ids
+
+    table = read_pool(pool).table
+    known = candidate_ids(table["candidates"]) if "candidates" in table.columns else []
+    listed = ", ".join(known[:20]) or "none"
+    more = f" and {len(known) - 20} more" if len(known) > 20 else ""
+    err_console.print(
+        f"warning: no association of candidate(s) {', '.join(unmatched)}; "
+        f"the pool's candidates: {listed}{more}",
+        soft_wrap=True,
     )

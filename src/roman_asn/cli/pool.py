@@ -9,8 +9,8 @@ from rich.table import Table
 
 from roman_asn.cli.common import console
 from roman_asn.pool import read_pool
+from roman_asn.pool.formats import format_names
 from roman_asn.pool.summary import PoolSummary, summarize
-from roman_asn.pool.writer import FORMATS
 
 
 @click.group("pool")
@@ -73,7 +73,7 @@ def info(pool: str, as_json: bool) -> None:
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.argument("target", type=click.Path(dir_okay=False))
 @click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: by suffix)."
+    "--format", "fmt", type=click.Choice(format_names()), help="Output format (default: by suffix)."
 )
 def convert(source: str, target: str, fmt: str | None) -> None:
     """Read SOURCE and write it as TARGET (.csv legacy, .parquet, .ecsv)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from roman_asn.cli.common import err_console
+from roman_asn.pool.formats import format_names
 from roman_asn.pool.writer import format_for, write_pool
 from roman_asn.synth import N_DETECTORS, SURVEYS, synth_pool
 
@@ -43,7 +44,7 @@ from roman_asn.synth import N_DETECTORS, SURVEYS, synth_pool
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["legacy", "csv", "ecsv", "parquet"]),
+    type=click.Choice(format_names()),
     default=None,
     help="Override the format chosen from the suffix.",
 )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import polars as pl
 from roman_asn.atomic import atomic_open, atomic_path
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult
-from roman_asn.generator.writer import render_frame
+from roman_asn.generator.writer import check_file_names, render_frame, wait_for
 
 CHUNK = 20_000  # associations rendered at a time
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -121,10 +122,12 @@ class BundleWriter:
             )
             self._parquet = pq.ParquetWriter(temporary, schema, compression="zstd")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle")
+        self._stop = threading.Event()
         return self
 
     def write(self, result: GenerationResult) -> int:
         """Queue ``result`` for writing (after the previous one is written)."""
+        check_file_names(result.associations)
         self._wait()
         self._pending = self._executor.submit(self._write_now, result)
         written = result.associations.height
@@ -133,6 +136,8 @@ class BundleWriter:
 
     def _write_now(self, result: GenerationResult) -> None:
         for chunk in _chunks(result, pretty=self._handle is None):
+            if self._stop.is_set():  # the run failed or was interrupted: the bundle is dropped
+                return
             if self._handle is not None:
                 self._handle.write(_json_lines(chunk))
             else:
@@ -142,10 +147,12 @@ class BundleWriter:
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
-            pending.result()
+            wait_for(pending)
 
     def __exit__(self, *exc: Any) -> None:
         failure: BaseException | None = None
+        if exc[0] is not None:
+            self._stop.set()  # Ctrl-C or an error: stop after the chunk in hand
         try:
             self._wait()
         except BaseException as error:

@@ -1,9 +1,9 @@
 """Generating from pools too large to hold at once: ``roman-asn generate --chunked``.
 
-1. The pool is read in batches (Parquet row groups through pyarrow, text pools in
-   blocks of whole lines with the header repeated, ECSV whole) and each batch is
-   normalized as ``read_pool`` would and split by program into temporary Parquet
-   pieces, keeping each row's ``pool_row`` (and text line) from the whole file.
+1. The pool is read in batches (``roman_asn.pool.batches``: Parquet row groups,
+   text pools in blocks of whole lines, ECSV whole), each normalized as
+   ``read_pool`` would, and split by program into temporary Parquet pieces,
+   keeping each row's ``pool_row`` (and text line) from the whole file.
 2. Programs are gathered into units of about ``unit_rows`` rows (a program is never
    split: every rule groups within one and numbering is per program), and the
    units are generated one after another, or on a Dask cluster, each result
@@ -11,10 +11,6 @@
 
 Peak memory is set by the largest unit (at least the largest program), not by the
 pool, and the output is byte-identical to a single run over the whole pool.
-
-Limits: a plain CSV with newlines inside quoted fields must not be split inside
-such a field (blocks end at line ends); an unknown column is typed per batch
-(``T``/``F`` becomes boolean only if every value of that batch is ``T``/``F``).
 """
 
 from __future__ import annotations
@@ -30,22 +26,18 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from roman_asn.errors import PoolError
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.generator.partition import balance
+from roman_asn.pool.batches import BATCH_BYTES, BATCH_ROWS, LINE_COLUMN, read_batches
 from roman_asn.pool.columns import ROW_COLUMN
-from roman_asn.pool.reader import normalize, read_pool
-from roman_asn.pool.text_table import first_content_line, read_text_table
+from roman_asn.pool.reader import check_duplicate_files
 from roman_asn.rules.loader import Rule
 
 if TYPE_CHECKING:
     from distributed import Client
 
-BATCH_ROWS = 1_000_000  # Parquet rows normalized at a time
-BATCH_BYTES = 256 << 20  # text pool bytes parsed at a time
 UNIT_ROWS = 1_000_000  # rows generated at a time (more when one program is larger)
-LINE_COLUMN = "__line"
 
 
 @dataclass
@@ -57,89 +49,6 @@ class SplitPool:
     units: list[list[str]]
     unit_rows: list[int]
     program_rows: dict[str, int] = field(default_factory=dict)
-
-
-def _batches(path: Path, batch_rows: int, batch_bytes: int) -> Iterator[tuple[pl.DataFrame, str]]:
-    """(normalized table with global pool_row and LINE_COLUMN for text, format) per batch."""
-    label = str(path)
-    with path.open("rb") as handle:
-        head = handle.read(8)
-    if head.startswith(b"PAR1") or path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        try:
-            source = pq.ParquetFile(path)
-        except Exception as error:  # pyarrow raises many kinds
-            raise PoolError(f"unreadable Parquet file: {error}", path=label) from None
-        offset = 0
-        for batch in source.iter_batches(batch_size=batch_rows):
-            frame = pl.from_arrow(batch)
-            try:
-                table = normalize(frame, path=label, fmt="parquet", lines=None).table
-            except PoolError as error:
-                if error.row is not None:
-                    error.row += offset
-                raise
-            yield table.with_columns(pl.col(ROW_COLUMN) + offset), "parquet"
-            offset += frame.height
-        return
-    if path.suffix.lower() == ".ecsv" or _starts_ecsv(path):
-        yield read_pool(path).table, "ecsv"
-        return
-    yield from _text_batches(path, batch_bytes)
-
-
-def _starts_ecsv(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(4096).lstrip().startswith(b"# %ECSV")
-
-
-def _text_batches(path: Path, batch_bytes: int) -> Iterator[tuple[pl.DataFrame, str]]:
-    """Blocks of whole lines, each parsed with the file's comments and header in front."""
-    label = str(path)
-    with path.open("rb") as handle:
-        header = b""
-        while True:  # comments, blank lines and the header line
-            line = handle.readline()
-            if not line:
-                break
-            header += line
-            if line.strip() and not line.lstrip().startswith(b"#"):
-                break
-        if not first_content_line(header):
-            raise PoolError("no header line: the file has only comments or blank lines", path=label)
-        header_lines = header.count(b"\n")
-        first_line = header_lines + 1  # file line of the block's first line
-        offset = 0
-        rest = b""
-        while True:
-            block = handle.read(batch_bytes)
-            data = rest + block
-            if not block:
-                body, rest = data, b""
-            else:
-                cut = data.rfind(b"\n") + 1
-                body, rest = data[:cut], data[cut:]
-            if body.strip():
-                try:
-                    frame, lines, fmt = read_text_table(path, header + body)
-                    table = normalize(frame, path=label, fmt=fmt, lines=lines).table
-                except PoolError as error:
-                    if error.line is not None and error.line > header_lines:
-                        error.line += first_line - header_lines - 1
-                    raise
-                file_lines = lines + (first_line - header_lines - 1)
-                yield (
-                    table.with_columns(
-                        pl.col(ROW_COLUMN) + offset,
-                        pl.Series(LINE_COLUMN, file_lines[table[ROW_COLUMN].to_numpy()]),
-                    ),
-                    fmt,
-                )
-                offset += table.height
-            first_line += body.count(b"\n")
-            if not block:
-                return
 
 
 def split_pool(
@@ -154,16 +63,12 @@ def split_pool(
     """Split the pool at ``path`` into program pieces under ``folder``; units of about
     ``unit_rows`` rows, and at least ``parts`` of them when there are enough programs."""
     source = Path(path)
-    if source.is_dir():
-        raise PoolError("is a directory, not a pool file", path=str(source))
-    if not source.exists():
-        raise PoolError("no such file", path=str(source))
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     pieces: dict[str, list[str]] = {}
     sizes: Counter[str] = Counter()
     n_rows = 0
-    for number, (table, _fmt) in enumerate(_batches(source, batch_rows, batch_bytes)):
+    for number, table in enumerate(read_batches(source, batch_rows, batch_bytes)):
         n_rows += table.height
         if "program" in table.columns:
             groups = table.partition_by("program", as_dict=True, maintain_order=False)
@@ -193,6 +98,7 @@ def generate_unit(
     frames = [pl.read_parquet(p) for p in pieces]
     table = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
     del frames
+    check_duplicate_files(table, _locator(table, options.asn_pool))  # across batches
     lines = None
     if LINE_COLUMN in table.columns:
         lines = table.select(ROW_COLUMN, pl.col(LINE_COLUMN).alias("__found"))
@@ -204,6 +110,19 @@ def generate_unit(
             pl.when(pl.col("__found") > 0).then(pl.col("__found")).alias("line")
         ).drop("__found")
     return result
+
+
+def _locator(table: pl.DataFrame, label: str | None):
+    """Where a ``pool_row`` of a unit is, for errors: its line in a text pool, else its row."""
+
+    def locate(row: int) -> dict:
+        line = None
+        if LINE_COLUMN in table.columns:
+            found = table.filter(pl.col(ROW_COLUMN) == row)[LINE_COLUMN]
+            line = int(found[0]) if len(found) and found[0] else None
+        return {"path": label, "line": line, "row": None if line else row + 1}
+
+    return locate
 
 
 def generate_chunked(

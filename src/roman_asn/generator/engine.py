@@ -824,9 +824,18 @@ def find_orphans(
         orphan_rows = orphan_rows.with_columns(pl.when(line > 0).then(line).alias("line"))
     else:
         orphan_rows = orphan_rows.with_columns(pl.lit(None, dtype=pl.Int64).alias("line"))
+    nameless = pl.lit(
+        ["no file name: the filename is empty or NULL, so no association can list it"]
+    )
     return (
         orphan_rows.select(ROW_COLUMN, "filename", "line")
         .join(reasons, on=ROW_COLUMN, how="left")
+        .with_columns(
+            pl.when(pl.col("filename").is_null() | (pl.col("filename").str.strip_chars() == ""))
+            .then(nameless)
+            .otherwise(pl.col("reasons"))
+            .alias("reasons")
+        )
         .sort(ROW_COLUMN)
         .select(list(schema))
     )

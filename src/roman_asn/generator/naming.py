@@ -16,6 +16,7 @@ import polars as pl
 # Stands for a discovered id until ids are assigned (after duplicates are dropped).
 ACID_PLACEHOLDER = "\x00"
 _SPEC = re.compile(r"^0?(\d+)d$|^d$")
+MAX_WIDTH = 32
 
 
 class TemplateError(ValueError):
@@ -41,6 +42,9 @@ def template_fields(template: str) -> tuple[str, ...]:
             raise TemplateError(f"{{{name}!{conversion}}}: only !s (verbatim) is supported")
         if spec and not _SPEC.match(spec):
             raise TemplateError(f"{{{name}:{spec}}}: only integer widths like :05d are supported")
+        width = _SPEC.match(spec).group(1) if spec else None
+        if width and (len(width) > 3 or int(width) > MAX_WIDTH):
+            raise TemplateError(f"{{{name}:{spec}}}: widths above {MAX_WIDTH} are not supported")
         out.append(name)
     return tuple(out)
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from roman_asn.errors import RomanAsnError
+from roman_asn.pool.candidates import is_candidate_id
+
 
 @dataclass(frozen=True)
 class GenerateOptions:
@@ -32,7 +35,12 @@ class GenerateOptions:
     ) -> GenerateOptions:
         """Flags as on the command line: neither mode flag nor -i means both modes;
         ``-i`` alone means those candidates only (add ``--discover`` to also discover)."""
-        ids = tuple(sorted(dict.fromkeys(i.strip() for i in ids if i.strip())))
+        ids = tuple(sorted(dict.fromkeys(i.strip().lower() for i in ids if i.strip())))
+        bad = [i for i in ids if not is_candidate_id(i)]
+        if bad:
+            raise RomanAsnError(
+                f"-i {bad[0]!r}: candidate ids are letters, digits, '_' and '-' (e.g. o001)"
+            )
         if not all_candidates and not discover:
             all_candidates, discover = True, not ids
         return cls(ids=ids, all_candidates=all_candidates, discover=discover, **others)

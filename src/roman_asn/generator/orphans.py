@@ -27,3 +27,48 @@ def write_orphans(orphans: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
         text = frame.with_columns(pl.col("reasons").list.join("; ")).write_csv()
     atomic_write_text(target, text)
     return target
+
+
+class OrphansFirst:
+    """An output that writes the orphan report before handing a whole run's result to
+    ``output``: the report is complete as soon as the rows are grouped, so a run
+    stopped while writing its association files (Ctrl-C, a full disk) still has it.
+    A run in parts (chunked) knows its orphans only at the end: ``finish`` writes
+    them then."""
+
+    def __init__(self, output, path: str | os.PathLike[str]) -> None:
+        self.output = output
+        self.path = path
+        self.parts = False
+        self.done = False
+
+    @property
+    def written(self) -> int:
+        return self.output.written
+
+    @property
+    def where(self) -> str:
+        return self.output.where
+
+    def expect_parts(self) -> None:
+        self.parts = True
+        if hasattr(self.output, "expect_parts"):
+            self.output.expect_parts()
+
+    def __enter__(self) -> OrphansFirst:
+        self.output.__enter__()
+        return self
+
+    def write(self, result) -> int:
+        if not self.parts:
+            write_orphans(result.orphans, self.path)
+            self.done = True
+        return self.output.write(result)
+
+    def finish(self, orphans: pl.DataFrame) -> None:
+        if not self.done:
+            write_orphans(orphans, self.path)
+            self.done = True
+
+    def __exit__(self, *exc: object) -> None:
+        self.output.__exit__(*exc)

@@ -37,6 +37,7 @@ def open_output(
     dry_run: bool = False,
     writer_threads: int | None = None,
     on_progress=None,
+    existing: str = "refuse",
 ) -> Output:
     """The output a run's options name: nothing (dry run), a bundle, or a folder."""
     if dry_run:
@@ -53,6 +54,7 @@ def open_output(
         output_dir if output_dir is not None else ".",
         writer_threads=writer_threads,
         on_progress=on_progress,
+        existing=existing,
     )
 
 

@@ -15,7 +15,12 @@ class FolderOutput:
     """Writes each result's association files into ``folder`` (atomically, file by file).
 
     ``on_progress(done, total)`` is told how many files of the current result are
-    written, for a progress bar."""
+    written, for a progress bar. The folder is held for the run
+    (:class:`~roman_asn.generator.writer.OutputFolder`: a lock against a second
+    run, and ``existing`` -- ``"refuse"``, ``"clean"`` or ``"force"`` -- for
+    association files already there that this run does not write). When the
+    results come in parts (``expect_parts``, a chunked run), the names are not
+    known in advance, so any association file already there counts."""
 
     def __init__(
         self,
@@ -23,20 +28,35 @@ class FolderOutput:
         *,
         writer_threads: int | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        existing: str = "refuse",
     ) -> None:
+        from roman_asn.generator.writer import OutputFolder
+
         self.folder = Path(folder)
+        self._held = OutputFolder(folder, existing)
+        self._parts = False
+        self._checked = False
         self.where = str(folder)
         self.writer_threads = writer_threads
         self.on_progress = on_progress
         self.written = 0
 
     def __enter__(self) -> FolderOutput:
+        self._held.__enter__()
         return self
+
+    def expect_parts(self) -> None:
+        """Results will come in several parts (a chunked run)."""
+        self._parts = True
 
     def write(self, result: GenerationResult) -> int:
         from roman_asn.generator.writer import write_associations
 
         total = result.associations.height
+        names = result.associations["file_name"].to_list()
+        if not self._checked:
+            self._held.check(None if self._parts else names)
+            self._checked = True
         done = 0
 
         def advance(n: int) -> None:
@@ -50,8 +70,9 @@ class FolderOutput:
             workers=self.writer_threads,
             on_progress=advance if self.on_progress else None,
         )
+        self._held.wrote(names)
         self.written += total
         return total
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        self._held.__exit__(*exc)

@@ -7,7 +7,8 @@ Accepted forms (whitespace and quotes free):
 - ``('o001', 'observation')``  a single pair
 - empty, ``NULL`` or ``[]``: no candidates
 
-Types are lower-cased; ids keep their spelling.
+Ids and types are lower-cased (file names are lower case, so ``O001`` and ``o001``
+are one candidate); both are letters, digits, ``_`` and ``-``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import re
 
 Candidate = tuple[str, str]
 
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+$")
+CANDIDATE_ID = r"^[A-Za-z0-9_\-]+$"  # ids and types: they become parts of file names
+_ID_PATTERN = re.compile(CANDIDATE_ID)
 
 
 class CandidateSyntaxError(ValueError):
@@ -52,8 +54,8 @@ def parse_candidates(cell: str | None) -> list[Candidate]:
         raise CandidateSyntaxError(f"mixed candidate forms in {cell!r}")
     out = []
     for cid, ctype in pairs:
-        cid, ctype = cid.strip(), ctype.strip().lower()
-        if not _ID_PATTERN.match(cid) or not ctype:
+        cid, ctype = cid.strip().lower(), ctype.strip().lower()
+        if not _ID_PATTERN.match(cid) or not _ID_PATTERN.match(ctype):
             raise CandidateSyntaxError(f"bad candidate ({cid!r}, {ctype!r}) in {cell!r}")
         out.append((cid, ctype))
     return out
@@ -64,6 +66,13 @@ def format_candidates(pairs: list[Candidate] | None) -> str:
     if not pairs:
         return "[]"
     return "[" + ", ".join(f"('{cid}', '{ctype}')" for cid, ctype in pairs) + "]"
+
+
+def candidate_ids(candidates) -> list[str]:
+    """The distinct candidate ids of a pool's ``candidates`` column (a polars Series of
+    (id, type) lists), sorted."""
+    ids = candidates.explode().drop_nulls().struct.field("id").unique().sort()
+    return ids.to_list()
 
 
 def is_candidate_id(text: str) -> bool:

@@ -55,15 +55,16 @@ UPPER_CASE_COLUMNS: frozenset[str] = frozenset(
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("filename",)
 
-# legacy (upper-case) name -> canonical name
+# legacy (upper-case) name -> canonical name; where several name one column, the first
+# is romancal's spelling, the one pools are written with (LEGACY_NAMES)
 LEGACY_ALIASES: dict[str, str] = {
     "FILENAME": "filename",
     "PROGRAM": "program",
     "EX_PLAN": "execution_plan",
     "EXECUTION_PLAN": "execution_plan",
     "PASS": "pass",
-    "SEGMENT": "segment",
     "SEQUENCE": "segment",
+    "SEGMENT": "segment",
     "OBS_NUM": "observation",
     "OBSERVATION": "observation",
     "VISIT": "visit",
@@ -87,6 +88,12 @@ LEGACY_ALIASES: dict[str, str] = {
     "DATE_OBS": "start_time",
     "S_REGION": "s_region",
 }
+
+# canonical name -> the upper-case name JWST/romancal pools use (the first alias of each)
+LEGACY_NAMES: dict[str, str] = {}
+for _legacy, _canonical in LEGACY_ALIASES.items():
+    LEGACY_NAMES.setdefault(_canonical, _legacy)
+del _legacy, _canonical
 
 # The 19-digit visit id PPPPP CC AAA SSS OOO VVV: its fields and their widths, in order.
 VISIT_ID_FIELDS: tuple[tuple[str, int], ...] = (

@@ -11,11 +11,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import yaml
 
 from roman_asn.atomic import atomic_open
 from roman_asn.errors import PoolError
+from roman_asn.pool.text_table import check_field_counts, check_text
 
 # ECSV datatype -> polars type; anything else (subtypes, object) falls back to astropy
 ECSV_TYPES: dict[str, pl.DataType] = {
@@ -35,6 +37,9 @@ ECSV_TYPES: dict[str, pl.DataType] = {
 }
 
 
+DELIMITERS = (" ", ",")
+
+
 def _header(raw: bytes, path: str) -> tuple[dict, int]:
     lines = []
     count = 0
@@ -42,46 +47,71 @@ def _header(raw: bytes, path: str) -> tuple[dict, int]:
         if not line.startswith(b"#"):
             break
         count += 1
-        lines.append(line[2:].decode("utf-8") if line.startswith(b"# ") else line[1:].decode())
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise PoolError(
+                f"the ECSV header is not UTF-8 (byte {error.start} of the line)",
+                path=path,
+                line=count,
+            ) from None
+        lines.append(text[2:] if text.startswith("# ") else text[1:])
     if not lines or not lines[0].startswith("%ECSV"):
         raise PoolError("not an ECSV file (no '# %ECSV' first line)", path=path, line=1)
     try:
         header = yaml.safe_load("".join(lines[1:]))
     except yaml.YAMLError as error:
-        raise PoolError(f"unreadable ECSV header: {error}", path=path) from None
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        line = mark.line + 2 if mark is not None else None
+        raise PoolError(f"unreadable ECSV header: {problem}", path=path, line=line) from None
+    except RecursionError:
+        raise PoolError("unreadable ECSV header: nested too deeply", path=path) from None
     if not isinstance(header, dict) or not isinstance(header.get("datatype"), list):
         raise PoolError("ECSV header has no datatype list", path=path)
+    names = []
+    for number, column in enumerate(header["datatype"], start=1):
+        name = column.get("name") if isinstance(column, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise PoolError(f"ECSV header: datatype entry {number} has no column name", path=path)
+        if name in names:
+            raise PoolError(f"ECSV header: column {name!r} appears twice", path=path)
+        names.append(name)
+    delimiter = header.get("delimiter", " ")
+    if delimiter not in DELIMITERS:
+        raise PoolError(
+            f"ECSV header: delimiter must be a space or a comma, not {delimiter!r}", path=path
+        )
     return header, count
 
 
-def read_ecsv(path: Path, raw: bytes) -> pl.DataFrame | None:
-    """The table, or None when the file needs astropy (subtypes, object columns)."""
-    header, header_lines = _header(raw, str(path))
+def read_ecsv(path: str, raw: bytes) -> tuple[pl.DataFrame | None, np.ndarray | None]:
+    """The table and each row's 1-based line, or (None, None) when the file needs
+    astropy (subtypes, object columns)."""
+    header, header_lines = _header(raw, path)
     columns = header["datatype"]
-    if any(
-        not isinstance(c, dict) or "subtype" in c or c.get("datatype") not in ECSV_TYPES
-        for c in columns
-    ):
-        return None
+    if any("subtype" in c or c.get("datatype") not in ECSV_TYPES for c in columns):
+        return None, None
     names = [c["name"] for c in columns]
     delimiter = header.get("delimiter", " ")
+    body_raw = b"".join(io.BytesIO(raw).readlines()[header_lines:])
+    check_text(body_raw or b" ", path)
+    lines = check_field_counts(body_raw, path, delimiter, first_line=header_lines + 1)
     try:
         body = pl.read_csv(
-            raw,
-            skip_lines=header_lines,
+            body_raw,
             separator=delimiter,
             quote_char='"',
             infer_schema=False,
             has_header=True,
+            comment_prefix="#",
         )
     except pl.exceptions.PolarsError as error:
-        raise PoolError(
-            f"unreadable ECSV body: {str(error).splitlines()[0]}", path=str(path)
-        ) from None
+        raise PoolError(f"unreadable ECSV body: {str(error).splitlines()[0]}", path=path) from None
     if body.columns != names:
         raise PoolError(
             f"ECSV column names {body.columns} differ from the header's {names}",
-            path=str(path),
+            path=path,
             line=header_lines + 1,
         )
     casts = []
@@ -91,17 +121,27 @@ def read_ecsv(path: Path, raw: bytes) -> pl.DataFrame | None:
             continue
         text = pl.col(name).str.strip_chars()
         if dtype == pl.Boolean:
-            casts.append(
+            value = (
                 pl.when(text.is_in(["True", "true", "1"]))
                 .then(True)
                 .when(text.is_in(["False", "false", "0"]))
                 .then(False)
-                .otherwise(None)
-                .alias(name)
             )
         else:
-            casts.append(text.cast(dtype, strict=False).alias(name))
-    return body.with_columns(casts) if casts else body
+            value = text.cast(dtype, strict=False)
+        missing = text.is_null() | text.is_in(["", '""'])
+        bad = body.select((value.is_null() & ~missing).alias("bad"))["bad"]
+        if bad.any():
+            index = int(bad.arg_true()[0])
+            raise PoolError(
+                f"{body[name][index]!r} is not a valid {column['datatype']} value "
+                f"({int(bad.sum())} bad value(s) in this column)",
+                path=path,
+                line=int(lines[index]) if index < len(lines) else None,
+                column=name,
+            )
+        casts.append(value.alias(name))
+    return (body.with_columns(casts) if casts else body), lines
 
 
 _DATATYPE = {

@@ -9,7 +9,10 @@ when every one of its non-missing values is ``T`` or ``F``; in any other column
 
 from __future__ import annotations
 
+import math
 import os
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from roman_asn.errors import PoolError
-from roman_asn.pool.candidates import CandidateSyntaxError, parse_candidates
+from roman_asn.pool.candidates import CANDIDATE_ID, CandidateSyntaxError, parse_candidates
 from roman_asn.pool.columns import (
     CANDIDATE_DTYPE,
     CANONICAL_ORDER,
@@ -26,6 +29,7 @@ from roman_asn.pool.columns import (
     REQUIRED_COLUMNS,
     ROW_COLUMN,
     UPPER_CASE_COLUMNS,
+    VISIT_ID_FIELDS,
     canonical_name,
 )
 from roman_asn.pool.ecsv import read_ecsv
@@ -85,44 +89,131 @@ class Pool:
         return normalize(frame, path=path, fmt="memory", lines=None)
 
 
-def read_pool(path: str | os.PathLike[str]) -> Pool:
-    """Read a pool: legacy pipe-delimited or plain CSV, ECSV or Parquet."""
+BOM = b"\xef\xbb\xbf"
+HEAD_BYTES = 1 << 16  # enough for any header line and the ECSV marker
+
+
+@dataclass
+class PoolSource:
+    """A pool file opened once: its name for messages, its first bytes (to identify
+    the format) and, on demand, all of it. Regular files can be reopened by path;
+    standard input (``-``) and pipes are read once into memory."""
+
+    label: str
+    path: Path | None
+    head: bytes
+    _raw: bytes | None = field(default=None, repr=False)
+
+    @property
+    def suffix(self) -> str:
+        return Path(self.label).suffix.lower()
+
+    @property
+    def raw(self) -> bytes:
+        """The whole file as bytes."""
+        if self._raw is None:
+            assert self.path is not None
+            try:
+                self._raw = self.path.read_bytes()
+            except OSError as error:
+                raise PoolError(
+                    f"cannot read: {error.strerror or error}", path=self.label
+                ) from None
+        return self._raw
+
+    @property
+    def text(self) -> bytes:
+        """The bytes of a text pool: without a UTF-8 byte-order mark, and with old Mac
+        line endings (CR only) read as line ends."""
+        raw = self.raw
+        if raw.startswith(BOM):
+            raw = raw[len(BOM) :]
+        if b"\r" in raw and b"\n" not in raw:
+            raw = raw.replace(b"\r", b"\n")
+        return raw
+
+    def binary(self):
+        """A file object (or path) for readers of binary formats."""
+        import io
+
+        return self.path if self.path is not None else io.BytesIO(self.raw)
+
+
+def open_source(path: str | os.PathLike[str]) -> PoolSource:
+    """Open a pool path (``-`` is standard input) with one-line errors for what is not a file."""
+    if str(path) == "-":
+        import sys
+
+        raw = sys.stdin.buffer.read()
+        return PoolSource("<stdin>", None, _strip_bom(raw[:HEAD_BYTES]), raw)
     path = Path(path)
     label = str(path)
-    if path.is_dir():
-        raise PoolError("is a directory, not a pool file", path=label)
     try:
-        head = path.open("rb").read(8)
+        info = path.stat()
+        if path.is_dir():
+            raise PoolError("is a directory, not a pool file", path=label)
+        if stat.S_ISREG(info.st_mode):
+            with path.open("rb") as handle:
+                return PoolSource(label, path, _strip_bom(handle.read(HEAD_BYTES)))
+        with path.open("rb") as handle:  # a pipe or device: it can be read only once
+            raw = handle.read()
     except FileNotFoundError:
         raise PoolError("no such file", path=label) from None
     except OSError as error:
         raise PoolError(f"cannot read: {error.strerror or error}", path=label) from None
-    suffix = path.suffix.lower()
-    if head.startswith(b"PAR1") or suffix in (".parquet", ".pq"):
-        if not head.startswith(b"PAR1"):
-            raise PoolError("not a Parquet file (no PAR1 magic bytes)", path=label)
-        try:
-            frame = pl.read_parquet(path)
-        except Exception as error:  # pyarrow/polars raise many kinds
-            raise PoolError(f"unreadable Parquet file: {error}", path=label) from None
-        return normalize(frame, path=label, fmt="parquet", lines=None)
-    raw = path.read_bytes()
-    if suffix == ".ecsv" or raw.lstrip().startswith(b"# %ECSV"):
-        frame = read_ecsv(path, raw)
-        if frame is None:  # multidimensional or object columns: astropy knows them
-            frame = _read_ecsv_astropy(path)
-        return normalize(frame, path=label, fmt="ecsv", lines=None)
-    frame, lines, fmt = read_text_table(path, raw)
-    return normalize(frame, path=label, fmt=fmt, lines=lines)
+    return PoolSource(label, None, _strip_bom(raw[:HEAD_BYTES]), raw)
 
 
-def _read_ecsv_astropy(path: Path) -> pl.DataFrame:
+def _strip_bom(head: bytes) -> bytes:
+    return head[len(BOM) :] if head.startswith(BOM) else head
+
+
+def read_pool(path: str | os.PathLike[str], fmt: str | None = None) -> Pool:
+    """Read a pool: legacy pipe-delimited or plain CSV, ECSV or Parquet (see
+    :mod:`roman_asn.pool.formats`); ``fmt`` names the format instead of detecting it."""
+    from roman_asn.pool.formats import get_format, identify_format
+
+    source = open_source(path)
+    kind = get_format(fmt) if fmt else identify_format(source.head, source.suffix, source.label)
+    return kind.read(source)
+
+
+def read_parquet_source(source: PoolSource) -> Pool:
+    if not source.head.startswith(b"PAR1"):
+        raise PoolError("not a Parquet file (no PAR1 magic bytes)", path=source.label)
+    try:
+        frame = pl.read_parquet(source.binary())
+    except Exception as error:  # pyarrow/polars raise many kinds
+        raise PoolError(
+            f"unreadable Parquet file: {_first_line(error)}", path=source.label
+        ) from None
+    return normalize(frame, path=source.label, fmt="parquet", lines=None)
+
+
+def read_ecsv_source(source: PoolSource) -> Pool:
+    frame, lines = read_ecsv(source.label, source.text)
+    if frame is None:  # multidimensional or object columns: astropy knows them
+        frame = _read_ecsv_astropy(source)
+    return normalize(frame, path=source.label, fmt="ecsv", lines=lines)
+
+
+def read_text_source(source: PoolSource) -> Pool:
+    frame, lines, fmt = read_text_table(source.label, source.text)
+    return normalize(frame, path=source.label, fmt=fmt, lines=lines)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _read_ecsv_astropy(source: PoolSource) -> pl.DataFrame:
     from astropy.table import Table
 
     try:
-        table = Table.read(path, format="ascii.ecsv")
+        table = Table.read(source.text.decode("utf-8"), format="ascii.ecsv")
     except Exception as error:
-        raise PoolError(f"unreadable ECSV file: {error}", path=str(path)) from None
+        raise PoolError(f"unreadable ECSV file: {_first_line(error)}", path=source.label) from None
     columns = {}
     for name in table.colnames:
         column = table[name]
@@ -163,6 +254,8 @@ def normalize(frame: pl.DataFrame, *, path: str | None, fmt: str, lines: np.ndar
             frame = _missing_to_null(frame, name, padded=fmt == "legacy")
     frame = _apply_types(frame, pool, label)
     frame = _fill_from_visit_id(frame)
+    check_values(frame, pool)
+    check_duplicate_files(frame, pool)
     ordered = [c for c in CANONICAL_ORDER if c in frame.columns]
     rest = [c for c in frame.columns if c not in ordered and c != ROW_COLUMN]
     pool.table = frame.select([*ordered, *rest, ROW_COLUMN])
@@ -205,6 +298,13 @@ def _apply_types(frame: pl.DataFrame, pool: Pool, label: str) -> pl.DataFrame:
         elif current == pl.Utf8 and wanted in (pl.Int64, pl.Float64):
             expr = _checked_numeric(frame, name, wanted, pool, label)
         else:
+            numeric_ok = current.is_numeric() or current == pl.Null
+            if current.is_nested() or (wanted.is_numeric() and not numeric_ok):
+                raise PoolError(
+                    f"values of type {current} cannot be read as {wanted}", path=label, column=name
+                )
+            if wanted == pl.Int64 and current.is_float():
+                _check_integral(frame, name, pool)
             try:
                 frame.select(pl.col(name).cast(wanted, strict=True))
             except pl.exceptions.PolarsError:
@@ -216,6 +316,19 @@ def _apply_types(frame: pl.DataFrame, pool: Pool, label: str) -> pl.DataFrame:
             expr = expr.str.to_uppercase()
         casts.append(expr.alias(name))
     return frame.with_columns(casts) if casts else frame
+
+
+def _check_integral(frame: pl.DataFrame, name: str, pool: Pool) -> None:
+    """Floats in an integer column must be whole numbers (1.5 is not program 1)."""
+    column = frame[name]
+    bad = column.is_not_null() & (~column.is_finite() | (column != column.round(0)))
+    if bad.any():
+        index = int(bad.arg_true()[0])
+        raise PoolError(
+            f"{column[index]!r} is not an integer ({int(bad.sum())} bad value(s) in this column)",
+            column=name,
+            **pool.where(int(frame[ROW_COLUMN][index])),
+        )
 
 
 def _checked_numeric(
@@ -238,7 +351,7 @@ def _checked_numeric(
 def _candidates_column(frame: pl.DataFrame, pool: Pool, label: str) -> pl.Series:
     column = frame["candidates"]
     if column.dtype == CANDIDATE_DTYPE:
-        return column
+        return _checked_candidate_structs(frame, pool)
     if column.dtype != pl.Utf8:
         raise PoolError(
             f"candidates must be text or a list of (id, type) structs, not {column.dtype}",
@@ -264,6 +377,169 @@ def _candidates_column(frame: pl.DataFrame, pool: Pool, label: str) -> pl.Series
         keys, on="candidates", how="left", maintain_order="left"
     )
     return joined["__parsed"].fill_null(pl.lit([], dtype=CANDIDATE_DTYPE)).alias("candidates")
+
+
+def _checked_candidate_structs(frame: pl.DataFrame, pool: Pool) -> pl.Series:
+    """Candidates stored as (id, type) structs (Parquet) pass the same checks as the
+    text cells: ids of letters, digits, '_' and '-', ids and types lower case."""
+    flat = frame.select(ROW_COLUMN, "candidates").explode("candidates").drop_nulls("candidates")
+    flat = flat.select(ROW_COLUMN, pl.col("candidates").struct.unnest())
+    bad = flat.filter(
+        pl.col("id").is_null()
+        | ~pl.col("id").str.contains(CANDIDATE_ID)
+        | pl.col("type").is_null()
+        | ~pl.col("type").str.to_lowercase().str.contains(CANDIDATE_ID)
+    )
+    if bad.height:
+        row = bad.row(0, named=True)
+        raise PoolError(
+            f"bad candidate ({row['id']!r}, {row['type']!r}): ids and types are letters, "
+            "digits, '_' and '-'",
+            column="candidates",
+            **pool.where(int(row[ROW_COLUMN])),
+        )
+    upper = flat.select(
+        (pl.col("id").str.contains("[A-Z]") | pl.col("type").str.contains("[A-Z]")).any()
+    ).item()
+    if not upper:  # the usual case: nothing to rewrite
+        return frame["candidates"]
+    lowered = pl.element().struct.with_fields(
+        pl.field("id").str.to_lowercase(), pl.field("type").str.to_lowercase()
+    )
+    return frame.select(pl.col("candidates").list.eval(lowered))["candidates"]
+
+
+# (columns, lowest, highest) of the numbers a pool row may hold
+_VISIT_LIMITS = tuple((name, 0, 10**width - 1) for name, width in VISIT_ID_FIELDS)
+_RA = ("pointing_ra", *(f"ra_corn{i}" for i in range(1, 5)))
+_DEC = ("pointing_dec", *(f"dec_corn{i}" for i in range(1, 5)))
+_ANGLE_LIMITS = (
+    *((name, -360.0, 360.0) for name in _RA),
+    *((name, -90.0, 90.0) for name in _DEC),
+    ("pointing_pa", -360.0, 360.0),
+)
+MAX_FOOTPRINT_DEGREES = 90.0  # a WFI footprint is under a degree across
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def check_values(frame: pl.DataFrame, pool: Pool) -> None:
+    """Refuse numbers no exposure can have, naming the first row: visit-id fields
+    beyond their digits (a 6-digit or negative program), angles out of range or not
+    finite, footprints wider than a hemisphere's edge, S_REGION declinations
+    beyond the poles. They would make wrong file names or crash the matching."""
+    checks: list[tuple[pl.Expr, str, str]] = []
+    for name, low, high in (*_VISIT_LIMITS, *_ANGLE_LIMITS):
+        if name not in frame.columns:
+            continue
+        value = pl.col(name)
+        outside = value.is_not_null() & ~(value.is_between(low, high) & value.is_finite())
+        what = "a number" if frame.schema[name] == pl.Float64 else "an integer"
+        checks.append((outside, name, f"must be {what} from {low:g} to {high:g}"))
+    corners = [(f"ra_corn{i}", f"dec_corn{i}") for i in range(1, 5)]
+    if all(c in frame.columns for pair in corners for c in pair):
+        checks.append(
+            (
+                _footprint_too_wide(corners),
+                "ra_corn1",
+                f"the footprint corners are more than {MAX_FOOTPRINT_DEGREES:g} degrees apart",
+            )
+        )
+    if "s_region" in frame.columns and frame.schema["s_region"] == pl.Utf8:
+        # the footprint comes from the corners where a row has them all, else from
+        # S_REGION: parse only the rows that need it (none, in most pools)
+        has_corners = [c for pair in corners for c in pair if c in frame.columns]
+        used = (
+            pl.any_horizontal(pl.col(c).is_null() for c in has_corners)
+            if len(has_corners) == 8
+            else pl.lit(True)
+        )
+        text = pl.when(used).then(pl.col("s_region"))
+        decs = text.str.extract_all(_NUMBER).cast(pl.List(pl.Float64)).list.gather_every(2, 1)
+        beyond = (decs.list.max() > 90) | (decs.list.min() < -90)
+        checks.append((beyond, "s_region", "has a declination beyond +-90 degrees"))
+    if not checks:
+        return
+    flags = frame.select(
+        [expr.fill_null(False).alias(f"__bad{i}") for i, (expr, _, _) in enumerate(checks)]
+    )
+    for i, (_, name, message) in enumerate(checks):
+        bad = flags[f"__bad{i}"]
+        if bad.any():
+            index = int(bad.arg_true()[0])
+            value = frame[name][index]
+            raise PoolError(
+                f"{value!r} {message} ({int(bad.sum())} such row(s))",
+                column=name,
+                **pool.where(int(frame[ROW_COLUMN][index])),
+            )
+
+
+def _footprint_too_wide(corners: list[tuple[str, str]]) -> pl.Expr:
+    """Whether two corners of a row's footprint are more than MAX_FOOTPRINT_DEGREES
+    apart: the dot product of their unit vectors is below its cosine."""
+    vectors = []
+    for ra, dec in corners:
+        a, d = pl.col(ra).radians(), pl.col(dec).radians()
+        vectors.append((d.cos() * a.cos(), d.cos() * a.sin(), d.sin()))
+    limit = math.cos(math.radians(MAX_FOOTPRINT_DEGREES))
+    wide = [
+        (u[0] * v[0] + u[1] * v[1] + u[2] * v[2]) < limit - 1e-12
+        for i, u in enumerate(vectors)
+        for v in vectors[i + 1 :]
+    ]
+    return pl.any_horizontal(wide)
+
+
+# What describes an exposure file itself: one file, one value. (Where the file sits in
+# the plan -- program, observation, visit, candidates -- may differ between rows:
+# romancal's own pools list one file under two observations.)
+FILE_FACTS: tuple[str, ...] = (
+    "exposerr",
+    "target",
+    "exp_type",
+    "optical_element",
+    "instrument",
+    "detector",
+    "start_time",
+    "s_region",
+    *(f"{axis}_corn{i}" for i in range(1, 5) for axis in ("ra", "dec")),
+    "pointing_ra",
+    "pointing_dec",
+    "pointing_pa",
+)
+
+
+def check_duplicate_files(frame: pl.DataFrame, pool: Pool | Callable[[int], dict]) -> None:
+    """A file listed on several rows must have the same :data:`FILE_FACTS` on each;
+    otherwise which row's value ends up in an association (its target, a member's
+    exposerr) would depend on row order, so the pool is refused naming both rows.
+    ``pool``: the pool, or a function giving the error location of a ``pool_row``."""
+    locate = pool.where if isinstance(pool, Pool) else pool
+    facts = [c for c in FILE_FACTS if c in frame.columns]
+    if "filename" not in frame.columns or not facts:
+        return
+    named = frame.filter(pl.col("filename").is_not_null())
+    repeated = named.filter(pl.col("filename").is_duplicated())
+    if not repeated.height:
+        return
+    values = ["filename", *facts]
+    distinct = repeated.unique(subset=values, keep="first", maintain_order=True)
+    conflicting = distinct.filter(pl.col("filename").is_duplicated())
+    if not conflicting.height:
+        return
+    name = conflicting["filename"][0]
+    rows = conflicting.filter(pl.col("filename") == name)
+    first, second = rows.row(0, named=True), rows.row(1, named=True)
+    differ = [c for c in values if first[c] != second[c]]
+    where = locate(int(second[ROW_COLUMN]))
+    other = locate(int(first[ROW_COLUMN]))
+    earlier = f"line {other['line']}" if other["line"] else f"row {other['row']}"
+    raise PoolError(
+        f"file {name!r} is listed twice with different {', '.join(differ)} (also at "
+        f"{earlier}); which to use would depend on row order",
+        column=differ[0] if differ else None,
+        **where,
+    )
 
 
 def _fill_from_visit_id(frame: pl.DataFrame) -> pl.DataFrame:

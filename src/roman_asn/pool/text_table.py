@@ -8,6 +8,7 @@ polars parses the clean rows at full speed.
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 from pathlib import Path
 
@@ -133,8 +134,57 @@ def _check_header(header: list[str], path: str, line: int) -> None:
         seen.add(name)
 
 
+def check_field_counts(
+    raw: bytes, path: str, separator: str = ",", first_line: int = 1
+) -> np.ndarray:
+    """Refuse a line with more or fewer fields than the header line (a missing field
+    would shift the others left); return the 1-based file lines of the data rows.
+
+    Without quote characters the fields are counted from separator positions, in a
+    few vectorized passes; with quotes, by Python's csv reader (quoted separators
+    and line breaks are not field ends)."""
+    offset = first_line - 1
+    if b'"' not in raw:
+        data = np.frombuffer(raw, dtype=np.uint8)
+        starts, ends, kept = _content_lines(raw, data)
+        if len(kept) == 0:
+            raise PoolError("no header line: the file has only comments or blank lines", path=path)
+        positions = np.flatnonzero(data == ord(separator))
+        counts = (np.searchsorted(positions, ends) - np.searchsorted(positions, starts))[kept] + 1
+        lines = kept + 1 + offset
+    else:
+        counts_list, line_list = [], []
+        text = raw.decode("utf-8")
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar='"')
+        start = 1
+        try:
+            for record in reader:
+                blank = not record or (len(record) == 1 and not record[0].strip())
+                if not blank and not record[0].lstrip().startswith("#"):
+                    counts_list.append(len(record))
+                    line_list.append(start)
+                start = reader.line_num + 1
+        except csv.Error as error:
+            raise PoolError(f"unreadable CSV: {error}", path=path, line=start + offset) from None
+        if not counts_list:
+            raise PoolError("no header line: the file has only comments or blank lines", path=path)
+        counts = np.array(counts_list)
+        lines = np.array(line_list, dtype=np.int64) + offset
+    wrong = np.flatnonzero(counts != counts[0])
+    if len(wrong):
+        name = "space" if separator == " " else repr(separator)
+        raise PoolError(
+            f"expected {int(counts[0])} {name}-separated fields as in the header, found "
+            f"{int(counts[wrong[0]])} ({len(wrong)} such line(s) in all)",
+            path=path,
+            line=int(lines[wrong[0]]),
+        )
+    return lines[1:].astype(np.int64)
+
+
 def read_comma_table(raw: bytes, path: str) -> tuple[pl.DataFrame, np.ndarray]:
     """Parse a plain CSV pool (comma separated, double-quoted fields)."""
+    lines = check_field_counts(raw, path, ",")
     try:
         table = pl.read_csv(
             io.BytesIO(raw),
@@ -148,30 +198,24 @@ def read_comma_table(raw: bytes, path: str) -> tuple[pl.DataFrame, np.ndarray]:
     # blank lines come back as all-null rows: drop them, as the pipe reader does
     if table.width:
         table = table.filter(~pl.all_horizontal(pl.all().is_null()))
-    # line numbers are exact for files without embedded newlines in quoted fields
-    lines = _data_line_numbers(raw, table.height)
+    if len(lines) != table.height:  # the csv module and polars disagree: do not guess
+        lines = np.zeros(table.height, dtype=np.int64)
     return table, lines
-
-
-def _data_line_numbers(raw: bytes, count: int) -> np.ndarray:
-    """1-based line numbers of the first ``count`` data rows (0 where there is none)."""
-    _, _, kept = _content_lines(raw, np.frombuffer(raw, dtype=np.uint8))
-    numbers = (kept[1 : count + 1] + 1).astype(np.int64)
-    return np.concatenate([numbers, np.zeros(count - len(numbers), dtype=np.int64)])
 
 
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def read_text_table(path: Path, raw: bytes) -> tuple[pl.DataFrame, np.ndarray, str]:
+def read_text_table(path: str | Path, raw: bytes) -> tuple[pl.DataFrame, np.ndarray, str]:
     """Sniff the delimiter of a text pool and parse it; returns (table, lines, format)."""
-    check_text(raw, str(path))
+    label = str(path)
+    check_text(raw, label)
     header = first_content_line(raw)
     if not header:
-        raise PoolError("no header line: the file has only comments or blank lines", path=str(path))
+        raise PoolError("no header line: the file has only comments or blank lines", path=label)
     if "|" in header:
-        table, lines = read_pipe_table(raw, str(path))
+        table, lines = read_pipe_table(raw, label)
         return table, lines, "legacy"
-    table, lines = read_comma_table(raw, str(path))
+    table, lines = read_comma_table(raw, label)
     return table, lines, "csv"

@@ -11,7 +11,7 @@ import polars as pl
 
 from roman_asn.atomic import atomic_open, atomic_path
 from roman_asn.errors import PoolError
-from roman_asn.pool.columns import ROW_COLUMN
+from roman_asn.pool.columns import LEGACY_NAMES, ROW_COLUMN
 from roman_asn.pool.ecsv import write_ecsv
 
 if TYPE_CHECKING:
@@ -19,47 +19,14 @@ if TYPE_CHECKING:
 
     from roman_asn.pool.reader import Pool
 
-FORMATS = ("legacy", "csv", "ecsv", "parquet")
 NAMES = ("canonical", "legacy")
-
-# canonical -> the upper-case name JWST/romancal pools use (inverse of LEGACY_ALIASES,
-# choosing romancal's spelling where several aliases exist); others are upper-cased
-LEGACY_NAMES: dict[str, str] = {
-    "filename": "FILENAME",
-    "program": "PROGRAM",
-    "execution_plan": "EX_PLAN",
-    "pass": "PASS",
-    "segment": "SEQUENCE",
-    "observation": "OBS_NUM",
-    "visit": "VISIT",
-    "visit_id": "VISIT_ID",
-    "exposure": "EXPCOUNT",
-    "detector": "DETECTOR",
-    "exp_type": "EXP_TYPE",
-    "optical_element": "OPT_ELEM",
-    "instrument": "INSTRUME",
-    "target": "TARGNAME",
-    "candidates": "ASN_CANDIDATE",
-    "exposerr": "EXPOSERR",
-    "category": "CAT",
-    "subcategory": "SUBCAT",
-    "observation_id": "OBS_ID",
-    "start_time": "EXPSTART",
-    "s_region": "S_REGION",
-}
 
 
 def format_for(path: Path, fmt: str | None) -> str:
-    if fmt:
-        if fmt not in FORMATS:
-            raise PoolError(f"unknown pool format {fmt!r} (choose from {', '.join(FORMATS)})")
-        return fmt
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    if suffix == ".ecsv":
-        return "ecsv"
-    return "legacy"
+    """The name of the format ``path`` is written in (``fmt`` if given, else by suffix)."""
+    from roman_asn.pool.formats import format_for_path
+
+    return format_for_path(path, fmt).name
 
 
 def _candidate_text(column: pl.Expr) -> pl.Expr:
@@ -100,40 +67,49 @@ def write_pool(
     ``names="legacy"`` writes the upper-case column names of JWST/romancal pools
     (FILENAME, OPT_ELEM, ...), which ``read_pool`` maps back.
     """
+    from roman_asn.pool.formats import format_for_path
+
     target = Path(path)
-    kind = format_for(target, fmt)
+    kind = format_for_path(target, fmt)
     if names not in NAMES:
         raise PoolError(f"unknown column naming {names!r} (choose from {', '.join(NAMES)})")
     if names == "legacy":
         renamed = {c: LEGACY_NAMES.get(c, c.upper()) for c in pool.columns}
         pool = dataclasses.replace(pool, table=pool.table.rename(renamed))
-    if kind == "parquet":
-        with atomic_path(target) as tmp:
-            pool.table.drop(ROW_COLUMN, strict=False).write_parquet(tmp, compression="zstd")
-        return target
-    if kind == "ecsv":
-        write_ecsv(_with_candidates_as_text(pool.table.drop(ROW_COLUMN, strict=False)), target)
-        return target
-    frame = _text_frame(pool)
-    if kind == "legacy":
-        for name in frame.columns:
-            if frame[name].str.contains("|", literal=True).any():
-                raise PoolError(
-                    "a value contains '|', which the legacy pool format cannot hold; "
-                    "write .parquet or .ecsv instead",
-                    path=str(target),
-                    column=name,
-                )
-        with atomic_open(target, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write("|".join(frame.columns) + "\n")
-            body = frame.fill_null("NULL").write_csv(
-                separator="|", include_header=False, quote_style="never"
-            )
-            handle.write(body)
-        return target
-    with atomic_open(target, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(frame.write_csv(null_value=""))
+    kind.write(pool, target)
     return target
+
+
+def write_parquet(pool: Pool, target: Path) -> None:
+    with atomic_path(target) as tmp:
+        pool.table.drop(ROW_COLUMN, strict=False).write_parquet(tmp, compression="zstd")
+
+
+def write_ecsv_pool(pool: Pool, target: Path) -> None:
+    write_ecsv(_with_candidates_as_text(pool.table.drop(ROW_COLUMN, strict=False)), target)
+
+
+def write_legacy(pool: Pool, target: Path) -> None:
+    frame = _text_frame(pool)
+    for name in frame.columns:
+        if frame[name].str.contains("|", literal=True).any():
+            raise PoolError(
+                "a value contains '|', which the legacy pool format cannot hold; "
+                "write .parquet or .ecsv instead",
+                path=str(target),
+                column=name,
+            )
+    with atomic_open(target, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write("|".join(frame.columns) + "\n")
+        body = frame.fill_null("NULL").write_csv(
+            separator="|", include_header=False, quote_style="never"
+        )
+        handle.write(body)
+
+
+def write_csv(pool: Pool, target: Path) -> None:
+    with atomic_open(target, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(_text_frame(pool).write_csv(null_value=""))
 
 
 def to_astropy(pool: Pool) -> Table:

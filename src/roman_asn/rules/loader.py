@@ -192,6 +192,9 @@ def parse_rules(text: str, label: str = "<rules>") -> list[Rule]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise RulesError(f"not valid TOML: {error}", path=label) from None
+    except RecursionError:
+        raise RulesError("not valid TOML: nested too deeply", path=label) from None
+    _refuse_control_characters(data, label)
     unknown = set(data) - {"format", "rule"}
     if unknown:
         raise RulesError(
@@ -382,9 +385,37 @@ def _names(value: Any, fail, key: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(canonical_name(v) for v in value))
 
 
+_ASN_TYPE = re.compile(r"[a-z0-9][a-z0-9_+-]*")
+
+
+def _refuse_control_characters(value: Any, label: str, where: str = "") -> None:
+    """Rules text ends up in file names and JSON: no NUL or other control characters
+    (tab and newline are fine in descriptions)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_control_characters(str(key), label, where)
+            _refuse_control_characters(item, label, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            _refuse_control_characters(item, label, f"{where}[{number}]")
+    elif isinstance(value, str) and re.search(r"[\x00-\x08\x0b-\x1f\x7f]", value):
+        raise RulesError(f"{where or 'a key'}: control character in {value!r}", path=label)
+
+
+def _checked_asn_type(value: str, fail) -> str:
+    """asn_type goes into file names: lower-case letters, digits, '_', '+', '-'."""
+    if not _ASN_TYPE.fullmatch(value):
+        raise fail(
+            f"asn_type {value!r} must be lower-case letters, digits, '_', '+' or '-' "
+            "(it is part of file names)",
+            "asn_type",
+        )
+    return value
+
+
 def _asn_type(value: Any, fail) -> tuple[str | None, str | None, dict[str, str]]:
     if isinstance(value, str) and value:
-        return value, None, {}
+        return _checked_asn_type(value, fail), None, {}
     if isinstance(value, dict):
         extra = set(value) - {"column", "map"}
         if extra:
@@ -394,6 +425,8 @@ def _asn_type(value: Any, fail) -> tuple[str | None, str | None, dict[str, str]]
             raise fail("asn_type table needs 'column' and a non-empty 'map'", "asn_type")
         if not all(isinstance(v, str) and v for v in mapping.values()):
             raise fail("asn_type map values must be non-empty text", "asn_type")
+        for item in mapping.values():
+            _checked_asn_type(item, fail)
         return None, canonical_name(column), {str(k).upper(): v for k, v in mapping.items()}
     raise fail("needs 'asn_type': text, or a table {column = ..., map = {...}}", "asn_type")
 

@@ -92,12 +92,12 @@ def _up_to_date(source: Path, target: Path, link: bool) -> bool:
 
 
 def _copy(source: Path, target: Path) -> None:
-    with atomic_path(target) as tmp:
+    with atomic_path(target, follow_symlinks=False) as tmp:
         shutil.copy2(source, tmp)
 
 
 def _link(source: Path, target: Path) -> None:
-    with atomic_path(target) as tmp:
+    with atomic_path(target, follow_symlinks=False) as tmp:
         tmp.unlink()
         tmp.symlink_to(source.resolve())
 
@@ -148,6 +148,12 @@ def gather(
                 plan[base] = found
                 member[key] = base
 
+    if asn_path.name in plan:
+        raise RomanAsnError(
+            f"member {plan[asn_path.name]} has the association's own file name "
+            f"{asn_path.name}: gathering would overwrite one with the other",
+            path=str(asn_path),
+        )
     dest.mkdir(parents=True, exist_ok=True)
     for base, source in plan.items():
         target = dest / base

@@ -1,0 +1,329 @@
+"""Writes under faults: short writes, a full disk, kill -9 and Ctrl-C leave whole files
+only, no temporary files, and errors that name the path; modes follow the umask."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from generator_helpers import pool, row
+
+from roman_asn import atomic
+from roman_asn.atomic import WriteError, atomic_path, atomic_write_text
+from roman_asn.errors import RomanAsnError
+from roman_asn.generator.engine import generate
+from roman_asn.generator.orphans import write_orphans
+from roman_asn.generator.writer import OutputFolder, write_associations
+from roman_asn.pool import read_pool, write_pool
+from roman_asn.rules.loader import load_rules
+
+DEMO = Path(__file__).parents[1] / "src" / "roman_asn" / "data" / "demo_pool.csv"
+
+
+def temporaries(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.fixture(scope="module")
+def result():
+    from roman_asn.generator.options import GenerateOptions
+
+    return generate(read_pool(DEMO), load_rules(), GenerateOptions())
+
+
+@pytest.fixture(scope="module")
+def expected(result, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("expected")
+    write_associations(result, folder)
+    return {p.name: p.read_bytes() for p in folder.glob("*_asn.json")}
+
+
+def test_short_writes_still_write_every_byte(result, expected, tmp_path, monkeypatch):
+    real = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real(fd, bytes(data[:7])))
+    write_associations(result, tmp_path)
+    atomic_write_text(tmp_path / "note.txt", "x" * 1000)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("*_asn.json")} == expected
+    assert (tmp_path / "note.txt").read_text() == "x" * 1000
+    assert not temporaries(tmp_path)
+
+
+@pytest.mark.parametrize("after", [0, 5, 200])
+def test_full_disk_names_the_path_and_leaves_whole_files_only(
+    result, expected, tmp_path, monkeypatch, after
+):
+    real = os.write
+    calls = {"n": 0}
+
+    def failing(fd, data):
+        calls["n"] += 1
+        if calls["n"] > after:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", failing)
+    with pytest.raises(WriteError) as caught:
+        write_associations(result, tmp_path)
+    monkeypatch.undo()
+    message = str(caught.value)
+    assert "No space left on device" in message and str(tmp_path) in message
+    assert "\n" not in message
+    assert not temporaries(tmp_path)
+    written = {p.name: p.read_bytes() for p in tmp_path.glob("*_asn.json")}
+    assert len(written) == after
+    for name, data in written.items():
+        assert data == expected[name]
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda path: atomic_write_text(path, "a,b\n" * 10_000),
+        lambda path: write_orphans(
+            pl.DataFrame({"filename": ["a"], "pool_row": [0], "line": [2], "reasons": [["why"]]}),
+            path,
+        ),
+    ],
+)
+def test_failed_single_file_write_keeps_the_old_file(tmp_path, monkeypatch, write):
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(WriteError, match=r"out\.csv: cannot write: No space left"):
+        write(target)
+    monkeypatch.undo()
+    assert target.read_text() == "old\n"
+    assert not temporaries(tmp_path)
+
+
+def test_unwritable_folder_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(RomanAsnError, match="cannot write"):
+        atomic_write_text(blocker / "x.json", "{}")
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_temporaries_of_dead_runs_are_removed(result, tmp_path):
+    stale = tmp_path / f".r00001-o001_image_001_asn.json.{_dead_pid()}.0a1b2c3d.tmp"
+    stale.write_text("")
+    mine = tmp_path / f".other.json.{os.getpid()}.0a1b2c3d.tmp"
+    mine.write_text("")
+    unrelated = tmp_path / ".keep.tmp"
+    unrelated.write_text("")
+    atomic.remove_stale_temporaries(tmp_path, force=True)
+    assert not stale.exists()
+    assert mine.exists() and unrelated.exists()
+
+
+_KILLED_WRITER = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as on a terminal
+    from roman_asn import atomic
+    real = os.write
+    def stuck(fd, data):
+        real(fd, bytes(data[:10]))
+        print("writing", flush=True)
+        time.sleep(60)
+    os.write = stuck
+    atomic.atomic_write_text(sys.argv[1], "x" * 100)
+    """
+)
+
+
+def test_kill_9_mid_write_leaves_no_partial_file_and_the_next_run_cleans_up(tmp_path):
+    target = tmp_path / "out" / "orphans.csv"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WRITER, str(target)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline().strip() == "writing"
+    child.kill()
+    child.wait()
+    assert not target.exists()
+    assert len(temporaries(tmp_path)) == 1  # the temporary of the killed run
+    atomic_write_text(target, "whole\n")  # a later run into the same folder
+    assert target.read_text() == "whole\n"
+    assert not temporaries(tmp_path)
+
+
+_SLOW_GENERATE = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as on a terminal
+    real = os.write
+    started = False
+    def slow(fd, data):
+        global started
+        if not started:
+            started = True
+            print("writing", flush=True)
+        time.sleep(0.005)
+        return real(fd, data)
+    os.write = slow
+    from roman_asn.cli import main
+    out = sys.argv[2]
+    orphans = out + "/orphans.csv"
+    sys.exit(main(["generate", sys.argv[1], "-o", out, "--orphans", orphans, "--no-progress"]))
+    """
+)
+
+
+def test_ctrl_c_stops_within_a_second_leaving_whole_files(expected, tmp_path):
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_GENERATE, str(DEMO), str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "writing"
+    time.sleep(0.3)
+    child.send_signal(signal.SIGINT)
+    start = time.monotonic()
+    child.wait(timeout=10)
+    assert time.monotonic() - start < 1.0
+    assert child.returncode != 0
+    assert "Traceback" not in child.stderr.read()
+    written = {p.name: p.read_bytes() for p in out.glob("*_asn.json")}
+    assert 0 < len(written) < len(expected)
+    assert all(data == expected[name] for name, data in written.items())
+    assert not temporaries(tmp_path)
+    assert not (out / ".roman-asn.lock").exists()
+    # the orphan report is written before the association files: a stopped run has it
+    assert (out / "orphans.csv").read_text().startswith("filename,pool_row,line,reasons")
+
+
+# ---------------------------------------------------------------- modes
+
+
+@pytest.fixture(params=[0o022, 0o077, 0o002])
+def umask(request):
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def test_created_files_follow_the_umask(umask, result, tmp_path):
+    wanted = 0o666 & ~umask
+    small = pool([row(1, 1), row(1, 2)])
+    paths = [
+        write_pool(small, tmp_path / "p.csv"),
+        write_pool(small, tmp_path / "p.parquet"),
+        write_pool(small, tmp_path / "p.ecsv"),
+    ]
+    atomic_write_text(tmp_path / "t.txt", "x")
+    paths.append(tmp_path / "t.txt")
+    with atomic_path(tmp_path / "a.bin") as tmp:
+        tmp.write_bytes(b"x")
+    paths.append(tmp_path / "a.bin")
+    write_associations(result, tmp_path / "asn")
+    paths.append(next((tmp_path / "asn").glob("*_asn.json")))
+    for path in paths:
+        assert stat.S_IMODE(path.stat().st_mode) == wanted, path
+
+
+def test_rewrite_keeps_mode_and_writes_through_symlinks(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    real.chmod(0o664)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o664
+
+
+# ---------------------------------------------------------------- the output folder
+
+
+def test_folder_with_other_association_files_is_refused_unless_clean_or_force(result, tmp_path):
+    foreign = tmp_path / "r09999-o001_image_001_asn.json"
+    foreign.write_text("{}")
+    names = result.associations["file_name"].to_list()
+    with OutputFolder(tmp_path) as folder, pytest.raises(RomanAsnError, match="--clean"):
+        folder.check(names)
+    with OutputFolder(tmp_path, "force") as folder:
+        folder.check(names)
+    assert foreign.exists()
+    with OutputFolder(tmp_path, "clean") as folder:
+        folder.check(names)
+        write_associations(result, tmp_path)
+        folder.wrote(names)
+    assert not foreign.exists()
+    with OutputFolder(tmp_path) as folder:  # a re-run of the same command is fine
+        folder.check(names)
+
+
+def test_a_second_run_into_the_same_folder_fails_clearly(tmp_path):
+    with OutputFolder(tmp_path), pytest.raises(RomanAsnError, match="another roman-asn run"):
+        OutputFolder(tmp_path).__enter__()
+    with OutputFolder(tmp_path):  # released
+        pass
+    assert not (tmp_path / ".roman-asn.lock").exists()
+
+
+def test_cli_refuses_a_folder_of_another_pool(tmp_path, capsys):
+    from roman_asn.cli import main
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "r09999-o001_image_001_asn.json").write_text("{}")
+    assert main(["generate", str(DEMO), "-o", str(out), "--no-skycells"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["generate", str(DEMO), "-o", str(out), "--no-skycells", "--force"]) == 0
+    assert (out / "r09999-o001_image_001_asn.json").exists()
+    assert main(["generate", str(DEMO), "-o", str(out), "--no-skycells", "--clean"]) == 0
+    assert not (out / "r09999-o001_image_001_asn.json").exists()
+    assert json.loads(next(out.glob("*_asn.json")).read_text())["asn_pool"] == DEMO.name
+
+
+def test_update_path_in_place_keeps_mode_and_symlink(tmp_path):
+    from roman_asn.cli import main
+
+    data = json.loads((Path(__file__).parent / "data" / "asn_level2.json").read_text())
+    real = tmp_path / "real_asn.json"
+    real.write_text(json.dumps(data, indent=4))
+    real.chmod(0o664)
+    link = tmp_path / "link_asn.json"
+    link.symlink_to(real)
+    assert main(["update-path", "--path", "/data/new", str(link)]) == 0
+    assert link.is_symlink()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o664
+    members = json.loads(real.read_text())["products"][0]["members"]
+    assert all(m["expname"].startswith("/data/new/") for m in members)
+
+
+def test_file_names_that_leave_the_folder_are_refused(result, tmp_path):
+    from dataclasses import replace
+
+    bad = result.associations.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3)
+        .then(pl.lit("../escape_asn.json"))
+        .otherwise(pl.col("file_name"))
+        .alias("file_name")
+    )
+    with pytest.raises(RomanAsnError, match="not a plain file name"):
+        write_associations(replace(result, associations=bad), tmp_path / "out")
+    assert not (tmp_path / "escape_asn.json").exists()
+    assert not (tmp_path / "out").exists()  # refused before anything was written
