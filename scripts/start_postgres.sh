@@ -13,7 +13,8 @@ if [ -z "$bindir" ]; then
         exit 0
     fi
 fi
-port=${ROMAN_ASN_PG_PORT:-54329}
+# a free loopback port (another server, e.g. a developer's, may hold the usual one)
+port=${ROMAN_ASN_PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 data=$(mktemp -d /tmp/roman-asn-pg.XXXXXX)
 run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ "$(id -u)" = 0 ] && chown postgres "$data"
