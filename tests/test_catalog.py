@@ -354,7 +354,7 @@ def test_kill_during_ingest_leaves_catalog_as_it_was(tmp_path, demo, delay):
         del sa
 
 
-def test_second_writer_waits_then_fails_and_readers_see_the_state_before(catalog_location):
+def test_second_writer_waits_then_fails_and_readers_see_the_state_before(catalog_location, caplog):
     from roman_asn.catalog.store import writing
 
     db = catalog_location
@@ -372,4 +372,5 @@ def test_second_writer_waits_then_fails_and_readers_see_the_state_before(catalog
             with pytest.raises(CatalogError, match="another process is writing"):
                 blocked.ingest([pool([row(exposure=2)], name="two.csv")], RULES)
             blocked.close()
+            assert "waiting up to 0.5 s" in caplog.text  # it said so while it waited
         assert len(catalog.runs()) == 2

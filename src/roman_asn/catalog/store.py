@@ -14,6 +14,7 @@ then fails saying who holds the catalog.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from roman_asn.errors import RomanAsnError
+
+log = logging.getLogger("roman_asn.catalog")
 
 LOCK_ID = 0x526F6D616E41534E  # "RomanASN": the writers' advisory lock on PostgreSQL
 WAIT_SECONDS = 60.0
@@ -162,18 +165,18 @@ def _reason(error: BaseException) -> str:
 
 @contextlib.contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
-    """One write transaction, alone: wait for another writer (bounded), then lock."""
+    """One write transaction, alone: wait for another writer (bounded, saying so on
+    stderr through logging), then hold the catalog until the transaction ends."""
     wait = getattr(engine, "info_wait", WAIT_SECONDS)
     try:
         with engine.connect() as connection:
             connection.info["write"] = True
             try:
-                with connection.begin():
+                if connection.dialect.name == "sqlite":
+                    _sqlite_take(connection, wait)
+                with connection.begin() if not connection.in_transaction() else _joined(connection):
                     if connection.dialect.name == "postgresql":
-                        connection.exec_driver_sql(
-                            f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'"
-                        )
-                        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_ID})")
+                        _postgres_take(connection, wait)
                     yield connection
             finally:
                 connection.info.pop("write", None)
@@ -187,6 +190,42 @@ def writing(engine: Engine) -> Iterator[Connection]:
         raise CatalogError(
             f"catalog write failed: {reason}", path=str(engine.url.database)
         ) from None
+
+
+def _sqlite_take(connection: Connection, wait: float) -> None:
+    """BEGIN IMMEDIATE at once if the catalog is free, else say so and wait."""
+    raw = connection.connection.dbapi_connection
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        connection.begin()
+    except sa.exc.OperationalError as error:
+        if "locked" not in _reason(error) and "busy" not in _reason(error):
+            raise
+        connection.rollback()
+        log.warning("another process is writing to the catalog: waiting up to %g s", wait)
+        raw.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        connection.begin()
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+
+
+def _postgres_take(connection: Connection, wait: float) -> None:
+    if connection.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({LOCK_ID})").scalar():
+        return
+    log.warning("another process is writing to the catalog: waiting up to %g s", wait)
+    connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'")
+    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_ID})")
+
+
+@contextlib.contextmanager
+def _joined(connection: Connection) -> Iterator[None]:
+    """The transaction _sqlite_take began: commit it on success, roll back on error."""
+    try:
+        yield
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()
 
 
 @contextlib.contextmanager
