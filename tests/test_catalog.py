@@ -374,3 +374,40 @@ def test_second_writer_waits_then_fails_and_readers_see_the_state_before(catalog
             blocked.close()
             assert "waiting up to 0.5 s" in caplog.text  # it said so while it waited
         assert len(catalog.runs()) == 2
+
+
+def test_stale_is_transitive_and_lists_nothing_else(catalog_location, demo):
+    """One Level 2 association left unprocessed: it, the Level 3 associations holding its
+    product, and the multiband sets over those, and nothing else."""
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([demo], RULES)
+        everything = catalog.stale()
+        image = next(e for e in everything if e["asn_type"] == "image" and e["level"] == 2)
+        catalog.mark([e["name"] for e in everything if e["name"] != image["name"]])
+        plan = {e["name"]: e for e in catalog.stale()}
+        assert plan[image["name"]]["reason"] == "never processed"
+        holders = {f["name"] for f in catalog.find(image["product_name"] + "_cal.asdf")}
+        direct = {n for n, e in plan.items() if e["reason"].endswith(f"stale {image['name']}")}
+        assert direct == holders - {image["name"]}
+        assert any(plan[n]["level"] == 3 for n in direct)
+        # multiband sets over the coadds of those sky-cell products, and only those
+        products = {plan[n]["product_name"] for n in direct}
+        for name, entry in plan.items():
+            if name != image["name"] and name not in direct:
+                assert entry["asn_type"] == "multiband"
+                source = entry["reason"].rsplit("stale ", 1)[1]
+                assert plan[source]["product_name"] in products
+        stages = [(e["level"], e["asn_type"] == "multiband") for e in catalog.stale()]
+        assert stages == sorted(stages)
+
+
+def test_find_tells_versions_apart(catalog_location):
+    rows = [row(visit=1, exposure=e) for e in (1, 2, 3)]
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([pool(rows)], RULES)
+        catalog.withdraw([rows[0]["filename"]], RULES)
+        gone = {f["asn_type"]: f for f in catalog.find(rows[0]["filename"])}
+        kept = {f["asn_type"]: f for f in catalog.find(rows[1]["filename"])}
+        assert gone["mosaic"]["versions"] == [1] and not gone["mosaic"]["current"]
+        assert kept["mosaic"]["versions"] == [1, 2] and kept["mosaic"]["current"]
+        assert gone["image"]["versions"] == [1] and not gone["image"]["current"]

@@ -557,16 +557,17 @@ class Catalog:
                         connection.execute(
                             sa.select(a, t.member_stems.c.stem)
                             .join(t.member_stems, t.member_stems.c.asn_pk == a.c.asn_pk)
-                            .where(t.member_stems.c.stem.in_(chunk) & a.c.retired_run.is_(None))
+                            .where(
+                                t.member_stems.c.stem.in_(chunk)
+                                & t.member_stems.c.removed.is_(None)
+                                & a.c.retired_run.is_(None)
+                            )
                         )
                         .mappings()
                         .all()
                     )
                     for row in found:
                         if row["asn_pk"] in plan:
-                            continue
-                        current = self._members(connection, row["asn_pk"], row["current_version"])
-                        if row["stem"] not in {member_stem(m) for m in current}:
                             continue
                         entry = _entry(row) | {
                             "reason": f"consumes the product of stale {products[row['stem']]}"
@@ -578,37 +579,28 @@ class Catalog:
         """Every association, current or past version, that holds the file."""
         stem = member_stem(Path(filename).name)
         with reading(self.engine) as connection:
-            a = t.associations
+            a, m = t.associations, t.member_stems
             rows = (
                 connection.execute(
-                    sa.select(a)
-                    .join(t.member_stems, t.member_stems.c.asn_pk == a.c.asn_pk)
-                    .where(t.member_stems.c.stem == stem)
+                    sa.select(a, m.c.added, m.c.removed)
+                    .join(m, m.c.asn_pk == a.c.asn_pk)
+                    .where(m.c.stem == stem)
                 )
                 .mappings()
                 .all()
             )
-            out = []
+            held: dict[int, dict] = {}
             for row in rows:
-                held = connection.execute(
-                    sa.select(t.versions.c.version, t.versions.c.members).where(
-                        t.versions.c.asn_pk == row["asn_pk"]
-                    )
-                ).all()
-                versions = [
-                    v
-                    for v, text in held
-                    if any(member_stem(m) == stem for m, _ in decode_members(text))
-                ]
-                out.append(
-                    _entry(row)
-                    | {
-                        "versions": sorted(versions),
-                        "current": row["retired_run"] is None
-                        and row["current_version"] in versions,
-                    }
+                last = row["removed"] - 1 if row["removed"] else row["current_version"]
+                entry = held.setdefault(
+                    row["asn_pk"], _entry(row) | {"versions": [], "current": False}
                 )
-            return sorted(out, key=_processing_key)
+                entry["versions"] += list(range(row["added"], last + 1))
+                if row["removed"] is None and row["retired_run"] is None:
+                    entry["current"] = True
+            for entry in held.values():
+                entry["versions"].sort()
+            return sorted(held.values(), key=_processing_key)
 
     def cell(self, skycell: str) -> list[dict]:
         """Current associations on this sky cell."""

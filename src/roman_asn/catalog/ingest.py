@@ -507,7 +507,9 @@ def _record(
                     pl.col("members_json").alias("members"),
                 ),
             )
-            _insert_stems(connection, changed.select("asn_pk", "members"), fresh_only=fresh)
+            _insert_stems(
+                connection, changed.select("asn_pk", "version", "members"), fresh_only=fresh
+            )
 
     # retired: reconciled groups that are no longer current
     reasons: dict[str, str] = {}
@@ -548,32 +550,46 @@ def _stem_expr() -> pl.Expr:
 def _insert_stems(
     connection: Connection, frame: pl.DataFrame, *, fresh_only: pl.DataFrame | None
 ) -> None:
-    """Index every (member stem, association) pair not indexed yet."""
+    """Open a (stem, association) interval at this version for each member stem not held
+    before, and close the intervals of the stems the new versions no longer hold."""
     from roman_asn.catalog.store import bulk_insert
 
     stems = (
-        frame.explode("members")
+        frame.select("asn_pk", "version", "members")
+        .explode("members")
         .drop_nulls("members")
-        .select(pl.col("members").alias("stem"), "asn_pk")
+        .select(pl.col("members").alias("stem"), "asn_pk", pl.col("version").alias("added"))
         .with_columns(_stem_expr().alias("stem"))
-        .unique(maintain_order=True)
+        .unique(["stem", "asn_pk"], maintain_order=True)
     )
     new_pks = set() if fresh_only is None or not fresh_only.height else set(fresh_only["asn_pk"])
-    older = sorted(set(stems["asn_pk"].unique().to_list()) - new_pks)
+    older = sorted(set(frame["asn_pk"].to_list()) - new_pks)
     if older:
-        have = []
+        held = []
         for chunk in batched(older):
-            have += connection.execute(
+            held += connection.execute(
                 sa.select(t.member_stems.c.stem, t.member_stems.c.asn_pk).where(
-                    t.member_stems.c.asn_pk.in_(chunk)
+                    t.member_stems.c.asn_pk.in_(chunk) & t.member_stems.c.removed.is_(None)
                 )
             ).all()
-        if have:
-            existing = pl.DataFrame(
-                have, schema={"stem": pl.Utf8, "asn_pk": pl.Int64}, orient="row"
-            )
-            stems = stems.join(existing, on=["stem", "asn_pk"], how="anti")
-    bulk_insert(connection, t.member_stems, stems.select("stem", "asn_pk"))
+        if held:
+            open_ = pl.DataFrame(held, schema={"stem": pl.Utf8, "asn_pk": pl.Int64}, orient="row")
+            versions = frame.select("asn_pk", pl.col("version").alias("removed"))
+            gone = open_.join(stems, on=["stem", "asn_pk"], how="anti").join(versions, on="asn_pk")
+            if gone.height:
+                m = t.member_stems.c
+                connection.execute(
+                    t.member_stems.update()
+                    .where(
+                        (m.stem == sa.bindparam("s"))
+                        & (m.asn_pk == sa.bindparam("a"))
+                        & m.removed.is_(None)
+                    )
+                    .values(removed=sa.bindparam("r")),
+                    [{"s": s_, "a": a_, "r": r_} for s_, a_, r_ in gone.iter_rows()],
+                )
+            stems = stems.join(open_, on=["stem", "asn_pk"], how="anti")
+    bulk_insert(connection, t.member_stems, stems.select("stem", "asn_pk", "added"))
 
 
 def _remember_cells(connection: Connection, names: set[str]) -> None:

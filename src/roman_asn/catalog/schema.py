@@ -9,7 +9,7 @@
 - ``associations``: one per group identity, with a permanent name, never deleted
   (``retired_run`` and ``retired_reason`` when it leaves the current set).
 - ``versions``: each content change is a new version, holding its member list;
-  ``member_stems`` indexes every member an association ever held (find by file).
+  ``member_stems`` says from which version to which an association held a member.
 - ``processing``: which version of an association was processed, and how it went.
 - ``counters`` and ``names``: numbers and names once issued are never issued again.
 """
@@ -113,9 +113,12 @@ versions = Table(
 member_stems = Table(
     "member_stems",
     metadata,
-    # every (association, member stem) pair ever held: find-by-file and consumers
+    # which associations held a member (by stem), from which version to which: find a
+    # file in any version, and the consumers of a product, without reading member lists
     Column("stem", Text, primary_key=True),  # expname without _<suffix>.<ext>
     Column("asn_pk", Integer, ForeignKey("associations.asn_pk"), primary_key=True),
+    Column("added", Integer, primary_key=True),  # first version holding it
+    Column("removed", Integer),  # first version without it; null: still held
     Index("ix_member_stems_asn", "asn_pk"),
     sqlite_with_rowid=False,
 )
