@@ -37,6 +37,7 @@ from roman_asn.catalog.store import (
     CatalogError,
     bulk_insert,
     check_revision,
+    is_in,
     make_engine,
     reading,
     upgrade,
@@ -263,7 +264,8 @@ class Catalog:
                 found.update(
                     connection.execute(
                         sa.select(t.exposures.c.filename, t.exposures.c.file_id).where(
-                            t.exposures.c.filename.in_(chunk) & ~t.exposures.c.withdrawn
+                            is_in(connection, t.exposures.c.filename, chunk)
+                            & ~t.exposures.c.withdrawn
                         )
                     ).all()
                 )
@@ -280,7 +282,7 @@ class Catalog:
             for chunk in batched(sorted(ids)):
                 connection.execute(
                     t.exposures.update()
-                    .where(t.exposures.c.file_id.in_(chunk))
+                    .where(is_in(connection, t.exposures.c.file_id, chunk))
                     .values(withdrawn=True, last_run=run_id)
                 )
             schema = self._schema(connection)
@@ -313,7 +315,7 @@ class Catalog:
                     t.exposures.c.filename,
                     t.exposures.c.row_hash,
                     t.exposures.c.withdrawn,
-                ).where(t.exposures.c.filename.in_(chunk))
+                ).where(is_in(connection, t.exposures.c.filename, chunk))
             ):
                 known[filename] = (file_id, row_hash, withdrawn)
         inserts, touched = [], set()
@@ -368,7 +370,9 @@ class Catalog:
             touched.update(
                 r[0]
                 for r in connection.execute(
-                    sa.select(t.exposures.c.file_id).where(t.exposures.c.filename.in_(chunk))
+                    sa.select(t.exposures.c.file_id).where(
+                        is_in(connection, t.exposures.c.filename, chunk)
+                    )
                 )
             )
         return touched
@@ -392,7 +396,9 @@ class Catalog:
                 rows = connection.execute(query).all()
             else:
                 for chunk in batched(wanted):
-                    rows += connection.execute(query.where(t.associations.c.name.in_(chunk))).all()
+                    rows += connection.execute(
+                        query.where(is_in(connection, t.associations.c.name, chunk))
+                    ).all()
                 unknown = sorted(set(wanted) - {r.name for r in rows})
                 if unknown:
                     raise CatalogError(
@@ -498,7 +504,9 @@ class Catalog:
         found: dict[tuple[int, int], list[str]] = {}
         for chunk in batched(pks):
             for asn_pk, version, text in connection.execute(
-                sa.select(v.c.asn_pk, v.c.version, v.c.members).where(v.c.asn_pk.in_(chunk))
+                sa.select(v.c.asn_pk, v.c.version, v.c.members).where(
+                    is_in(connection, v.c.asn_pk, chunk)
+                )
             ):
                 if (asn_pk, version) in wanted:
                     found[(asn_pk, version)] = [m for m, _ in decode_members(text)]
@@ -558,7 +566,7 @@ class Catalog:
                             sa.select(a, t.member_stems.c.stem)
                             .join(t.member_stems, t.member_stems.c.asn_pk == a.c.asn_pk)
                             .where(
-                                t.member_stems.c.stem.in_(chunk)
+                                is_in(connection, t.member_stems.c.stem, chunk)
                                 & t.member_stems.c.removed.is_(None)
                                 & a.c.retired_run.is_(None)
                             )
@@ -632,7 +640,9 @@ class Catalog:
             for chunk in batched(sorted(near)):
                 out += (
                     connection.execute(
-                        sa.select(a).where(a.c.skycell.in_(chunk) & a.c.retired_run.is_(None))
+                        sa.select(a).where(
+                            is_in(connection, a.c.skycell, chunk) & a.c.retired_run.is_(None)
+                        )
                     )
                     .mappings()
                     .all()

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 
 from roman_asn.catalog import schema as t
 from roman_asn.catalog.rows import decode_rows
+from roman_asn.catalog.store import is_in
 from roman_asn.generator.engine import GROUP_SEPARATOR, GenerationResult, generate
 from roman_asn.generator.naming import ACID_PLACEHOLDER
 from roman_asn.generator.options import GenerateOptions
@@ -84,7 +85,9 @@ def files_of_groups(connection: Connection, keys: Iterable[str]) -> set[int]:
         return found
     for chunk in batched(sorted(set(keys))):
         rows = connection.execute(
-            sa.select(t.group_rows.c.file_id).where(t.group_rows.c.group_key.in_(chunk))
+            sa.select(t.group_rows.c.file_id).where(
+                is_in(connection, t.group_rows.c.group_key, chunk)
+            )
         )
         found.update(r[0] for r in rows)
     return found
@@ -94,7 +97,9 @@ def groups_of_files(connection: Connection, file_ids: Iterable[int]) -> set[str]
     found: set[str] = set()
     for chunk in batched(sorted(set(file_ids))):
         rows = connection.execute(
-            sa.select(t.group_rows.c.group_key).where(t.group_rows.c.file_id.in_(chunk))
+            sa.select(t.group_rows.c.group_key).where(
+                is_in(connection, t.group_rows.c.file_id, chunk)
+            )
         )
         found.update(r[0] for r in rows)
     return found
@@ -107,7 +112,7 @@ def group_sizes(connection: Connection, keys: Iterable[str]) -> dict[str, int]:
     for chunk in batched(sorted(set(keys))):
         rows = connection.execute(
             sa.select(t.group_rows.c.group_key, sa.func.count())
-            .where(t.group_rows.c.group_key.in_(chunk))
+            .where(is_in(connection, t.group_rows.c.group_key, chunk))
             .group_by(t.group_rows.c.group_key)
         )
         sizes.update({k: n for k, n in rows})
@@ -120,7 +125,7 @@ def read_files(connection: Connection, file_ids: Iterable[int], schema: pl.Schem
     for chunk in batched(sorted(set(file_ids))):
         rows = connection.execute(
             sa.select(t.exposures.c.file_id, t.exposures.c.data).where(
-                t.exposures.c.file_id.in_(chunk) & ~t.exposures.c.withdrawn
+                is_in(connection, t.exposures.c.file_id, chunk) & ~t.exposures.c.withdrawn
             )
         )
         for file_id, text in rows:
@@ -315,7 +320,7 @@ def _known(connection: Connection, keys: set[str]) -> pl.DataFrame:
                 v.c.content_hash,
             )
             .join(v, (v.c.asn_pk == a.c.asn_pk) & (v.c.version == a.c.current_version))
-            .where(a.c.group_key.in_(chunk))
+            .where(is_in(connection, a.c.group_key, chunk))
         ).all()
     return pl.DataFrame(
         rows,
@@ -381,7 +386,9 @@ def _record(
     # group_rows: a file's groups follow from its own row alone, so only the delta's
     # pairs change: those of changed and withdrawn files go, the delta's current ones come
     for chunk in batched(sorted(delta_ids) if not _empty(connection) else []):
-        connection.execute(t.group_rows.delete().where(t.group_rows.c.file_id.in_(chunk)))
+        connection.execute(
+            t.group_rows.delete().where(is_in(connection, t.group_rows.c.file_id, chunk))
+        )
     if result is not None:
         delta_rows = table.filter(pl.col("file_id").is_in(sorted(delta_ids))).select(
             pl.col(ROW_COLUMN).alias("rows"), "file_id"
@@ -569,7 +576,8 @@ def _insert_stems(
         for chunk in batched(older):
             held += connection.execute(
                 sa.select(t.member_stems.c.stem, t.member_stems.c.asn_pk).where(
-                    t.member_stems.c.asn_pk.in_(chunk) & t.member_stems.c.removed.is_(None)
+                    is_in(connection, t.member_stems.c.asn_pk, chunk)
+                    & t.member_stems.c.removed.is_(None)
                 )
             ).all()
         if held:
@@ -601,7 +609,9 @@ def _remember_cells(connection: Connection, names: set[str]) -> None:
     for chunk in batched(sorted(names)):
         have.update(
             r[0]
-            for r in connection.execute(sa.select(t.cells.c.name).where(t.cells.c.name.in_(chunk)))
+            for r in connection.execute(
+                sa.select(t.cells.c.name).where(is_in(connection, t.cells.c.name, chunk))
+            )
         )
     rows = []
     for name in sorted(names - have):
@@ -618,7 +628,7 @@ def _reserve(connection: Connection, counts: dict[str, int]) -> dict[str, int]:
         have.update(
             connection.execute(
                 sa.select(t.counters.c.counter, t.counters.c.value).where(
-                    t.counters.c.counter.in_(chunk)
+                    is_in(connection, t.counters.c.counter, chunk)
                 )
             ).all()
         )
@@ -714,7 +724,9 @@ def _assign_names(
         issued.update(
             r[0]
             for r in connection.execute(
-                sa.select(t.associations.c.name).where(t.associations.c.name.in_(chunk))
+                sa.select(t.associations.c.name).where(
+                    is_in(connection, t.associations.c.name, chunk)
+                )
             )
         )
     clash = fresh["name"].is_duplicated() | fresh["name"].is_in(

@@ -235,6 +235,16 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+def is_in(connection: Connection, column, values) -> sa.ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter however
+    many values (thousands of bound parameters make planning the slow part)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 def bulk_insert(connection: Connection, table: sa.Table, rows) -> None:
     """Insert many rows (a polars frame, or dicts) by the database's fast path: COPY
     on PostgreSQL, the driver's executemany of plain tuples on SQLite."""
