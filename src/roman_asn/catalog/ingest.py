@@ -140,17 +140,20 @@ def rule_indexes(rules: list[Rule]) -> dict[str, int]:
 
 
 def with_keys(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
-    """Add ``key``, the catalog's id of each group."""
+    """Add ``key``, the catalog's id of each group (once: a frame that has it keeps it)."""
+    if "key" in frame.columns:
+        return frame
     index = rule_indexes(rules)
     keys = [group_key(text, index) for text in frame["group"].to_list()]
     return frame.with_columns(pl.Series("key", keys, dtype=pl.Utf8))
 
 
 def touched_groups(result: GenerationResult, rules: list[Rule]) -> set[str]:
-    """Every group the rows of ``result`` fall in, written or dropped."""
-    texts = pl.concat([result.associations["group"], result.dropped["group"]]).unique()
-    index = rule_indexes(rules)
-    return {group_key(text, index) for text in texts.to_list()}
+    """Every group the rows of ``result`` fall in, written or dropped (the result's
+    frames keep their ``key`` column for later use)."""
+    result.associations = with_keys(result.associations, rules)
+    result.dropped = with_keys(result.dropped, rules)
+    return set(result.associations["key"].to_list()) | set(result.dropped["key"].to_list())
 
 
 def _rows_by_rule(
@@ -282,6 +285,8 @@ def _reconciled(
     the same members as a touched one (their duplicate standing may have changed)."""
     current = with_keys(result.associations, rules)
     dropped = with_keys(result.dropped, rules)
+    if _empty(connection):  # a first ingest: every group is touched and whole
+        return current, dropped, keys
     touched = pl.Series(sorted(keys), dtype=pl.Utf8).implode()
     hashed = pl.col("members").hash(7)
     in_touched = current.filter(pl.col("key").is_in(touched))
