@@ -40,6 +40,7 @@ from roman_asn.catalog.store import (
     is_in,
     make_engine,
     reading,
+    refresh_statistics,
     upgrade,
     writing,
 )
@@ -247,6 +248,7 @@ class Catalog:
                     asn_pool=names[0] if len(names) == 1 else "+".join(names),
                 )
                 _fill(report, changes)
+            refresh_statistics(connection)
             report.seconds = time.perf_counter() - started
             self._finish_run(connection, report)
         return report
@@ -296,6 +298,7 @@ class Catalog:
                 asn_pool="withdrawal",
             )
             _fill(report, changes)
+            refresh_statistics(connection)
             report.seconds = time.perf_counter() - started
             self._finish_run(connection, report)
         return report

@@ -235,6 +235,17 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+def refresh_statistics(connection: Connection) -> None:
+    """Let the planner see what a write added: PostgreSQL plans from table statistics,
+    and without them after a bulk load it scans whole tables (find: 30 ms -> 1 ms)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "ANALYZE exposures, group_rows, associations, versions, member_stems"
+        )
+    else:
+        connection.exec_driver_sql("PRAGMA optimize")
+
+
 def is_in(connection: Connection, column, values) -> sa.ColumnElement[bool]:
     """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter however
     many values (thousands of bound parameters make planning the slow part)."""
