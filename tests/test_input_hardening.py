@@ -378,3 +378,22 @@ def test_make_pool_leaves_out_files_with_impossible_values():
     made = build_pool([good, bad])
     assert made.pool.table["filename"].to_list() == ["a.asdf"]
     assert [(r.path, r.reason.split(":")[0]) for r in made.rejects] == [("/d/b.asdf", "program")]
+
+
+def test_a_footprint_wider_than_any_detector_is_a_row_reason_not_a_crash(tmp_path):
+    """A 270-degree-wide S_REGION: that row gets no sky cell (with the reason in explain),
+    every other row goes on."""
+    from generator_helpers import pool, row
+
+    from roman_asn import GenerateOptions, generate, load_rules
+    from roman_asn.generator.explain import explain
+
+    wide = row(visit=1, exposure=1, s_region="POLYGON ICRS 10 0 100 0 190 0 280 10")
+    fine = row(visit=1, exposure=2, s_region="POLYGON ICRS 10 1 10.1 1 10.1 1.1 10 1.1")
+    result = generate(pool([wide, fine]), load_rules())
+    cells = result.associations.filter(result.associations["skycell"].is_not_null())
+    members = {m for ms in cells["members"].to_list() for m in ms}
+    assert any(fine["filename"].replace("_uncal", "_cal") == m for m in members)
+    assert not any(wide["filename"].replace("_uncal", "_cal") == m for m in members)
+    (story,) = explain(pool([wide, fine]), load_rules(), GenerateOptions(), wide["filename"])
+    assert "footprint wider than 20 deg" in repr(story)

@@ -325,3 +325,14 @@ def test_daily_and_user_product_types(tmp_path, product_type, tokens):
     assert {name.split("_")[2] for name in written} == tokens
     members = {len(d["products"][0]["members"]) for d in written.values()}
     assert members == ({1} if product_type == "daily" else {2})  # segments 001 and 002
+
+
+@pytest.mark.parametrize("root", ["../../x/r00001", "/tmp/elsewhere/r00001", "a/../../r00001"])
+def test_a_root_folder_outside_the_output_folder_is_refused(tmp_path, root):
+    from roman_asn.errors import RomanAsnError
+    from roman_asn.skycells.associations import _split_root
+
+    with pytest.raises(RomanAsnError, match="must lie inside the output folder"):
+        _split_root(root, tmp_path / "out")
+    name, folder = _split_root("sub/r00001", tmp_path / "out")
+    assert (name, folder) == ("r00001", tmp_path / "out" / "sub")

@@ -30,12 +30,17 @@ from roman_asn.skycells.footprints import (
     RA_CORNERS,
     SREGION_COLUMN,
 )
+from roman_asn.skycells.lookup import MAX_FOOTPRINT_RADIUS_DEG
 from roman_asn.skycells.skymap import SkyMap, get_skymap
 from roman_asn.visit_id import is_visit_id
 
 FOOTPRINT_COLUMNS = (*RA_CORNERS, *DEC_CORNERS, SREGION_COLUMN, *POINTING_COLUMNS[:3])
 NO_FOOTPRINT = "no footprint (no ra_corn/dec_corn corners, s_region, or pointing with detector)"
 NO_CELL = "footprint touches no sky cell"
+TOO_BIG = (
+    f"footprint wider than {MAX_FOOTPRINT_RADIUS_DEG:g} deg in radius "
+    "(a detector's is about 0.1 deg): bad corners or S_REGION"
+)
 NO_COLUMNS = "the pool has no footprint or pointing columns"
 # The column the expander adds: the name of the sky cell.
 SKYCELL_COLUMN = "skycell"
@@ -68,11 +73,18 @@ def _tokens(visit_ids: pl.Series) -> pl.DataFrame:
 def skycells(frame: pl.DataFrame, skymap: SkyMap | None = None) -> pl.DataFrame:
     """One row per (row, sky cell its footprint touches); rows without keep one row."""
     from roman_asn.skycells import footprints_from_table, match_footprints
+    from roman_asn.skycells.lookup import footprint_radii
 
     if not has_footprint_columns(frame.columns):
         raise ExpanderSkip(NO_COLUMNS)
     skymap = skymap or get_skymap()
     ra, dec, source = footprints_from_table(frame)
+    # a footprint far larger than a detector's (~0.1 deg) is bad metadata: that row has
+    # no cells, with the reason, and the others go on
+    too_big = np.nan_to_num(footprint_radii(ra, dec), nan=0.0) > MAX_FOOTPRINT_RADIUS_DEG
+    if too_big.any():
+        ra, dec = ra.copy(), dec.copy()
+        ra[too_big], dec[too_big] = np.nan, np.nan
     matches = match_footprints(ra, dec, skymap)
     counts = matches.counts()
     # rows keep their order (the engine relies on it): row i repeated max(count, 1) times
@@ -88,7 +100,9 @@ def skycells(frame: pl.DataFrame, skymap: SkyMap | None = None) -> pl.DataFrame:
     no_cell = pl.Series(counts == 0)
     failure = (
         pl.select(
-            pl.when(pl.Series(source == ""))
+            pl.when(pl.Series(too_big))
+            .then(pl.lit(TOO_BIG))
+            .when(pl.Series(source == ""))
             .then(pl.lit(NO_FOOTPRINT))
             .when(no_cell)
             .then(pl.lit(NO_CELL))

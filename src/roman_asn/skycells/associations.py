@@ -119,6 +119,11 @@ def _split_root(root: str | None, out_dir: Path) -> tuple[str | None, Path]:
         raise RomanAsnError(
             f"output file root {root!r}: the name part must be letters, digits, '.' or '-'"
         )
+    if folder and (os.path.isabs(folder) or os.path.normpath(folder).split(os.sep)[0] == ".."):
+        raise RomanAsnError(
+            f"output file root {root!r}: its folder must lie inside the output folder "
+            f"{os.fspath(out_dir)!r} (no absolute path, no '..')"
+        )
     return name, out_dir / folder if folder else out_dir
 
 
