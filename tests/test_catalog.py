@@ -411,3 +411,16 @@ def test_find_tells_versions_apart(catalog_location):
         assert gone["mosaic"]["versions"] == [1] and not gone["mosaic"]["current"]
         assert kept["mosaic"]["versions"] == [1, 2] and kept["mosaic"]["current"]
         assert gone["image"]["versions"] == [1] and not gone["image"]["current"]
+
+
+def test_a_file_on_several_rows_keeps_them_all(catalog_location, data_dir):
+    """romancal's own pool lists one file under two observations: both rows count, as in
+    generate; ingesting the pool again changes nothing."""
+    source = read_pool(data_dir / "pool_001_candidates.csv")
+    assert source.table["filename"].is_duplicated().any()
+    with Catalog.open(catalog_location, create=True) as catalog:
+        first = catalog.ingest([source], RULES)
+        assert first.added == source.table["filename"].n_unique()
+        assert catalog_meaning(catalog) == generated_meaning(generate(source, RULES))
+        again = catalog.ingest([source], RULES)
+        assert (again.new, again.changed, again.retired, again.updated) == ([], [], [], 0)

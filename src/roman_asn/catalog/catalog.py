@@ -48,6 +48,7 @@ from roman_asn.errors import PoolError
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.pool import Pool, read_pool
 from roman_asn.pool.columns import ROW_COLUMN
+from roman_asn.pool.reader import check_duplicate_files
 from roman_asn.rules.loader import Rule, load_rules
 
 MULTIBAND = "multiband"
@@ -233,8 +234,10 @@ class Catalog:
             digest = self._check_rules(connection, rules)
             options = self._options(connection, data_release_id)
             run_id = self._start_run(connection, "ingest", names, digest)
-            report = RunReport(run_id=run_id, inputs=names, rows=delta.height)
-            schema = merge_schemas(self._schema(connection), delta.drop("__data", "__hash").schema)
+            report = RunReport(run_id=run_id, inputs=names, rows=sum(len(p) for p in read))
+            schema = self._schema(connection)
+            for pool in read:
+                schema = merge_schemas(schema, pool.table.schema)
             self._set(connection, "schema", schema_text(schema))
             touched = self._upsert(connection, delta, run_id, report)
             if touched:
@@ -774,42 +777,40 @@ def _fill(report: RunReport, changes: Changes) -> None:
 
 
 def _delta_table(pools: list[Pool]) -> pl.DataFrame:
-    """The pools' rows as one table with each row's JSON and hash; one row per file.
+    """One row per file of the pools: its pool rows as JSON lines (sorted, repeats
+    counted once) and their hash.
 
-    A file listed twice with the same metadata counts once; with different metadata it
-    is an error naming both places (an ingest must not depend on row order)."""
+    A file may sit on several rows (romancal's own pools list one file under two
+    observations); rows that disagree on what describes the file itself are refused,
+    naming both places, across pools as within one (``check_duplicate_files``)."""
     frames = []
+    locations: list[dict] = []
     for pool in pools:
         table = pool.table
-        data = encode_rows(table)
         frames.append(
             table.drop(ROW_COLUMN).with_columns(
-                data.alias("__data"),
-                pl.Series("__hash", row_hashes(data.to_list())),
-                pl.lit(pool.name).alias("__pool"),
-                table[ROW_COLUMN].alias("__row"),
+                encode_rows(table).alias("__data"), pl.lit(pool.name).alias("__pool")
             )
         )
+        locations += [pool.where(int(r)) for r in table[ROW_COLUMN].to_list()]
     joined = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+    joined = joined.with_row_index(ROW_COLUMN)
     if joined["filename"].null_count():
         index = joined["filename"].is_null().arg_true()[0]
-        raise PoolError(
-            f"row {joined['__row'][index]}: empty filename", path=joined["__pool"][index]
+        raise PoolError("empty filename", **locations[index])
+    check_duplicate_files(joined, lambda row: locations[row])
+    per_file = (
+        joined.unique(["filename", "__data"], keep="first", maintain_order=True)
+        .sort(["filename", "__data"])
+        .group_by("filename", maintain_order=True)
+        .agg(
+            pl.col("__data").str.join("\n"),
+            *[pl.col(c).first() for c in ("program", "start_time") if c in joined.columns],
         )
-    first = joined.unique(["filename", "__hash"], keep="first", maintain_order=True)
-    conflicts = first.filter(pl.col("filename").is_duplicated())
-    if conflicts.height:
-        name = conflicts["filename"][0]
-        places = conflicts.filter(pl.col("filename") == name)
-        where = " and ".join(
-            f"{p} row {r}" for p, r in zip(places["__pool"], places["__row"], strict=True)
-        )
-        raise PoolError(
-            f"{name} is listed with different metadata in {where}: fix the pools or "
-            "ingest them separately (the later ingest updates the file)",
-            path=places["__pool"][0],
-        )
-    return first.drop("__pool", "__row").sort("filename")
+    )
+    return per_file.with_columns(
+        pl.Series("__hash", row_hashes(per_file["__data"].to_list()), dtype=pl.Utf8)
+    )
 
 
 def export(catalog: Catalog, output, since: int | None = None) -> int:

@@ -128,11 +128,11 @@ def read_files(connection: Connection, file_ids: Iterable[int], schema: pl.Schem
                 is_in(connection, t.exposures.c.file_id, chunk) & ~t.exposures.c.withdrawn
             )
         )
-        for file_id, text in rows:
-            ids.append(file_id)
+        for file_id, text in rows:  # a file's pool rows, one JSON object a line
+            ids += [file_id] * (text.count("\n") + 1)
             data.append(text)
     table = decode_rows(data, schema).with_columns(pl.Series("file_id", ids, dtype=pl.Int64))
-    return table.sort("filename").with_row_index(ROW_COLUMN)
+    return table.sort("filename", maintain_order=True).with_row_index(ROW_COLUMN)
 
 
 def rule_indexes(rules: list[Rule]) -> dict[str, int]:
@@ -171,9 +171,11 @@ def _rows_by_rule(
         for source in rule.source_rules:
             if source in files:
                 files[source] |= files[rule.name]
-    position = dict(zip(table["file_id"].to_list(), table[ROW_COLUMN].to_list(), strict=True))
+    rows_of: dict[int, list[int]] = {}
+    for file_id, row in zip(table["file_id"].to_list(), table[ROW_COLUMN].to_list(), strict=True):
+        rows_of.setdefault(file_id, []).append(row)
     return {
-        name: pl.Series(sorted(position[f] for f in ids if f in position), dtype=pl.UInt32)
+        name: pl.Series(sorted(r for f in ids for r in rows_of.get(f, ())), dtype=pl.UInt32)
         for name, ids in files.items()
     }
 
