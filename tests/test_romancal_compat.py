@@ -43,6 +43,22 @@ def test_romancal_loads_every_generated_association(tmp_path: Path) -> None:
     assert int(run.stdout.split()[-1]) == written
 
 
+def test_romancal_loads_every_catalog_export(tmp_path: Path) -> None:
+    """The catalog writes the same files: romancal loads every one it exports."""
+    with as_file(files("roman_asn.data").joinpath("demo_pool.csv")) as pool:
+        catalog = str(tmp_path / "archive.db")
+        assert main(["catalog", "ingest", catalog, str(pool)]) == 0
+    out = tmp_path / "asn"
+    assert main(["catalog", "export", catalog, "-o", str(out)]) == 0
+    written = len(list(out.glob("*_asn.json")))
+    assert written > 100
+    run = subprocess.run(
+        [ROMANCAL_PYTHON, "-c", LOAD_ALL, str(out)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert int(run.stdout.split()[-1]) == written
+
+
 MAKE_CAL = """
 import sys
 from pathlib import Path
