@@ -6,26 +6,26 @@ from typing import Any
 
 import click
 
-from roman_asn.skycells.coordinates import parse_dec, parse_ra
-
 # Negative declinations (-33.3, -29:00:28) look like options to click: commands
 # taking coordinates pass unknown "options" through as arguments.
 COORDINATE_CONTEXT = {"ignore_unknown_options": True}
 
 
 class _Coordinate(click.ParamType):
-    def __init__(self, name: str, parse) -> None:
+    def __init__(self, name: str, parser: str) -> None:
         self.name = name
-        self._parse = parse
+        self._parser = parser  # imported when used: the sky-cell modules load astropy
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
         if isinstance(value, float):
             return value
+        from roman_asn.skycells import coordinates
+
         try:
-            return self._parse(str(value))
+            return getattr(coordinates, self._parser)(str(value))
         except ValueError as error:
             self.fail(str(error), param, ctx)
 
 
-RA = _Coordinate("ra", parse_ra)
-DEC = _Coordinate("dec", parse_dec)
+RA = _Coordinate("ra", "parse_ra")
+DEC = _Coordinate("dec", "parse_dec")
