@@ -518,14 +518,6 @@ class Catalog:
                     found[(asn_pk, version)] = [m for m, _ in decode_members(text)]
         return found
 
-    def _members(self, connection, asn_pk: int, version: int) -> list[str]:
-        text = connection.execute(
-            sa.select(t.versions.c.members).where(
-                (t.versions.c.asn_pk == asn_pk) & (t.versions.c.version == version)
-            )
-        ).scalar()
-        return [m for m, _ in decode_members(text)] if text else []
-
     def stale(self) -> list[dict]:
         """The reprocessing plan: current associations never processed, or processed at
         an older version (or failed), and those consuming their products, in order."""

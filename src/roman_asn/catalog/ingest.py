@@ -192,14 +192,21 @@ def reconcile(
 ) -> Changes:
     """Regenerate the groups the files ``delta_ids`` (new, changed or withdrawn, already
     written to ``exposures``) fall in now or fell in before, and record the outcome."""
-    import time
-
-    changes = Changes()
-    clock = time.perf_counter()
     # a first ingest: every lookup of earlier groups, names and sizes would find nothing
     connection.info[EMPTY] = (
         connection.execute(sa.select(t.group_rows.c.file_id).limit(1)).first() is None
     )
+    try:
+        return _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool)
+    finally:
+        connection.info.pop(EMPTY, None)
+
+
+def _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool) -> Changes:
+    import time
+
+    changes = Changes()
+    clock = time.perf_counter()
     keys = groups_of_files(connection, delta_ids)  # where they were
     delta = read_files(connection, delta_ids, schema)
     first = generate(delta.drop("file_id"), rules, options) if delta.height else None
