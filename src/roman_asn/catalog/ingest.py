@@ -79,15 +79,19 @@ def _empty(connection: Connection) -> bool:
     return bool(connection.info.get(EMPTY))
 
 
+def _joined_groups():
+    return t.group_rows.join(t.groups, t.groups.c.group_id == t.group_rows.c.group_id)
+
+
 def files_of_groups(connection: Connection, keys: Iterable[str]) -> set[int]:
     found: set[int] = set()
     if _empty(connection):
         return found
     for chunk in batched(sorted(set(keys))):
         rows = connection.execute(
-            sa.select(t.group_rows.c.file_id).where(
-                is_in(connection, t.group_rows.c.group_key, chunk)
-            )
+            sa.select(t.group_rows.c.file_id)
+            .select_from(_joined_groups())
+            .where(is_in(connection, t.groups.c.group_key, chunk))
         )
         found.update(r[0] for r in rows)
     return found
@@ -97,9 +101,9 @@ def groups_of_files(connection: Connection, file_ids: Iterable[int]) -> set[str]
     found: set[str] = set()
     for chunk in batched(sorted(set(file_ids))):
         rows = connection.execute(
-            sa.select(t.group_rows.c.group_key).where(
-                is_in(connection, t.group_rows.c.file_id, chunk)
-            )
+            sa.select(t.groups.c.group_key)
+            .select_from(_joined_groups())
+            .where(is_in(connection, t.group_rows.c.file_id, chunk))
         )
         found.update(r[0] for r in rows)
     return found
@@ -111,12 +115,38 @@ def group_sizes(connection: Connection, keys: Iterable[str]) -> dict[str, int]:
         return sizes
     for chunk in batched(sorted(set(keys))):
         rows = connection.execute(
-            sa.select(t.group_rows.c.group_key, sa.func.count())
-            .where(is_in(connection, t.group_rows.c.group_key, chunk))
-            .group_by(t.group_rows.c.group_key)
+            sa.select(t.groups.c.group_key, sa.func.count())
+            .select_from(_joined_groups())
+            .where(is_in(connection, t.groups.c.group_key, chunk))
+            .group_by(t.groups.c.group_key)
         )
         sizes.update({k: n for k, n in rows})
     return sizes
+
+
+def _group_ids(connection: Connection, keys: list[str]) -> pl.DataFrame:
+    """(group_key, group_id) of these keys, numbering the keys not seen before."""
+    from roman_asn.catalog.store import bulk_insert
+
+    known: list[tuple[str, int]] = []
+    for chunk in batched(keys if not _empty(connection) else []):
+        known += connection.execute(
+            sa.select(t.groups.c.group_key, t.groups.c.group_id).where(
+                is_in(connection, t.groups.c.group_key, chunk)
+            )
+        ).all()
+    ids = pl.DataFrame(known, schema={"group_key": pl.Utf8, "group_id": pl.Int64}, orient="row")
+    fresh = pl.DataFrame({"group_key": keys}, schema={"group_key": pl.Utf8}).join(
+        ids, on="group_key", how="anti"
+    )
+    if fresh.height:
+        start = (connection.execute(sa.select(sa.func.max(t.groups.c.group_id))).scalar() or 0) + 1
+        fresh = fresh.with_columns(
+            (pl.int_range(pl.len(), dtype=pl.Int64) + start).alias("group_id")
+        )
+        bulk_insert(connection, t.groups, fresh)
+        ids = pl.concat([ids, fresh])
+    return ids
 
 
 def read_files(connection: Connection, file_ids: Iterable[int], schema: pl.Schema) -> pl.DataFrame:
@@ -194,7 +224,7 @@ def reconcile(
     written to ``exposures``) fall in now or fell in before, and record the outcome."""
     # a first ingest: every lookup of earlier groups, names and sizes would find nothing
     connection.info[EMPTY] = (
-        connection.execute(sa.select(t.group_rows.c.file_id).limit(1)).first() is None
+        connection.execute(sa.select(t.groups.c.group_id).limit(1)).first() is None
     )
     try:
         return _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool)
@@ -415,6 +445,8 @@ def _record(
             .select(pl.col("key").alias("group_key"), "file_id")
             .unique(maintain_order=True)
         )
+        ids = _group_ids(connection, pairs["group_key"].unique().sort().to_list())
+        pairs = pairs.join(ids, on="group_key", how="left").select("group_id", "file_id")
         bulk_insert(connection, t.group_rows, pairs)
 
     current_keys: set[str] = set()

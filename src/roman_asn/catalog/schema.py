@@ -4,7 +4,7 @@
   version, rules hash and counts (the provenance of every version).
 - ``exposures``: one row per detector file ever ingested, its metadata as JSON
   (sorted keys, nulls left out) and a hash of it; withdrawn files are kept.
-- ``groups``: which catalog files each rule group holds now (``group_rows``), so an
+- ``groups`` and ``group_rows``: which catalog files each rule group holds now, so an
   ingest can read back exactly the rows of the groups its new rows fall in.
 - ``associations``: one per group identity, with a permanent name, never deleted
   (``retired_run`` and ``retired_reason`` when it leaves the current set).
@@ -60,10 +60,18 @@ exposures = Table(
     Column("last_run", Integer, ForeignKey("runs.run_id"), nullable=False),
 )
 
+groups = Table(
+    "groups",
+    metadata,
+    # every group ever made (written or dropped), numbered: group_rows holds two integers
+    Column("group_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("group_key", String(40), nullable=False, unique=True),
+)
+
 group_rows = Table(
     "group_rows",
     metadata,
-    Column("group_key", String(40), primary_key=True),
+    Column("group_id", BigInteger, primary_key=True),
     Column("file_id", BigInteger, primary_key=True),
     Index("ix_group_rows_file", "file_id"),
     sqlite_with_rowid=False,  # the key is the table: one B-tree, not two

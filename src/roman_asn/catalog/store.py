@@ -240,7 +240,7 @@ def refresh_statistics(connection: Connection) -> None:
     and without them after a bulk load it scans whole tables (find: 30 ms -> 1 ms)."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(
-            "ANALYZE exposures, group_rows, associations, versions, member_stems"
+            "ANALYZE exposures, groups, group_rows, associations, versions, member_stems"
         )
     else:
         connection.exec_driver_sql("PRAGMA optimize")

@@ -17,6 +17,7 @@ depends_on = None
 TABLES = (
     "runs",
     "exposures",
+    "groups",
     "group_rows",
     "associations",
     "versions",
