@@ -6,7 +6,8 @@ An ingest regenerates only the groups its rows can touch:
    candidate) a new or changed row falls in; ``group_rows`` adds the groups the
    changed and withdrawn rows were in before.
 2. The catalog reads back every file of those groups (and nothing else), and the
-   engine runs again over them: each of those groups is now complete.
+   engine runs again over them, each rule over its own touched groups only
+   (``rows_by_rule``): each of those groups is now complete.
 3. A touched group dropped as identical to an untouched one is checked: the other
    group must be complete too (its file count in the catalog), else its files are
    read as well and step 2 runs again. Untouched groups identical to a touched one
@@ -14,7 +15,8 @@ An ingest regenerates only the groups its rows can touch:
    candidate one is retired; one that stopped being identical comes back).
 4. Each reconciled group is compared with the catalog: new associations get
    permanent names (numbers never reused), changed ones a new version, emptied or
-   duplicated ones are retired with the reason. ``group_rows`` is rewritten for them.
+   duplicated ones are retired with the reason. ``group_rows`` changes by the delta's
+   files only: a file's groups follow from its own row.
 
 Everything happens in the caller's one transaction.
 """
