@@ -251,7 +251,7 @@ class Catalog:
                     asn_pool=names[0] if len(names) == 1 else "+".join(names),
                 )
                 _fill(report, changes)
-            refresh_statistics(connection)
+            self._refresh_if_grown(connection, report.added + report.updated)
             report.seconds = time.perf_counter() - started
             self._finish_run(connection, report)
         return report
@@ -301,10 +301,18 @@ class Catalog:
                 asn_pool="withdrawal",
             )
             _fill(report, changes)
-            refresh_statistics(connection)
+            self._refresh_if_grown(connection, report.withdrawn)
             report.seconds = time.perf_counter() - started
             self._finish_run(connection, report)
         return report
+
+    def _refresh_if_grown(self, connection, changed_files: int) -> None:
+        """Refresh the planner's statistics when a write changed a tenth of the files or
+        more (a first load above all); smaller days are left to the database's own
+        auto-analyze, as refreshing costs seconds on big tables."""
+        total = connection.execute(sa.select(sa.func.count()).select_from(t.exposures)).scalar()
+        if changed_files and changed_files * 10 >= (total or 0):
+            refresh_statistics(connection)
 
     def _schema(self, connection) -> pl.Schema | None:
         text = self._setting(connection, "schema")
