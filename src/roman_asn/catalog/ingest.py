@@ -36,12 +36,15 @@ from roman_asn.catalog import schema as t
 from roman_asn.catalog.rows import decode_rows
 from roman_asn.catalog.store import is_in
 from roman_asn.generator.engine import GROUP_SEPARATOR, GenerationResult, generate
-from roman_asn.generator.naming import ACID_PLACEHOLDER
+from roman_asn.generator.naming import (
+    ACID_PLACEHOLDER,
+    DISCOVERED_SUFFIX,
+    discovered_constraints,
+)
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.pool.columns import ROW_COLUMN
 from roman_asn.rules.loader import Rule
 
-DISCOVERED_SUFFIX = " (discovered)"
 BATCH = 5_000  # values per IN (...) list
 
 
@@ -52,7 +55,6 @@ class Changes:
     new: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def group_key(text: str, rule_index: dict[str, int] | None = None) -> str:
@@ -64,8 +66,7 @@ def group_key(text: str, rule_index: dict[str, int] | None = None) -> str:
 
 def member_stem(expname: str) -> str:
     """``r..._wfi01_cal.asdf`` -> ``r..._wfi01``: the product a member comes from."""
-    base = expname.rsplit("/", 1)[-1]
-    return base.rsplit("_", 1)[0] if "_" in base else base.rsplit(".", 1)[0]
+    return pl.select(_stem_expr(pl.lit(expname, dtype=pl.Utf8))).item()
 
 
 def batched(values: list, size: int = BATCH) -> Iterable[list]:
@@ -235,16 +236,12 @@ def reconcile(
 
 
 def _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool) -> Changes:
-    import time
-
     changes = Changes()
-    clock = time.perf_counter()
     keys = groups_of_files(connection, delta_ids)  # where they were
     delta = read_files(connection, delta_ids, schema)
     first = generate(delta.drop("file_id"), rules, options) if delta.height else None
     if first is not None:
         keys |= touched_groups(first, rules)  # where they go
-    changes.seconds["delta"] = time.perf_counter() - clock
     result, table = None, delta
     while True:
         files = files_of_groups(connection, keys) | delta_ids
@@ -264,7 +261,6 @@ def _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool) 
         if not missing:
             break
         keys |= missing
-    changes.seconds["regenerate"] = time.perf_counter() - clock
     bulk = [
         index
         for table_ in t.metadata.tables.values()
@@ -276,7 +272,6 @@ def _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool) 
     _record(connection, result, table, keys, delta_ids, rules, run_id, asn_pool, changes)
     for index in bulk:
         index.create(connection)
-    changes.seconds["record"] = time.perf_counter() - clock
     return changes
 
 
@@ -533,16 +528,7 @@ def _record(
             )
             constraints = (
                 pl.when(pl.col("discovered"))
-                .then(
-                    pl.concat_str(
-                        [
-                            pl.col("base_constraints"),
-                            pl.lit(", asn_candidate="),
-                            pl.col("asn_id_final"),
-                            pl.lit(DISCOVERED_SUFFIX),
-                        ]
-                    )
-                )
+                .then(discovered_constraints(pl.col("base_constraints"), pl.col("asn_id_final")))
                 .otherwise(pl.col("constraints"))
             )
             bulk_insert(
@@ -593,8 +579,10 @@ def decode_members(text: str) -> list[tuple[str, str | None]]:
     return list(zip(data["members"], data["exposerr"], strict=True))
 
 
-def _stem_expr() -> pl.Expr:
-    base = pl.col("stem").str.replace(r"^.*/", "")
+def _stem_expr(name: pl.Expr) -> pl.Expr:
+    """The stem of member names: the file name without its last ``_<suffix>.<ext>``
+    (or only ``.<ext>`` when it has no ``_``)."""
+    base = name.str.replace(r"^.*/", "")
     return (
         pl.when(base.str.contains("_"))
         .then(base.str.replace(r"_[^_]*$", ""))
@@ -614,7 +602,7 @@ def _insert_stems(
         .explode("members")
         .drop_nulls("members")
         .select(pl.col("members").alias("stem"), "asn_pk", pl.col("version").alias("added"))
-        .with_columns(_stem_expr().alias("stem"))
+        .with_columns(_stem_expr(pl.col("stem")).alias("stem"))
         .unique(["stem", "asn_pk"], maintain_order=True)
     )
     new_pks = set() if fresh_only is None or not fresh_only.height else set(fresh_only["asn_pk"])

@@ -22,7 +22,13 @@ import polars as pl
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.candidates import candidate_id_lists, mark_duplicates
 from roman_asn.generator.checks import first_failure, passes, rule_checks
-from roman_asn.generator.naming import ACID_PLACEHOLDER, asn_file_name, discovered_ids, render
+from roman_asn.generator.naming import (
+    ACID_PLACEHOLDER,
+    asn_file_name,
+    discovered_constraints,
+    discovered_ids,
+    render,
+)
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.pool import Pool
 from roman_asn.pool.columns import CANDIDATE_DTYPE, ROW_COLUMN
@@ -641,16 +647,7 @@ def _finalize(
     kept = kept.with_columns(
         pl.col("product_name").str.replace_all(ACID_PLACEHOLDER, pl.col("asn_id"), literal=True),
         pl.when(pl.col("__id").is_not_null())
-        .then(
-            pl.concat_str(
-                [
-                    pl.col("constraints"),
-                    pl.lit(", asn_candidate="),
-                    pl.col("__id"),
-                    pl.lit(" (discovered)"),
-                ]
-            )
-        )
+        .then(discovered_constraints(pl.col("constraints"), pl.col("__id")))
         .otherwise(pl.col("constraints"))
         .alias("constraints"),
     ).drop("__id")

@@ -102,6 +102,16 @@ def discovered_ids(ranks: pl.Expr) -> pl.Expr:
     return pl.lit("a3") + (ranks + 1).cast(pl.Utf8).str.zfill(3)
 
 
+DISCOVERED_SUFFIX = " (discovered)"
+
+
+def discovered_constraints(constraints: pl.Expr, asn_id: pl.Expr) -> pl.Expr:
+    """The constraints text of a discovered association: its group values, then its id."""
+    return pl.concat_str(
+        [constraints, pl.lit(", asn_candidate="), asn_id, pl.lit(DISCOVERED_SUFFIX)]
+    )
+
+
 def asn_file_name(version_id: str | None) -> pl.Expr:
     """``r<PPPPP>-<acid>[_<version>]_<asn_type>_<NNN>_asn.json``, lower case.
 
