@@ -28,7 +28,7 @@ def demo_pool_resource():
 def command(output_dir: str) -> None:
     """Generate associations from the demo pool (no network, no input needed)."""
     from roman_asn.cli.common import RichReporter
-    from roman_asn.generator.orphans import write_orphans
+    from roman_asn.generator.orphans import OrphansFirst
     from roman_asn.generator.summary import print_summary
     from roman_asn.outputs import open_output
     from roman_asn.run import run
@@ -46,9 +46,10 @@ def command(output_dir: str) -> None:
             f"$ roman-asn generate {Path(pool_path).name} -o {output_dir} --orphans {orphans_path}",
             soft_wrap=True,
         )
-        output = open_output(output_dir)
+        # as generate writes them: the orphan report first, kept if writing is stopped
+        output = OrphansFirst(open_output(output_dir), orphans_path)
         result = run(pool, output=output, reporter=RichReporter())
-        write_orphans(result.orphans, orphans_path)
+        output.finish(result.orphans)
         print_summary(
             console,
             result,
