@@ -280,6 +280,14 @@ def test_bad_pool_writes_nothing(tmp_path, demo):
     assert "bad.csv, line 3" in done.stderr and "Traceback" not in done.stderr
     with Catalog.open(db) as catalog:
         assert catalog.stats() == before
+    # and no catalog is made at a new location for a pool that cannot be read
+    fresh = tmp_path / "new.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "roman_asn", "catalog", "ingest", str(fresh), str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and not list(tmp_path.glob("new.db*"))
 
 
 def test_old_schema_is_refused_then_upgraded(tmp_path):

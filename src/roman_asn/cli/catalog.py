@@ -72,8 +72,10 @@ def command() -> None:
 def ingest(catalog, pools, rule_files, ignore_default, no_skycells, data_release_id, as_json):
     """Add the rows of POOL... and bring the associations up to date."""
     from roman_asn.catalog import Catalog
+    from roman_asn.pool import read_pool
 
     rules = selected_rules(rule_files, ignore_default, no_skycells)
+    pools = [read_pool(p) for p in pools]  # a bad pool is refused before a catalog is made
     with Catalog.open(catalog, create=True) as store:
         if err_console.is_terminal:
             with err_console.status(f"ingesting {len(pools)} pool(s)", spinner="dots"):
