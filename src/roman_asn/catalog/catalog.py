@@ -310,7 +310,9 @@ class Catalog:
         """Refresh the planner's statistics when a write changed a tenth of the files or
         more (a first load above all); smaller days are left to the database's own
         auto-analyze, as refreshing costs seconds on big tables."""
-        total = connection.execute(sa.select(sa.func.count()).select_from(t.exposures)).scalar()
+        # the highest file id (ids are issued in order) stands for the file count: read
+        # from the key's end, where a count reads the whole table (0.5 s at 100k files)
+        total = connection.execute(sa.select(sa.func.max(t.exposures.c.file_id))).scalar()
         if changed_files and changed_files * 10 >= (total or 0):
             refresh_statistics(connection)
 

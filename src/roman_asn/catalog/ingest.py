@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection
 
 from roman_asn.catalog import schema as t
 from roman_asn.catalog.rows import decode_rows
-from roman_asn.catalog.store import is_in
+from roman_asn.catalog.store import fetch_all, is_in
 from roman_asn.generator.engine import GROUP_SEPARATOR, GenerationResult, generate
 from roman_asn.generator.naming import (
     ACID_PLACEHOLDER,
@@ -86,18 +86,22 @@ def _joined_groups():
     return t.group_rows.join(t.groups, t.groups.c.group_id == t.group_rows.c.group_id)
 
 
-def files_of_groups(connection: Connection, keys: Iterable[str]) -> set[int]:
-    found: set[int] = set()
-    if _empty(connection):
-        return found
-    for chunk in batched(sorted(set(keys))):
-        rows = connection.execute(
-            sa.select(t.group_rows.c.file_id)
-            .select_from(_joined_groups())
-            .where(is_in(connection, t.groups.c.group_key, chunk))
-        )
-        found.update(r[0] for r in rows)
-    return found
+def files_of_groups(connection: Connection, keys: Iterable[str]) -> pl.DataFrame:
+    """(rule, file_id): the catalog files of these groups, with the place of each group's
+    rule in the rule list (the first two characters of its key), one query for all rules."""
+    found: list[tuple[str, int]] = []
+    if not _empty(connection):
+        rule = sa.func.substr(t.groups.c.group_key, 1, 2)
+        for chunk in batched(sorted(set(keys))):
+            found += fetch_all(
+                connection,
+                sa.select(rule, t.group_rows.c.file_id)
+                .distinct()
+                .select_from(_joined_groups())
+                .where(is_in(connection, t.groups.c.group_key, chunk)),
+            )
+    frame = pl.DataFrame(found, schema={"rule": pl.Utf8, "file_id": pl.Int64}, orient="row")
+    return frame.with_columns(pl.col("rule").cast(pl.Int64)).unique()
 
 
 def groups_of_files(connection: Connection, file_ids: Iterable[int]) -> set[str]:
@@ -133,11 +137,12 @@ def _group_ids(connection: Connection, keys: list[str]) -> pl.DataFrame:
 
     known: list[tuple[str, int]] = []
     for chunk in batched(keys if not _empty(connection) else []):
-        known += connection.execute(
+        known += fetch_all(
+            connection,
             sa.select(t.groups.c.group_key, t.groups.c.group_id).where(
                 is_in(connection, t.groups.c.group_key, chunk)
-            )
-        ).all()
+            ),
+        )
     ids = pl.DataFrame(known, schema={"group_key": pl.Utf8, "group_id": pl.Int64}, orient="row")
     fresh = pl.DataFrame({"group_key": keys}, schema={"group_key": pl.Utf8}).join(
         ids, on="group_key", how="anti"
@@ -156,10 +161,11 @@ def read_files(connection: Connection, file_ids: Iterable[int], schema: pl.Schem
     """The active rows of these files as a pool table, in file-name order, with file_id."""
     ids, data = [], []
     for chunk in batched(sorted(set(file_ids))):
-        rows = connection.execute(
+        rows = fetch_all(
+            connection,
             sa.select(t.exposures.c.file_id, t.exposures.c.data).where(
                 is_in(connection, t.exposures.c.file_id, chunk) & ~t.exposures.c.withdrawn
-            )
+            ),
         )
         for file_id, text in rows:  # a file's pool rows, one JSON object a line
             ids += [file_id] * (text.count("\n") + 1)
@@ -190,25 +196,24 @@ def touched_groups(result: GenerationResult, rules: list[Rule]) -> set[str]:
 
 
 def _rows_by_rule(
-    connection: Connection, keys: set[str], rules: list[Rule], table: pl.DataFrame, delta_ids
+    pairs: pl.DataFrame, rules: list[Rule], table: pl.DataFrame, delta_ids: set[int]
 ) -> dict[str, pl.Series]:
-    """Per rule, the table rows of its touched groups (and of the stage-2 groups built on
-    its products), so each rule regroups only what it must."""
-    by_index: dict[int, set[str]] = {}
-    for key in keys:
-        by_index.setdefault(int(key[:2]), set()).add(key)
-    files: dict[str, set[int]] = {}
+    """Per rule, the table rows of its touched groups (``pairs``: rule, file_id) and of the
+    stage-2 groups built on its products, so each rule regroups only what it must."""
+    delta = pl.Series(sorted(delta_ids), dtype=pl.Int64)
+    files: dict[str, pl.Series] = {}
     for i, rule in enumerate(rules):
-        files[rule.name] = files_of_groups(connection, by_index.get(i, ())) | delta_ids
+        own = pairs.filter(pl.col("rule") == i)["file_id"]
+        files[rule.name] = pl.concat([own, delta])
     for rule in rules:
         for source in rule.source_rules:
             if source in files:
-                files[source] |= files[rule.name]
-    rows_of: dict[int, list[int]] = {}
-    for file_id, row in zip(table["file_id"].to_list(), table[ROW_COLUMN].to_list(), strict=True):
-        rows_of.setdefault(file_id, []).append(row)
+                files[source] = pl.concat([files[source], files[rule.name]])
+    rows = table.select("file_id", ROW_COLUMN)
     return {
-        name: pl.Series(sorted(r for f in ids for r in rows_of.get(f, ())), dtype=pl.UInt32)
+        name: rows.filter(pl.col("file_id").is_in(ids.unique().implode()))[ROW_COLUMN]
+        .sort()
+        .cast(pl.UInt32)
         for name, ids in files.items()
     }
 
@@ -244,12 +249,13 @@ def _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool) 
         keys |= touched_groups(first, rules)  # where they go
     result, table = None, delta
     while True:
-        files = files_of_groups(connection, keys) | delta_ids
+        pairs = files_of_groups(connection, keys)
+        files = set(pairs["file_id"].to_list()) | delta_ids
         if first is not None and files == set(delta["file_id"].to_list()):
             result, table = first, delta  # nothing else to read: the delta is the whole group set
         else:
             table = read_files(connection, files, schema)
-            scoped = _rows_by_rule(connection, keys, rules, table, delta_ids)
+            scoped = _rows_by_rule(pairs, rules, table, delta_ids)
             result = (
                 generate(table.drop("file_id"), rules, options, rows_by_rule=scoped)
                 if table.height
@@ -350,7 +356,8 @@ def _known(connection: Connection, keys: set[str]) -> pl.DataFrame:
     a, v = t.associations, t.versions
     rows = []
     for chunk in batched(sorted(keys) if not _empty(connection) else []):
-        rows += connection.execute(
+        rows += fetch_all(
+            connection,
             sa.select(
                 a.c.group_key,
                 a.c.asn_pk,
@@ -361,8 +368,8 @@ def _known(connection: Connection, keys: set[str]) -> pl.DataFrame:
                 v.c.content_hash,
             )
             .join(v, (v.c.asn_pk == a.c.asn_pk) & (v.c.version == a.c.current_version))
-            .where(is_in(connection, a.c.group_key, chunk))
-        ).all()
+            .where(is_in(connection, a.c.group_key, chunk)),
+        )
     return pl.DataFrame(
         rows,
         schema={
@@ -443,7 +450,11 @@ def _record(
             .unique(maintain_order=True)
         )
         ids = _group_ids(connection, pairs["group_key"].unique().sort().to_list())
-        pairs = pairs.join(ids, on="group_key", how="left").select("group_id", "file_id")
+        pairs = (
+            pairs.join(ids, on="group_key", how="left")
+            .select("group_id", "file_id")
+            .sort("group_id", "file_id")  # in key order: each B-tree page is visited once
+        )
         bulk_insert(connection, t.group_rows, pairs)
 
     current_keys: set[str] = set()
@@ -610,12 +621,13 @@ def _insert_stems(
     if older:
         held = []
         for chunk in batched(older):
-            held += connection.execute(
+            held += fetch_all(
+                connection,
                 sa.select(t.member_stems.c.stem, t.member_stems.c.asn_pk).where(
                     is_in(connection, t.member_stems.c.asn_pk, chunk)
                     & t.member_stems.c.removed.is_(None)
-                )
-            ).all()
+                ),
+            )
         if held:
             open_ = pl.DataFrame(held, schema={"stem": pl.Utf8, "asn_pk": pl.Int64}, orient="row")
             versions = frame.select("asn_pk", pl.col("version").alias("removed"))
@@ -633,7 +645,9 @@ def _insert_stems(
                     [{"s": s_, "a": a_, "r": r_} for s_, a_, r_ in gone.iter_rows()],
                 )
             stems = stems.join(open_, on=["stem", "asn_pk"], how="anti")
-    bulk_insert(connection, t.member_stems, stems.select("stem", "asn_pk", "added"))
+    bulk_insert(
+        connection, t.member_stems, stems.select("stem", "asn_pk", "added").sort("stem", "asn_pk")
+    )
 
 
 def _remember_cells(connection: Connection, names: set[str]) -> None:

@@ -256,6 +256,16 @@ def is_in(connection: Connection, column, values) -> sa.ColumnElement[bool]:
     return column.in_(values)
 
 
+def fetch_all(connection: Connection, statement) -> list[tuple]:
+    """All rows of a query as the driver's plain tuples: for the large reads of an ingest,
+    where building SQLAlchemy rows costs more than the query (types are the driver's)."""
+    result = connection.execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
 def bulk_insert(connection: Connection, table: sa.Table, rows) -> None:
     """Insert many rows (a polars frame, or dicts) by the database's fast path: COPY
     on PostgreSQL, the driver's executemany of plain tuples on SQLite."""
