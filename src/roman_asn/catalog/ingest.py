@@ -590,6 +590,14 @@ def decode_members(text: str) -> list[tuple[str, str | None]]:
     return list(zip(data["members"], data["exposerr"], strict=True))
 
 
+MEMBERS_JSON = pl.Struct({"members": pl.List(pl.Utf8), "exposerr": pl.List(pl.Utf8)})
+
+
+def member_lists(texts: pl.Series) -> pl.Series:
+    """The member names of many versions' member JSON at once (see decode_members)."""
+    return texts.str.json_decode(MEMBERS_JSON).struct.field("members")
+
+
 def _stem_expr(name: pl.Expr) -> pl.Expr:
     """The stem of member names: the file name without its last ``_<suffix>.<ext>``
     (or only ``.<ext>`` when it has no ``_``)."""
@@ -653,7 +661,7 @@ def _insert_stems(
 def _remember_cells(connection: Connection, names: set[str]) -> None:
     if not names:
         return
-    from roman_asn.skycells import skycell_wcs_info
+    from roman_asn.skycells import get_skymap, skycell_wcs_infos
 
     have = set()
     for chunk in batched(sorted(names)):
@@ -663,10 +671,9 @@ def _remember_cells(connection: Connection, names: set[str]) -> None:
                 sa.select(t.cells.c.name).where(is_in(connection, t.cells.c.name, chunk))
             )
         )
-    rows = []
-    for name in sorted(names - have):
-        info = skycell_wcs_info(name)
-        rows.append({"name": name, "ra": info["ra_center"], "dec": info["dec_center"]})
+    skymap = get_skymap()
+    infos = skycell_wcs_infos([skymap.index_of(n) for n in sorted(names - have)], skymap)
+    rows = [{"name": i["name"], "ra": i["ra_center"], "dec": i["dec_center"]} for i in infos]
     if rows:
         connection.execute(t.cells.insert(), rows)
 
