@@ -14,6 +14,7 @@ then fails saying who holds the catalog.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -251,13 +252,15 @@ def refresh_statistics(connection: Connection) -> None:
 
 
 def is_in(connection: Connection, column, values) -> sa.ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter however
-    many values (thousands of bound parameters make planning the slow part)."""
+    """``column IN values`` with one parameter however many values (rendering thousands
+    of bound parameters costs more than many queries): ``column = ANY(array)`` on
+    PostgreSQL, ``column IN (SELECT value FROM json_each(json))`` on SQLite."""
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import ARRAY
 
         return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
+    listed = sa.bindparam(None, json.dumps(list(values)), type_=sa.Text)
+    return column.in_(sa.select(sa.column("value")).select_from(sa.func.json_each(listed)))
 
 
 def fetch_all(connection: Connection, statement) -> list[tuple]:
