@@ -34,6 +34,25 @@ def _print_json(value) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
+def _print_json_entries(value: list | dict[str, list]) -> None:
+    """A listing (entries, or lists of entries by kind) as JSON, one entry a line: as easy
+    to read as indented JSON, and written by json's C encoder (indenting is pure Python:
+    a day's change list, tens of MB, took a second longer)."""
+    encoder = json.JSONEncoder(ensure_ascii=False, default=str, separators=(", ", ": "))
+
+    def listing(entries: list, pad: str) -> str:
+        if not entries:
+            return "[]"
+        lines = ",\n".join(f"{pad}  {encoder.encode(entry)}" for entry in entries)
+        return f"[\n{lines}\n{pad}]"
+
+    if isinstance(value, dict):
+        body = ",\n".join(f"  {json.dumps(k)}: {listing(v, '  ')}" for k, v in value.items())
+        click.echo(f"{{\n{body}\n}}" if value else "{}")
+    else:
+        click.echo(listing(value, ""))
+
+
 def _entries_table(
     title: str, entries: list[dict], extra: tuple[str, ...] = (), limit: int = 0
 ) -> Table:
@@ -125,7 +144,7 @@ def changes(catalog, since, limit, as_json):
     with _open(catalog) as store:
         found = store.changes(since)
     if as_json:
-        _print_json(found)
+        _print_json_entries(found)
         return
     for kind, extra in (
         ("new", ("members_added",)),
@@ -196,7 +215,7 @@ def stale(catalog, limit, as_json):
     with _open(catalog) as store:
         plan = store.stale()
     if as_json:
-        _print_json(plan)
+        _print_json_entries(plan)
         return
     console.print(_entries_table(f"stale: {len(plan):,}", plan, ("reason",), limit))
 
@@ -211,7 +230,7 @@ def find(catalog, file, limit, as_json):
     with _open(catalog) as store:
         found = store.find(file)
     if as_json:
-        _print_json(found)
+        _print_json_entries(found)
         return
     console.print(_entries_table(f"{file}: {len(found)}", found, ("versions", "current"), limit))
 
@@ -226,7 +245,7 @@ def cell(catalog, skycell, limit, as_json):
     with _open(catalog) as store:
         found = store.cell(skycell)
     if as_json:
-        _print_json(found)
+        _print_json_entries(found)
         return
     console.print(_entries_table(f"{skycell}: {len(found)}", found, ("product_name",), limit))
 
@@ -244,7 +263,7 @@ def cone(catalog, ra, dec, radius, limit, as_json):
     with _open(catalog) as store:
         found = store.cone(ra, dec, radius)
     if as_json:
-        _print_json(found)
+        _print_json_entries(found)
         return
     console.print(_entries_table(f"{len(found)} association(s)", found, ("skycell",), limit))
 
