@@ -169,6 +169,10 @@ class StreamedResult(GenerationResult):
     and type, orphans and drop reasons (the association table itself is not kept)."""
 
     tallies: Counter = field(default_factory=Counter)
+    ids: set[str] = field(default_factory=set)
+
+    def asn_ids(self) -> set[str]:
+        return self.ids
 
     def counts(self) -> list[tuple[str, str, int]]:
         order = {rule.name: i for i, rule in enumerate(self.rules)}
@@ -184,6 +188,7 @@ class Tally:
     def __init__(self) -> None:
         self.parts: list[GenerationResult] = []
         self.tallies: Counter = Counter()
+        self.ids: set[str] = set()
         self.associations = 0
 
     def add(self, result: GenerationResult) -> None:
@@ -191,6 +196,7 @@ class Tally:
         for rule, asn_type, n in counts.iter_rows():
             self.tallies[(rule, asn_type)] += n
         self.associations += result.associations.height
+        self.ids.update(result.associations["asn_id"].unique().to_list())
         slim = replace(
             result,
             associations=result.associations.head(0),
@@ -200,7 +206,9 @@ class Tally:
 
     def result(self) -> StreamedResult:
         joined = GenerationResult.concat(self.parts)
-        return StreamedResult(**{k: getattr(joined, k) for k in _FIELDS}, tallies=self.tallies)
+        return StreamedResult(
+            **{k: getattr(joined, k) for k in _FIELDS}, tallies=self.tallies, ids=self.ids
+        )
 
 
 _FIELDS = (
