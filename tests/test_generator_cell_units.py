@@ -143,3 +143,20 @@ def test_orphan_rows_keep_their_pool_row(frames):
     orphans = parts[-1].orphans
     assert orphans[ROW_COLUMN].is_sorted()
     assert orphans["reasons"].list.len().min() > 0
+
+
+def test_chunked_units_go_by_cells_too(frames, tmp_path, monkeypatch):
+    from roman_asn.generator import cell_units
+    from roman_asn.generator.chunked import generate_chunked
+
+    monkeypatch.setattr(cell_units, "BY_CELLS_FROM_ROWS", 1)
+    monkeypatch.setattr(cell_units, "UNIT_PAIRS", 2_000)
+    path = tmp_path / "pool.parquet"
+    frames["small"].write_parquet(path)
+    options = GenerateOptions(asn_pool=path.name)
+    parts = list(
+        generate_chunked(path, RULES, options, batch_rows=300, unit_rows=1, temp_dir=tmp_path)
+    )
+    assert len(parts) > 6  # program units, each in ranges of cells
+    whole = generate(Pool.from_frame(frames["small"], path=path.name), RULES, options)
+    _same(whole, parts)

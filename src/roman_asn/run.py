@@ -30,9 +30,6 @@ if TYPE_CHECKING:
     from distributed import Client
 
 
-BY_CELLS_FROM_ROWS = 100_000  # smaller pools fit in memory whole (about 3 GB at this size)
-
-
 class Reporter(Protocol):
     """What a long run tells a person: a status while a phase runs, and log lines."""
 
@@ -74,7 +71,7 @@ def run(
     so memory is bounded by the largest unit. ``by_cells`` makes the sky-cell rules
     a range of sky cells at a time (:mod:`roman_asn.generator.cell_units`); by
     default whenever the rules and pool allow it and the output takes results in
-    parts, for pools of ``BY_CELLS_FROM_ROWS`` rows or more (a smaller run holds its
+    parts, for pools of ``cell_units.BY_CELLS_FROM_ROWS`` rows or more (a smaller run holds its
     associations and writes its orphan report first). The output is the same either way.
     """
     rules = load_rules() if rules is None else rules
@@ -115,10 +112,10 @@ def _whole(
             pool = read_pool(pool)
     table = pool.table if isinstance(pool, Pool) else pool
     if by_cells is not False and client is None and table.height:
-        from roman_asn.generator.cell_units import partitionable
+        from roman_asn.generator import cell_units
 
-        possible = partitionable(table.columns, rules)
-        wanted = by_cells or table.height >= BY_CELLS_FROM_ROWS
+        possible = cell_units.partitionable(table.columns, rules)
+        wanted = by_cells or table.height >= cell_units.BY_CELLS_FROM_ROWS
         if by_cells and not possible:
             raise RomanAsnError(
                 "by sky cells: no rule groups by sky cell with a fixed asn_id and product-named"

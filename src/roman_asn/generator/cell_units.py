@@ -51,6 +51,7 @@ from roman_asn.skycells.lookup import CellMatches
 from roman_asn.skycells.skymap import get_skymap
 
 SKYCELL_HOOK = "skycells"
+BY_CELLS_FROM_ROWS = 100_000  # smaller pools fit in memory whole (about 3 GB at this size)
 UNIT_PAIRS = 400_000  # (row, cell) matches grouped at a time: about 0.5 GB of work
 
 
