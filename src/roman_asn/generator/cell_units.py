@@ -312,8 +312,8 @@ class _NameGuard:
     def check(self) -> None:
         if not self.seen:
             return
-        every = np.concatenate(self.seen)
-        if len(np.unique(every)) != len(every):
+        every = np.sort(np.concatenate(self.seen))
+        if np.any(every[1:] == every[:-1]):
             raise RomanAsnError(
                 "two sky-cell associations of different sky cells share a product name: "
                 "the rules' names must include the sky cell"
