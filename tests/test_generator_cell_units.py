@@ -160,3 +160,30 @@ def test_chunked_units_go_by_cells_too(frames, tmp_path, monkeypatch):
     assert len(parts) > 6  # program units, each in ranges of cells
     whole = generate(Pool.from_frame(frames["small"], path=path.name), RULES, options)
     _same(whole, parts)
+
+
+def test_hostile_rows_give_the_same_answer(frames):
+    """Nulls and odd values where the sky-cell rules look: the same associations,
+    drops and orphan reasons as the whole pool."""
+    table = frames["small"]
+    n = pl.int_range(pl.len())
+    table = table.with_columns(
+        pl.when(n % 11 == 0).then(None).otherwise(pl.col("filename")).alias("filename"),
+        pl.when(n % 13 == 0)
+        .then(None)
+        .otherwise(pl.col("optical_element"))
+        .alias("optical_element"),
+        pl.when(n % 17 == 0).then(pl.lit("12345")).otherwise(pl.col("visit_id")).alias("visit_id"),
+        pl.when(n % 19 == 0)
+        .then(pl.lit("WFI_DARK"))
+        .otherwise(pl.col("exp_type"))
+        .alias("exp_type"),
+        pl.when(n % 23 == 0)  # a footprint far too big: bad corners
+        .then((pl.col("ra_corn2") + 60.0) % 360.0)
+        .otherwise(pl.col("ra_corn2"))
+        .alias("ra_corn2"),
+    )
+    pool = Pool.from_frame(table, path="hostile.parquet")
+    whole, parts = _whole_and_parts(pool, unit_pairs=1_000)
+    assert whole.orphans.height > 100
+    _same(whole, parts)
