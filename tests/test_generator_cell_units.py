@@ -187,3 +187,14 @@ def test_hostile_rows_give_the_same_answer(frames):
     whole, parts = _whole_and_parts(pool, unit_pairs=1_000)
     assert whole.orphans.height > 100
     _same(whole, parts)
+
+
+def test_units_on_dask_workers_give_the_same_answer(frames):
+    from roman_asn.generator.distributed import dask_client
+
+    pool = Pool.from_frame(frames["small"], path="small.parquet")
+    whole = generate(pool, RULES)
+    with dask_client(workers=2) as client:
+        parts = list(generate_by_cells(pool, RULES, unit_pairs=1_500, client=client))
+    assert len(parts) > 4
+    _same(whole, parts)

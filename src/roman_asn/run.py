@@ -111,7 +111,7 @@ def _whole(
         with reporter.status("reading pool"):
             pool = read_pool(pool)
     table = pool.table if isinstance(pool, Pool) else pool
-    if by_cells is not False and client is None and table.height:
+    if by_cells is not False and table.height:
         from roman_asn.generator import cell_units
 
         possible = cell_units.partitionable(table.columns, rules)
@@ -122,7 +122,7 @@ def _whole(
                 " files, or the pool has no footprint columns"
             )
         if wanted and possible and getattr(output, "takes_parts", False):
-            return _by_cells(pool, rules, options, output, reporter)
+            return _by_cells(pool, rules, options, output, reporter, client)
     with reporter.status(f"grouping {table.height:,} rows"):
         if client is None:
             result = generate(pool, rules, options)
@@ -134,7 +134,7 @@ def _whole(
     return result
 
 
-def _by_cells(pool, rules, options, output: Output, reporter: Reporter) -> GenerationResult:
+def _by_cells(pool, rules, options, output: Output, reporter: Reporter, client) -> GenerationResult:
     from roman_asn.generator.cell_units import generate_by_cells
     from roman_asn.generator.chunked import Tally
 
@@ -142,7 +142,8 @@ def _by_cells(pool, rules, options, output: Output, reporter: Reporter) -> Gener
     tally = Tally()
     rows = len(pool) if isinstance(pool, Pool) else pool.height
     with reporter.status(f"grouping {rows:,} rows, the sky-cell rules a range of cells at a time"):
-        for part in generate_by_cells(pool, rules, options, progress=reporter.log):
+        parts = generate_by_cells(pool, rules, options, progress=reporter.log, client=client)
+        for part in parts:
             output.write(part)
             tally.add(part)
             del part

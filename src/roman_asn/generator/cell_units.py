@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -49,6 +50,9 @@ from roman_asn.pool.columns import ROW_COLUMN
 from roman_asn.rules.loader import Rule
 from roman_asn.skycells.lookup import CellMatches
 from roman_asn.skycells.skymap import get_skymap
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 SKYCELL_HOOK = "skycells"
 BY_CELLS_FROM_ROWS = 100_000  # smaller pools fit in memory whole (about 3 GB at this size)
@@ -104,11 +108,13 @@ def generate_by_cells(
     *,
     unit_pairs: int = UNIT_PAIRS,
     progress: Callable[[str], None] | None = None,
+    client: Client | None = None,
 ) -> Iterator[GenerationResult]:
     """The associations of ``source`` in parts (see the module docstring); together they
     are exactly ``generate(source, rules, options)``. The last part carries the orphans
     and no associations; every part carries the skipped rules and notes. ``progress``
-    is told, unit by unit, how far the sky-cell work is."""
+    is told, unit by unit, how far the sky-cell work is. With ``client``, units are
+    made on its Dask workers (a few at a time, results taken in unit order)."""
     options = options or GenerateOptions()
     if isinstance(source, Pool):
         table, pool_name, lines = source.table, source.name, source.lines
@@ -156,25 +162,32 @@ def generate_by_cells(
     if local_prepared.runnable:
         narrow = with_rule_columns(table, rules)
         narrow = narrow.select(_frame_columns(narrow, local, SKYCELL_HOOK))
-        skymap = get_skymap()
-        rows, cell_index = match_rows(narrow, skymap).pairs()
         rank = _file_order_rank(narrow)
+        rows, cell_index = match_rows(narrow, get_skymap()).pairs()
+        del narrow
         units = _units(rows, cell_index, rank, unit_pairs)
-        for number, (unit_rows, unit_cells) in enumerate(units, start=1):
-            started = time.perf_counter()
-            prepared = _unit_prepared(table, narrow, unit_rows, unit_cells, local, order, skymap)
-            associations, dropped = build_associations(prepared, local, options)
-            del prepared
+        inputs = (_unit_input(table, unit_rows, unit_cells) for unit_rows, unit_cells in units)
+        if client is None:
+            made = (unit_associations(*unit, rules, options) for unit in inputs)
+        else:
+            from roman_asn.generator.distributed import run_windowed, to_ipc
+
+            shipped = ((to_ipc(t), offsets, cells) for t, offsets, cells in inputs)
+            made = run_windowed(
+                client, unit_associations_ipc, shipped, rules=rules, options=options
+            )
+        for number, (associations, dropped) in enumerate(made, start=1):
             _mark(used, associations)
             names.add(associations)
             last = part(local_prepared, associations, dropped, started)
             if progress is not None:
                 progress(
                     f"sky cells: unit {number} of {len(units)} "
-                    f"({len(unit_rows):,} row x cell matches, {associations.height:,} associations)"
+                    f"({associations.height:,} associations)"
                 )
             yield last
             del associations, dropped
+            started = time.perf_counter()
     names.check()
     started = time.perf_counter()
     orphans, prepared = _orphans(table, rules, options, used, lines)
@@ -250,26 +263,47 @@ class _units:  # noqa: N801 (used as a function that also knows its length)
             yield unit_rows[in_order], unit_cells[in_order]
 
 
-def _unit_prepared(
-    table: pl.DataFrame,
-    narrow: pl.DataFrame,
-    rows: np.ndarray,
-    cells: np.ndarray,
-    local: list[Rule],
-    order: dict[str, int],
-    skymap,
-) -> Prepared:
-    """The cell-local rules' frames over one unit: its rows, expanded to its cells only."""
+def _unit_input(
+    table: pl.DataFrame, rows: np.ndarray, cells: np.ndarray
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """One unit's pool rows (in file order) and their cells in CSR form."""
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    distinct = rows[starts]
     offsets = np.append(starts, len(rows)).astype(np.int64)
+    return table[rows[starts]], offsets, cells.astype(np.int64)
+
+
+def unit_associations(
+    table: pl.DataFrame,
+    offsets: np.ndarray,
+    cells: np.ndarray,
+    rules: list[Rule],
+    options: GenerateOptions,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(associations, dropped) of the cell-local rules over one unit: its pool rows,
+    each expanded to its cells in the unit only (``cells[offsets[i]:offsets[i+1]]``)."""
+    local = cell_local_rules(rules)
+    narrow = with_rule_columns(table, rules)
+    narrow = narrow.select(_frame_columns(narrow, local, SKYCELL_HOOK))
     matched = RowCells(
-        CellMatches(offsets=offsets, cells=cells.astype(np.int64)),
-        pl.Series("expand_failure", [None] * len(distinct), dtype=pl.Utf8),
+        CellMatches(offsets=offsets, cells=cells),
+        pl.Series("expand_failure", [None] * table.height, dtype=pl.Utf8),
     )
-    expanded = expand_matched(narrow[distinct], matched, skymap)
-    prepared = prepare(table[distinct], local, expanded={SKYCELL_HOOK: expanded})
-    return replace(prepared, order=order)
+    expanded = expand_matched(narrow, matched, get_skymap())
+    del narrow
+    prepared = prepare(table, local, expanded={SKYCELL_HOOK: expanded})
+    del expanded
+    order = {r.name: i for i, r in enumerate(rules)}
+    return build_associations(replace(prepared, order=order), local, options)
+
+
+def unit_associations_ipc(
+    payload: tuple[bytes, np.ndarray, np.ndarray], rules: list[Rule], options: GenerateOptions
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Run on a Dask worker: :func:`unit_associations` of a unit sent as Arrow IPC bytes."""
+    import io
+
+    table, offsets, cells = payload
+    return unit_associations(pl.read_ipc(io.BytesIO(table)), offsets, cells, rules, options)
 
 
 def _orphans(table, rules, options, used, lines) -> tuple[pl.DataFrame, Prepared]:
