@@ -27,6 +27,8 @@ from __future__ import annotations
 from functools import reduce
 
 import numpy as np
+from astropy.coordinates.matrix_utilities import rotation_matrix
+from astropy.modeling.models import Pix2Sky_TAN
 from numpy.typing import NDArray
 
 NSIDE = 13
@@ -174,8 +176,6 @@ def _native_vectors(xi: NDArray[np.float64], eta: NDArray[np.float64]) -> NDArra
     Computed with astropy's TAN (wcslib) because the lattice offsets are the same
     in every region: one projection serves all 4058 regions.
     """
-    from astropy.modeling.models import Pix2Sky_TAN  # here: astropy takes 0.5 s to import
-
     phi, theta = Pix2Sky_TAN()(np.ravel(xi), np.ravel(eta))
     phi, theta = np.deg2rad(phi), np.deg2rad(theta)
     cos_t = np.cos(theta)
@@ -189,8 +189,6 @@ def _native_to_celestial_matrix(ra0: float, dec0: float) -> NDArray[np.float64]:
     on the RA = 0 meridian land on the same side (0 or 360) as in the reference
     file, which was computed that way.
     """
-    from astropy.coordinates.matrix_utilities import rotation_matrix
-
     lon, lat, lon_pole = np.deg2rad(ra0), np.deg2rad(dec0), np.deg2rad(180.0)
     angles = (lon_pole - np.pi / 2, -(np.pi / 2 - lat), -(np.pi / 2 + lon))
     mats = [
