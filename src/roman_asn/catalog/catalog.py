@@ -25,14 +25,7 @@ import sqlalchemy as sa
 
 from roman_asn import __version__
 from roman_asn.catalog import schema as t
-from roman_asn.catalog.ingest import (
-    Changes,
-    batched,
-    decode_members,
-    member_lists,
-    member_stem,
-    reconcile,
-)
+from roman_asn.catalog.ingest import Changes, batched, decode_members, member_stem, reconcile
 from roman_asn.catalog.rows import (
     encode_rows,
     merge_schemas,
@@ -44,7 +37,6 @@ from roman_asn.catalog.store import (
     CatalogError,
     bulk_insert,
     check_revision,
-    fetch_all,
     is_in,
     make_engine,
     reading,
@@ -319,7 +311,7 @@ class Catalog:
         more (a first load above all); smaller days are left to the database's own
         auto-analyze, as refreshing costs seconds on big tables."""
         # the highest file id (ids are issued in order) stands for the file count: read
-        # from the key's end, where a count reads the whole table (0.5 s at 100k files)
+        # from the key's end, where a count reads a whole index (grows with the catalog)
         total = connection.execute(sa.select(sa.func.max(t.exposures.c.file_id))).scalar()
         if changed_files and changed_files * 10 >= (total or 0):
             refresh_statistics(connection)
@@ -483,17 +475,12 @@ class Catalog:
         with reading(self.engine) as connection:
             since = self._default_since(connection, since)
             a, v = t.associations, t.versions
-            first_new = (
-                sa.select(v.c.asn_pk, sa.func.min(v.c.version).label("first_new"))
-                .where(v.c.run_id > since)
-                .group_by(v.c.asn_pk)
-                .subquery()
-            )
             touched = (
                 connection.execute(
-                    sa.select(a, first_new.c.first_new).join(
-                        first_new, first_new.c.asn_pk == a.c.asn_pk
-                    )
+                    sa.select(a, sa.func.min(v.c.version).label("first_new"))
+                    .join(v, v.c.asn_pk == a.c.asn_pk)
+                    .where(v.c.run_id > since)
+                    .group_by(*a.c)
                 )
                 .mappings()
                 .all()
@@ -513,16 +500,11 @@ class Catalog:
             for row in touched:
                 before = row["first_new"] - 1
                 after = members.get((row["asn_pk"], row["current_version"]), [])
-                if before:
-                    old = members.get((row["asn_pk"], before), [])
-                    added = sorted(set(after) - set(old))
-                    removed = sorted(set(old) - set(after))
-                else:
-                    added, removed = sorted(set(after)), []
+                old = members.get((row["asn_pk"], before), []) if before else []
                 entry = _entry(row) | {
                     "version": row["current_version"],
-                    "members_added": added,
-                    "members_removed": removed,
+                    "members_added": sorted(set(after) - set(old)),
+                    "members_removed": sorted(set(old) - set(after)),
                 }
                 out["changed" if before and row["created_run"] <= since else "new"].append(entry)
             for row in retired:
@@ -532,38 +514,19 @@ class Catalog:
             return out
 
     def _member_lists(self, connection, wanted: set[tuple[int, int]]) -> dict:
-        """Member names of many (association, version) pairs, read in batches and decoded
-        by polars (tens of thousands of lists after a day)."""
+        """Member names of many (association, version) pairs, read in batches."""
         v = t.versions
         pks = sorted({pk for pk, _ in wanted})
-        rows: list[tuple] = []
+        found: dict[tuple[int, int], list[str]] = {}
         for chunk in batched(pks):
-            rows += fetch_all(
-                connection,
+            for asn_pk, version, text in connection.execute(
                 sa.select(v.c.asn_pk, v.c.version, v.c.members).where(
                     is_in(connection, v.c.asn_pk, chunk)
-                ),
-            )
-        frame = pl.DataFrame(
-            rows, schema={"asn_pk": pl.Int64, "version": pl.Int64, "members": pl.Utf8}, orient="row"
-        ).join(
-            pl.DataFrame(
-                list(wanted), schema={"asn_pk": pl.Int64, "version": pl.Int64}, orient="row"
-            ),
-            on=["asn_pk", "version"],
-        )
-        names = (
-            member_lists(frame["members"])
-            if frame.height
-            else pl.Series([], dtype=pl.List(pl.Utf8))
-        )
-        return dict(
-            zip(
-                zip(frame["asn_pk"].to_list(), frame["version"].to_list(), strict=True),
-                names.to_list(),
-                strict=True,
-            )
-        )
+                )
+            ):
+                if (asn_pk, version) in wanted:
+                    found[(asn_pk, version)] = [m for m, _ in decode_members(text)]
+        return found
 
     def stale(self) -> list[dict]:
         """The reprocessing plan: current associations never processed, or processed at

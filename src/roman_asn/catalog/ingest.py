@@ -590,14 +590,6 @@ def decode_members(text: str) -> list[tuple[str, str | None]]:
     return list(zip(data["members"], data["exposerr"], strict=True))
 
 
-MEMBERS_JSON = pl.Struct({"members": pl.List(pl.Utf8), "exposerr": pl.List(pl.Utf8)})
-
-
-def member_lists(texts: pl.Series) -> pl.Series:
-    """The member names of many versions' member JSON at once (see decode_members)."""
-    return texts.str.json_decode(MEMBERS_JSON).struct.field("members")
-
-
 def _stem_expr(name: pl.Expr) -> pl.Expr:
     """The stem of member names: the file name without its last ``_<suffix>.<ext>``
     (or only ``.<ext>`` when it has no ``_``)."""
