@@ -11,13 +11,21 @@ its content, the same as the file's:
 - Parquet (``.parquet``, ``.pq``): columns ``file_name`` and ``association``, the
   latter the file's exact text.
 
-Records are in file-name order within each program partition. The bundle is
-written atomically (temporary name, renamed at the end). ``iter_bundle(path)``
-reads either kind back.
+Records are in global file-name order, whatever the parts a run hands the writer (the
+whole pool, program units of ``--chunked``, ranges of sky cells), so a bundle is
+byte-identical in every mode: a single part is written straight into the bundle;
+with several, each part goes to a sorted run (a hidden temporary file beside the
+bundle: the bundle's own format, compressed), and closing merges the runs block by
+block (``sorted_runs.merge_sorted``), in memory bounded by one block per run. The
+bundle is written atomically (temporary name, renamed at the end); the runs are
+removed whatever happens. ``iter_bundle(path)`` reads either kind back.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
 import json
 import os
 import threading
@@ -25,18 +33,25 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import polars as pl
 
-from roman_asn.atomic import atomic_open, atomic_path
+from roman_asn.atomic import atomic_path, resolve_target, scratch_path
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult
+from roman_asn.generator.sorted_runs import merge_sorted
 from roman_asn.generator.writer import check_file_names, render_frame, wait_for
 
-CHUNK = 20_000  # associations rendered at a time
+CHUNK = 20_000  # associations rendered at a time; a Parquet bundle's row group
 PARQUET_SUFFIXES = (".parquet", ".pq")
 JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
+RUN_CODEC = "zstd"  # runs compress 30x at 2 GB/s (JSON), so they cost little disk or tmpfs
+RUN_ROWS = 2_048  # a Parquet run's row group: what the merge reads from it at a time
+MERGE_BYTES = 256 << 20  # JSON lines the merge reads at a time, shared by the runs
+MIN_BLOCK_BYTES = 1 << 20
+_NAME_START = len('{"file_name": "')
+_NAME_END = '", "association": '
 
 
 @dataclass(frozen=True)
@@ -89,82 +104,229 @@ def _json_lines(chunk: pl.DataFrame) -> str:
     return chunk.select(line.str.join("")).item()
 
 
+def _parquet_schema():
+    import pyarrow as pa
+
+    return pa.schema([("file_name", pa.large_string()), ("association", pa.large_string())])
+
+
+class _JsonLinesFile:
+    """Where records go as JSON lines: the bundle, or (``compressed``) a run."""
+
+    def __init__(self, path: Path, *, compressed: bool = False) -> None:
+        if compressed:
+            import pyarrow as pa
+
+            self._stream: Any = pa.CompressedOutputStream(str(path), RUN_CODEC)
+        else:
+            self._stream = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 (closed by close)
+
+    def write(self, chunk: pl.DataFrame) -> None:
+        """``chunk``: file_name and compact text."""
+        self.write_lines(_json_lines(chunk))
+
+    def write_lines(self, lines: str) -> None:
+        self._stream.write(lines.encode())
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class _ParquetFile:
+    """Where records go as Parquet: the bundle (a row group per chunk written), or
+    (``run``) a run, in small row groups without dictionaries."""
+
+    def __init__(self, path: Path, *, run: bool = False) -> None:
+        import pyarrow.parquet as pq
+
+        options = {"use_dictionary": False} if run else {}
+        self._writer = pq.ParquetWriter(path, _parquet_schema(), compression="zstd", **options)
+        self._rows = RUN_ROWS if run else None
+
+    def write(self, chunk: pl.DataFrame) -> None:
+        """``chunk``: file_name and the file's text (``text`` or ``association``)."""
+        table = chunk.rename({"text": "association"}, strict=False).rechunk().to_arrow()
+        self._writer.write_table(table, row_group_size=self._rows)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def _json_lines_blocks(path: Path, *, compressed: bool, block_bytes: int) -> Iterator[pl.DataFrame]:
+    """A JSON-lines run as (file_name, line) frames of about ``block_bytes`` each."""
+    import pyarrow as pa
+
+    with contextlib.ExitStack() as stack:
+        if compressed:
+            raw = stack.enter_context(pa.OSFile(str(path)))
+            stream: Any = stack.enter_context(pa.CompressedInputStream(raw, RUN_CODEC))
+        else:
+            stream = stack.enter_context(open(path, "rb"))  # noqa: SIM115
+        rest = b""
+        while data := stream.read(block_bytes):
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            if cut:
+                yield _parse_lines(data[:cut])
+        if rest:
+            yield _parse_lines(rest + b"\n")
+
+
+def _parse_lines(data: bytes) -> pl.DataFrame:
+    """(file_name, line) of whole JSON lines: polars' CSV reader splits them (a control
+    character as separator: JSON text holds none unescaped), and the name is the text
+    before the first '", "association": ' (a '"' in a name is escaped)."""
+    lines = pl.read_csv(
+        io.BytesIO(data),
+        has_header=False,
+        separator="\x01",
+        quote_char=None,
+        schema={"line": pl.String},
+    )["line"]
+    end = lines.str.find(_NAME_END, literal=True)
+    names = lines.str.slice(_NAME_START, end - _NAME_START)
+    names = names.str.replace_all('\\"', '"', literal=True)  # a name holds no backslash
+    return pl.DataFrame({"file_name": names, "line": lines})
+
+
+def _parquet_blocks(path: Path) -> Iterator[pl.DataFrame]:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as source:
+        for batch in source.iter_batches(batch_size=RUN_ROWS):
+            yield pl.from_arrow(batch)
+
+
 class BundleWriter:
     """Appends results to one bundle file; the file appears only when closed cleanly.
 
     Each result is rendered and written by a background thread while the caller
     makes the next one (polars runs off the GIL, and rendering mostly keeps one core
-    busy): at most one result waits, so memory grows by one result at most. An error
-    of the background write is raised by the next ``write`` or on closing."""
+    busy): at most one result waits, so memory grows by one result at most. The
+    first result goes straight into the bundle; from the second on, each becomes a
+    sorted run and closing merges them (module docstring). An error of the
+    background write is raised by the next ``write`` or on closing."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.kind = bundle_kind(self.path)
         self.count = 0
-        self._context: Any = None
-        self._handle: IO[str] | None = None
-        self._parquet: Any = None
+        self._stack = contextlib.ExitStack()
+        self._temporary: Path | None = None
+        self._runs: list[Path] = []
+        self._parts = 0
         self._executor: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
+        self._stop = threading.Event()
 
     def __enter__(self) -> BundleWriter:
-        if self.kind == "jsonl":
-            self._context = atomic_open(self.path, "w", encoding="utf-8", newline="\n")
-            self._handle = self._context.__enter__()
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            self._context = atomic_path(self.path)
-            temporary = self._context.__enter__()
-            schema = pa.schema(
-                [("file_name", pa.large_string()), ("association", pa.large_string())]
-            )
-            self._parquet = pq.ParquetWriter(temporary, schema, compression="zstd")
+        self._temporary = self._stack.enter_context(atomic_path(self.path))
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle")
-        self._stop = threading.Event()
         return self
 
     def write(self, result: GenerationResult) -> int:
         """Queue ``result`` for writing (after the previous one is written)."""
         check_file_names(result.associations)
+        if not result.associations["file_name"].is_sorted():
+            result = dataclasses.replace(result, associations=result.associations.sort("file_name"))
         self._wait()
-        self._pending = self._executor.submit(self._write_now, result)
+        if self._parts == 1:  # a second part: the first, written as the bundle, is a run now
+            os.replace(self._temporary, self._new_run())
+        sink = self._open(self._temporary) if self._parts == 0 else self._open(self._new_run())
+        self._parts += 1
+        self._pending = self._executor.submit(self._write_now, result, sink)
         written = result.associations.height
         self.count += written
         return written
 
-    def _write_now(self, result: GenerationResult) -> None:
-        for chunk in _chunks(result, pretty=self._handle is None):
-            if self._stop.is_set():  # the run failed or was interrupted: the bundle is dropped
+    def _new_run(self) -> Path:
+        target = resolve_target(self.path)
+        run = target.with_name(f"{target.name}.run{len(self._runs)}")
+        self._runs.append(self._stack.enter_context(scratch_path(run)))
+        return self._runs[-1]
+
+    def _open(self, path: Path) -> _JsonLinesFile | _ParquetFile:
+        """The bundle itself (the first part, or the merge), or a compressed run."""
+        run = path != self._temporary
+        if self.kind == "jsonl":
+            return _JsonLinesFile(path, compressed=run)
+        return _ParquetFile(path, run=run)
+
+    def _write_now(self, result: GenerationResult, sink: _JsonLinesFile | _ParquetFile) -> None:
+        try:
+            for chunk in _chunks(result, pretty=self.kind == "parquet"):
+                if self._stop.is_set():  # the run failed or was interrupted: the bundle is dropped
+                    return
+                sink.write(chunk)
+        finally:
+            sink.close()
+
+    def _merge(self) -> None:
+        """Write the runs into the bundle in global file-name order, as one part would."""
+        sink = self._open(self._temporary)
+        try:
+            if self.kind == "jsonl":
+                block = max(MIN_BLOCK_BYTES, MERGE_BYTES // len(self._runs))
+                runs = [
+                    _json_lines_blocks(path, compressed=index > 0, block_bytes=block)
+                    for index, path in enumerate(self._runs)
+                ]
+                with contextlib.ExitStack() as readers:
+                    for run in runs:
+                        readers.callback(run.close)
+                    for merged in merge_sorted(runs, "file_name"):
+                        sink.write_lines(merged.select(pl.col("line").str.join("\n")).item() + "\n")
                 return
-            if self._handle is not None:
-                self._handle.write(_json_lines(chunk))
-            else:
-                table = chunk.rename({"text": "association"}).to_arrow()
-                self._parquet.write_table(table)
+            runs = [_parquet_blocks(path) for path in self._runs]
+            with contextlib.ExitStack() as readers:
+                for run in runs:
+                    readers.callback(run.close)
+                for chunk in _rebatched(merge_sorted(runs, "file_name"), CHUNK):
+                    sink.write(chunk)
+        finally:
+            sink.close()
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
             wait_for(pending)
 
-    def __exit__(self, *exc: Any) -> None:
-        failure: BaseException | None = None
-        if exc[0] is not None:
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        if kind is not None:
             self._stop.set()  # Ctrl-C or an error: stop after the chunk in hand
         try:
-            self._wait()
+            try:
+                self._wait()
+            finally:
+                self._executor.shutdown()
+            if kind is None and self._runs:
+                self._merge()
         except BaseException as error:
-            failure = error
-        finally:
-            self._executor.shutdown()
-        if self._parquet is not None:
-            self._parquet.close()
-        if failure is not None and exc[0] is None:
-            self._context.__exit__(type(failure), failure, failure.__traceback__)
-            raise failure
-        self._context.__exit__(*exc)
+            if kind is None:  # drop the bundle and the runs; a failed removal says so
+                if not self._stack.__exit__(type(error), error, error.__traceback__):
+                    raise
+                return
+        self._stack.__exit__(kind, value, traceback)
+
+
+def _rebatched(blocks: Iterable[pl.DataFrame], size: int) -> Iterator[pl.DataFrame]:
+    """The rows of ``blocks`` in frames of exactly ``size`` rows (the last one fewer)."""
+    held: list[pl.DataFrame] = []
+    count = 0
+    for block in blocks:
+        held.append(block)
+        count += block.height
+        if count < size:
+            continue
+        joined = pl.concat(held)
+        cuts = range(0, count - count % size, size)
+        for start in cuts:
+            yield joined.slice(start, size)
+        rest = joined.slice(count - count % size)
+        held, count = ([rest], rest.height) if rest.height else ([], 0)
+    if count:
+        yield pl.concat(held)
 
 
 def write_bundle(results: GenerationResult | Iterable[GenerationResult], path) -> int:
