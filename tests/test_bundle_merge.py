@@ -60,11 +60,14 @@ def leftovers(folder: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
-@pytest.mark.parametrize("split", ["program", "hash"])
+@pytest.mark.parametrize("split", ["program", "hash", "with empty parts"])
 def test_parts_give_the_bytes_of_one_write(result, tmp_path, suffix, split):
     one, several = tmp_path / f"one{suffix}", tmp_path / f"several{suffix}"
     parts = program_parts(result) if split == "program" else hash_parts(result, 3)
     assert len(parts) > 1 and all(p.associations.height for p in parts)
+    if split == "with empty parts":  # first (the bundle itself), middle and last
+        empty = dataclasses.replace(result, associations=result.associations.head(0))
+        parts = [empty, parts[0], empty, *parts[1:], empty]
     assert write_bundle(result, one) == write_bundle(parts, several)
     assert several.read_bytes() == one.read_bytes()
     names = [entry.file_name for entry in iter_bundle(several)]
@@ -91,6 +94,7 @@ def test_any_split_gives_the_bytes_of_one_write(
         patch.setattr(bundle_module, "RUN_ROWS", run_rows)
         patch.setattr(bundle_module, "MIN_BLOCK_BYTES", block_bytes)
         patch.setattr(bundle_module, "MERGE_BYTES", block_bytes)
+        patch.setattr(bundle_module, "MERGE_ROWS", run_rows * parts)
         patch.setattr(bundle_module, "CHUNK", chunk)
         write_bundle(result, folder / f"one{suffix}")
         write_bundle(hash_parts(result, parts, seed), folder / f"several{suffix}")
