@@ -14,7 +14,7 @@ shared machine; a stopped run is reported as such.
 
 A second table times the bundle writer alone on one pool's associations (200k rows,
 ``--parts-rows``; ``--quick``: 10k): one part (written straight) against the same
-associations in 4 and 16 parts split by a hash of the file name (sorted runs merged
+associations in 4 and 16 parts (``--quick``: 4) split by a hash of the file name (sorted runs merged
 on closing), JSON lines and Parquet, each write its own process; it checks that every
 bundle has the bytes of the one-part bundle.
 
@@ -51,7 +51,8 @@ QUICK_SIZES = [10_000]
 TIMEOUT_S = 3600
 PARTS_ROWS = 200_000
 QUICK_PARTS_ROWS = 10_000
-PARTS = [1, 4, 16]
+PARTS = (1, 4, 16)
+QUICK_PARTS = (1, 4)
 
 
 def run(
@@ -61,7 +62,8 @@ def run(
     parts_rows: int | None = None,
 ) -> list[Section]:
     rows = parts_rows or (QUICK_PARTS_ROWS if quick else PARTS_ROWS)
-    return [run_sizes(sizes, quick, max_rss_gb), run_parts(rows, max_rss_gb)]
+    parts = QUICK_PARTS if quick else PARTS
+    return [run_sizes(sizes, quick, max_rss_gb), run_parts(rows, max_rss_gb, parts)]
 
 
 def run_sizes(
@@ -117,7 +119,7 @@ def run_sizes(
     return section
 
 
-def run_parts(rows: int, max_rss_gb: float = MAX_RSS_GB) -> Section:
+def run_parts(rows: int, max_rss_gb: float = MAX_RSS_GB, counts: tuple[int, ...] = PARTS) -> Section:
     """The bundle writer alone: one part against 4 and 16 interleaved parts."""
     section = Section(
         name="bundle_parts",
@@ -149,7 +151,7 @@ def run_parts(rows: int, max_rss_gb: float = MAX_RSS_GB) -> Section:
     for suffix in (".jsonl", ".parquet"):
         first = WORK_DIR / f"bundle_parts_1{suffix}"
         one_s = None
-        for parts in PARTS:
+        for parts in counts:
             bundle = WORK_DIR / f"bundle_parts_{parts}{suffix}"
             bundle.unlink(missing_ok=True)
             command = [python(), tasks, "bundle_parts", str(table), str(bundle), str(parts)]
@@ -202,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(parser, argv, NAME)
     if args.parts_only:
         rows = args.parts_rows or (QUICK_PARTS_ROWS if args.quick else PARTS_ROWS)
-        sections = [run_parts(rows, args.max_rss_gb)]
+        sections = [run_parts(rows, args.max_rss_gb, QUICK_PARTS if args.quick else PARTS)]
     else:
         sections = run(args.sizes, args.quick, args.max_rss_gb, args.parts_rows)
     paths = write_results(NAME + ("_quick" if args.quick else ""), "Full default rules", sections)
