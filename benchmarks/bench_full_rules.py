@@ -119,7 +119,9 @@ def run_sizes(
     return section
 
 
-def run_parts(rows: int, max_rss_gb: float = MAX_RSS_GB, counts: tuple[int, ...] = PARTS) -> Section:
+def run_parts(
+    rows: int, max_rss_gb: float = MAX_RSS_GB, counts: tuple[int, ...] = PARTS
+) -> Section:
     """The bundle writer alone: one part against 4 and 16 interleaved parts."""
     section = Section(
         name="bundle_parts",
