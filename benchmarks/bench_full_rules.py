@@ -19,7 +19,8 @@ on closing), JSON lines and Parquet, each write its own process; it checks that 
 bundle has the bytes of the one-part bundle.
 
 Run alone: ``python benchmarks/bench_full_rules.py [--quick] [--sizes 100k,300k]
-[--parts-rows 200k] [--parts-only] [--record] [--max-rss-gb 12]``.
+[--parts-rows 200k] [--parts-only] [--record] [--max-rss-gb 12]``
+(``--parts-only``: results ``full_rules_parts.{md,json}``).
 """
 
 from __future__ import annotations
@@ -209,7 +210,8 @@ def main(argv: list[str] | None = None) -> None:
         sections = [run_parts(rows, args.max_rss_gb, QUICK_PARTS if args.quick else PARTS)]
     else:
         sections = run(args.sizes, args.quick, args.max_rss_gb, args.parts_rows)
-    paths = write_results(NAME + ("_quick" if args.quick else ""), "Full default rules", sections)
+    stem = NAME + ("_parts" if args.parts_only else "") + ("_quick" if args.quick else "")
+    paths = write_results(stem, "Full default rules", sections)
     for section in sections:
         print(section.to_markdown())
     print("wrote " + ", ".join(str(p) for p in paths))
