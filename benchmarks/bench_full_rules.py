@@ -6,7 +6,10 @@ multiband sets), so this is the rule set that matters at scale, unlike
 synthetic pool with footprints (``synth-pool``, mixed survey, seed 0, Parquet) run
 through ``roman-asn generate POOL --bundle FILE.jsonl`` as a whole process: wall
 time, peak resident memory (main process and the whole process tree), CPU time,
-associations (bundle lines) and bundle size.
+associations (bundle records) and bundle size; up to 1M rows also with one file per
+association into a folder on tmpfs. Above 1M rows the pool is 1M-row blocks with
+their own programs (30 programs at 10M) run with ``--chunked --bundle FILE.parquet``
+(a JSON-lines bundle would be about 7 GB per 1M rows).
 
 Sizes: 100k, 300k, 1M, 3M, 10M rows (``--quick``: 10k). Every run is under a
 memory guard (``--max-rss-gb``, default 12) that stops it rather than starve a
@@ -14,9 +17,9 @@ shared machine; a stopped run is reported as such.
 
 A second table times the bundle writer alone on one pool's associations (200k rows,
 ``--parts-rows``; ``--quick``: 10k): one part (written straight) against the same
-associations in 4 and 16 parts (``--quick``: 4) split by a hash of the file name (sorted runs merged
-on closing), JSON lines and Parquet, each write its own process; it checks that every
-bundle has the bytes of the one-part bundle.
+associations in 4 and 16 parts (``--quick``: 4) split by a hash of the file name
+(sorted runs merged on closing), JSON lines and Parquet, each write its own process;
+it checks that every bundle has the bytes of the one-part bundle.
 
 Run alone: ``python benchmarks/bench_full_rules.py [--quick] [--sizes 100k,300k]
 [--parts-rows 200k] [--parts-only] [--record] [--max-rss-gb 12]``
@@ -27,7 +30,10 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 from _harness import (
     BENCH_DIR,
@@ -37,6 +43,7 @@ from _harness import (
     add_size_options,
     count_lines,
     human_rows,
+    many_programs_pool,
     measure,
     parse_args,
     parse_size,
@@ -54,21 +61,54 @@ PARTS_ROWS = 200_000
 QUICK_PARTS_ROWS = 10_000
 PARTS = (1, 4, 16)
 QUICK_PARTS = (1, 4)
+TMPFS = Path("/dev/shm")
+CHUNKED_ABOVE = 1_000_000  # larger: 1M-row blocks of own programs, --chunked, Parquet bundle
+FILES_UP_TO = 1_000_000  # also write files (on tmpfs) up to this size: 1M rows is ~7 GB
+
+
+def _records(bundle: Path) -> int:
+    if bundle.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(bundle).metadata.num_rows
+    return count_lines(bundle)
+
+
+def _files_on_tmpfs(pool, rows: int, max_rss_gb: float) -> dict:
+    """The same run writing one file per association into a folder on tmpfs (RAM)."""
+    if not TMPFS.is_dir():
+        return {}
+    folder = Path(tempfile.mkdtemp(prefix="roman-asn-bench-files-", dir=TMPFS))
+    try:
+        command = [roman_asn(), "generate", str(pool), "--no-progress", "-o", str(folder)]
+        run_ = measure(command, timeout=TIMEOUT_S, max_rss_mb=max_rss_gb * 1024)
+        if not run_.ok:
+            return {"files on tmpfs s": run_.failure()}
+        return {"files on tmpfs s": run_.wall_s, "files peak RSS MB": run_.peak_rss_mb}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run(
     sizes: list[int] | None = None,
     quick: bool = False,
     max_rss_gb: float = MAX_RSS_GB,
+    files_up_to: int = FILES_UP_TO,
     parts_rows: int | None = None,
 ) -> list[Section]:
     rows = parts_rows or (QUICK_PARTS_ROWS if quick else PARTS_ROWS)
     parts = QUICK_PARTS if quick else PARTS
-    return [run_sizes(sizes, quick, max_rss_gb), run_parts(rows, max_rss_gb, parts)]
+    return [
+        run_sizes(sizes, quick, max_rss_gb, files_up_to),
+        run_parts(rows, max_rss_gb, parts),
+    ]
 
 
 def run_sizes(
-    sizes: list[int] | None = None, quick: bool = False, max_rss_gb: float = MAX_RSS_GB
+    sizes: list[int] | None = None,
+    quick: bool = False,
+    max_rss_gb: float = MAX_RSS_GB,
+    files_up_to: int = FILES_UP_TO,
 ) -> Section:
     sizes = sizes or (QUICK_SIZES if quick else SIZES)
     section = Section(
@@ -82,14 +122,19 @@ def run_sizes(
             "cpu s",
             "associations",
             "bundle MB",
+            "files on tmpfs s",
+            "files peak RSS MB",
         ],
     )
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     for rows in sizes:
-        pool = synth_file(rows, "parquet")
-        bundle = WORK_DIR / f"full_rules_{human_rows(rows)}.jsonl"
+        big = rows > CHUNKED_ABOVE
+        pool = many_programs_pool(rows) if big else synth_file(rows, "parquet")
+        # a JSON-lines bundle is ~7 GB per 1M rows: above that, Parquet (zstd)
+        bundle = WORK_DIR / f"full_rules_{human_rows(rows)}.{'parquet' if big else 'jsonl'}"
         bundle.unlink(missing_ok=True)
         command = [roman_asn(), "generate", str(pool), "--no-progress", "--bundle", str(bundle)]
+        command += ["--chunked"] if big else []
         run_ = measure(command, timeout=TIMEOUT_S, max_rss_mb=max_rss_gb * 1024)
         entry = {
             "rows": rows,
@@ -99,12 +144,14 @@ def run_sizes(
             "cpu s": run_.cpu_s,
         }
         if run_.ok and bundle.exists():
-            entry["associations"] = count_lines(bundle)
+            entry["associations"] = _records(bundle)
             entry["bundle MB"] = bundle.stat().st_size / 1e6
         else:
             entry["error"] = run_.failure()
             section.notes.append(f"{human_rows(rows)} rows: {run_.failure()}")
         bundle.unlink(missing_ok=True)
+        if files_up_to and rows <= files_up_to and run_.ok:
+            entry.update(_files_on_tmpfs(pool, rows, max_rss_gb))
         section.rows.append(entry)
         print(
             f"  full rules {rows:>11,} rows: {run_.wall_s:.1f} s, {run_.peak_rss_mb:,.0f} MB, "
@@ -113,7 +160,10 @@ def run_sizes(
         )
     section.notes += [
         "Pools: synth-pool --survey mixed --seed 0, Parquet, with footprints; "
-        "`roman-asn generate POOL --bundle FILE.jsonl` (default rules, sky cells included).",
+        "`roman-asn generate POOL --bundle FILE.jsonl` (default rules, sky cells included); "
+        "above 1M rows: 1M-row blocks with their own programs (30 programs at 10M), "
+        "`--chunked --bundle FILE.parquet`; "
+        "files on tmpfs: `roman-asn generate POOL -o DIR` with DIR on /dev/shm.",
         "peak RSS MB: the main process (ru_maxrss); all processes MB: the process tree "
         "sampled every 0.5 s.",
     ]
@@ -201,6 +251,12 @@ def main(argv: list[str] | None = None) -> None:
     add_size_options(parser)
     parser.add_argument("--max-rss-gb", type=float, default=MAX_RSS_GB)
     parser.add_argument(
+        "--files-up-to",
+        type=int,
+        default=FILES_UP_TO,
+        help="also write one file per association to tmpfs for sizes up to this (0: never)",
+    )
+    parser.add_argument(
         "--parts-rows", type=parse_size, default=None, help="pool rows of the bundle-parts table"
     )
     parser.add_argument("--parts-only", action="store_true", help="only the bundle-parts table")
@@ -209,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
         rows = args.parts_rows or (QUICK_PARTS_ROWS if args.quick else PARTS_ROWS)
         sections = [run_parts(rows, args.max_rss_gb, QUICK_PARTS if args.quick else PARTS)]
     else:
-        sections = run(args.sizes, args.quick, args.max_rss_gb, args.parts_rows)
+        sections = run(args.sizes, args.quick, args.max_rss_gb, args.files_up_to, args.parts_rows)
     stem = NAME + ("_parts" if args.parts_only else "") + ("_quick" if args.quick else "")
     paths = write_results(stem, "Full default rules", sections)
     for section in sections:
