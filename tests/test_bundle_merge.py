@@ -186,3 +186,29 @@ def test_a_failed_run_or_caller_leaves_nothing(result, tmp_path, monkeypatch, su
         write_bundle(hash_parts(result, 3), path)
     assert not path.exists()
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_sky_cell_units_give_the_bytes_of_one_write(tmp_path, monkeypatch, suffix):
+    """``run`` with the sky-cell rules a range of cells at a time (small units, so
+    several parts whose names interleave) writes the bundle of the whole run."""
+    from functools import partial
+
+    from roman_asn.generator import cell_units
+    from roman_asn.outputs import open_output
+    from roman_asn.run import run
+
+    pool = synth_pool(12, seed=3)
+    run(pool, output=open_output(bundle=tmp_path / f"whole{suffix}"), by_cells=False)
+    parts = []
+    by_cells = partial(cell_units.generate_by_cells, unit_pairs=300)
+    monkeypatch.setattr(
+        cell_units,
+        "generate_by_cells",
+        lambda *a, **k: (parts.append(p) or p for p in by_cells(*a, **k)),
+    )
+    run(pool, output=open_output(bundle=tmp_path / f"cells{suffix}"), by_cells=True)
+    assert len(parts) > 3
+    whole = (tmp_path / f"whole{suffix}").read_bytes()
+    assert (tmp_path / f"cells{suffix}").read_bytes() == whole
+    assert leftovers(tmp_path) == []
