@@ -139,14 +139,15 @@ def bundle_parts(associations: str, output: str, parts: str) -> dict:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     written = write_bundle(results, output)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     done.set()
     sampler.join()
     return {
         "associations": written,
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "rss_before_write_mb": before_mb,
         "write_peak_mb": highest[0],
     }

@@ -183,6 +183,7 @@ def run_parts(
             "associations",
             "write s",
             "vs one part",
+            "write CPU s",
             "memory before MB",
             "peak during write MB",
             "bundle MB",
@@ -217,6 +218,7 @@ def run_parts(
                     "associations": done["associations"],
                     "write s": done["seconds"],
                     "vs one part": done["seconds"] / one_s if one_s else None,
+                    "write CPU s": done["cpu_seconds"],
                     "memory before MB": done["rss_before_write_mb"],
                     "peak during write MB": done["write_peak_mb"],
                     "bundle MB": bundle.stat().st_size / 1e6,
@@ -239,6 +241,7 @@ def run_parts(
         f"`synth-pool` {human_rows(rows)} rows (default rules) read from Parquet, split by a "
         "hash of the file name into the parts (every part spans the whole name range), "
         "then `write_bundle(parts, FILE)` timed alone, into benchmarks/.scratch/work.",
+        "write CPU s: CPU time of the process (all threads) during the write. "
         "memory before: resident after splitting; peak during write: resident memory "
         "sampled every 20 ms during the write. same bytes: compared with the one-part "
         "bundle.",
