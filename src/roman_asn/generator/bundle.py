@@ -295,7 +295,9 @@ class BundleWriter:
             return _RunFile(path, self.kind)
         return _JsonLinesFile(path) if self.kind == "jsonl" else _ParquetFile(path)
 
-    def _write_now(self, result: GenerationResult, sink: _JsonLinesFile | _ParquetFile) -> None:
+    def _write_now(
+        self, result: GenerationResult, sink: _JsonLinesFile | _ParquetFile | _RunFile
+    ) -> None:
         try:
             for chunk in _chunks(result, pretty=self.kind == "parquet"):
                 if self._stop.is_set():  # the run failed or was interrupted: the bundle is dropped
