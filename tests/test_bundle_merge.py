@@ -79,8 +79,8 @@ def test_parts_give_the_bytes_of_one_write(result, tmp_path, suffix, split):
     seed=st.integers(0, 2**32),
     parts=st.integers(1, 5),
     suffix=st.sampled_from(SUFFIXES),
-    run_rows=st.integers(1, 64),
-    block_bytes=st.integers(200, 40_000),
+    run_rows=st.integers(8, 128),
+    block_bytes=st.integers(1_000, 100_000),
     chunk=st.sampled_from([97, 20_000]),
 )
 @settings(max_examples=15, deadline=None)
