@@ -63,7 +63,8 @@ PARTS = (1, 4, 16)
 QUICK_PARTS = (1, 4)
 TMPFS = Path("/dev/shm")
 CHUNKED_ABOVE = 1_000_000  # larger: 1M-row blocks of own programs, --chunked, Parquet bundle
-FILES_UP_TO = 1_000_000  # also write files (on tmpfs) up to this size: 1M rows is ~7 GB
+# files on tmpfs up to this size: each takes a 4 KB page (1M rows: 5M files, 20 GB)
+FILES_UP_TO = 300_000
 
 
 def _records(bundle: Path) -> int:
