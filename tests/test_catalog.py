@@ -452,3 +452,29 @@ def test_a_file_on_several_rows_keeps_them_all(catalog_location, data_dir):
         assert catalog_meaning(catalog) == generated_meaning(generate(source, RULES))
         again = catalog.ingest([source], RULES)
         assert (again.new, again.changed, again.retired, again.updated) == ([], [], [], 0)
+
+
+def test_the_same_rules_from_another_install_are_the_same_rules(tmp_path, demo):
+    """The rules hash is what the rules say, not where their file is; a catalog hashed
+    the old way (with the file path) is accepted and re-hashed; other rules are refused."""
+    import dataclasses
+
+    from roman_asn.catalog.catalog import rules_hash
+
+    elsewhere = [
+        dataclasses.replace(r, source="/another/install/default_rules.toml") for r in RULES
+    ]
+    n = demo.table.height
+    first, second, third = parts(demo, [i * 3 // n for i in range(n)])
+    location = tmp_path / "catalog.db"
+    with Catalog.open(location, create=True) as catalog:
+        catalog.ingest([first], RULES)
+        with catalog.engine.begin() as connection:
+            catalog._set(connection, "rules_hash", rules_hash(RULES, _legacy=True))
+        catalog.ingest([second], RULES)  # hashed the old way here: accepted, re-hashed
+        with catalog.engine.begin() as connection:
+            assert catalog._setting(connection, "rules_hash") == rules_hash(RULES)
+        catalog.ingest([third], elsewhere)
+        other = [dataclasses.replace(RULES[0], min_filters=3), *RULES[1:]]
+        with pytest.raises(CatalogError, match="other rules"):
+            catalog.ingest([third], other)

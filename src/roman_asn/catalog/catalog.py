@@ -54,7 +54,12 @@ from roman_asn.rules.loader import Rule, load_rules
 MULTIBAND = "multiband"
 
 
-def rules_hash(rules: Sequence[Rule]) -> str:
+# where a rule was read from is not what it says: another install or checkout of the
+# same rules must match (catalogs hashed with the file path are accepted and re-hashed)
+_NOT_SAID = frozenset({"source"})
+
+
+def rules_hash(rules: Sequence[Rule], *, _legacy: bool = False) -> str:
     """A hash of what the rules say: each rule's fields that differ from their defaults,
     so a new field with a default (a code change, not a rule change) keeps the hash."""
     said = []
@@ -62,10 +67,12 @@ def rules_hash(rules: Sequence[Rule]) -> str:
         fields = {
             f.name: getattr(rule, f.name)
             for f in dataclass_fields(rule)
-            if f.default is MISSING
-            and f.default_factory is MISSING
-            or getattr(rule, f.name)
-            != (f.default if f.default is not MISSING else f.default_factory())
+            if (_legacy or f.name not in _NOT_SAID)
+            and (
+                (f.default is MISSING and f.default_factory is MISSING)
+                or getattr(rule, f.name)
+                != (f.default if f.default is not MISSING else f.default_factory())
+            )
         }
         said.append(sorted((k, repr(v)) for k, v in fields.items()))
     return hashlib.sha1(repr(said).encode()).hexdigest()
@@ -187,8 +194,8 @@ class Catalog:
     def _check_rules(self, connection, rules: Sequence[Rule]) -> str:
         digest = rules_hash(rules)
         stored = self._setting(connection, "rules_hash")
-        if stored is None:
-            self._set(connection, "rules_hash", digest)
+        if stored is None or (stored != digest and stored == rules_hash(rules, _legacy=True)):
+            self._set(connection, "rules_hash", digest)  # new, or hashed with the file path
         elif stored != digest:
             raise CatalogError(
                 "the catalog was built with other rules (rules hash "
