@@ -298,23 +298,8 @@ def generate(
             table = table.with_row_index(ROW_COLUMN)
     asn_pool = options.asn_pool or pool_name
     prepared = prepare(table, rules, rows_by_rule)
-    order = prepared.order
-    groups = {
-        rule.name: _rule_groups(rule, _rows_of(rule, prepared, rows_by_rule), options)
-        for rule in prepared.row_rules
-    }
-    for rule in prepared.product_rules:
-        sources = [r for r in prepared.row_rules if r.name in rule.source_rules]
-        groups[rule.name] = _product_groups(rule, sources, groups, options)
-    parts = [
-        association_frame(rule, order[rule.name], groups[rule.name], options)
-        for rule in [*prepared.row_rules, *prepared.product_rules]
-    ]
-    # every association before duplicates are dropped
-    undeduplicated = pl.concat(parts, how="vertical").with_row_index("idx")
-    fixed_ids = {rule.name: rule.asn_id for rule in rules if rule.asn_id}
-    unwritten = {rule.name: rule.unwritten_reason for rule in rules if rule.unwritten_reason}
-    associations, dropped = _finalize(undeduplicated, options, fixed_ids, unwritten)
+    undeduplicated = undeduplicated_associations(prepared, options, rows_by_rule)
+    associations, dropped = finalize(undeduplicated, rules, options)
     lines = source.lines if isinstance(source, Pool) else None
     orphans = find_orphans(prepared, associations, options, lines)
     return GenerationResult(
@@ -329,6 +314,37 @@ def generate(
         notes=prepared.notes,
         seconds=time.perf_counter() - started,
     )
+
+
+def undeduplicated_associations(
+    prepared: Prepared,
+    options: GenerateOptions,
+    rows_by_rule: Mapping[str, pl.Series] | None = None,
+) -> pl.DataFrame:
+    """Every association the prepared rules make, before duplicates are dropped and
+    ids given (``idx``: its position); ``explain`` adds its own before finalizing."""
+    order = prepared.order
+    groups = {
+        rule.name: _rule_groups(rule, _rows_of(rule, prepared, rows_by_rule), options)
+        for rule in prepared.row_rules
+    }
+    for rule in prepared.product_rules:
+        sources = [r for r in prepared.row_rules if r.name in rule.source_rules]
+        groups[rule.name] = _product_groups(rule, sources, groups, options)
+    parts = [
+        association_frame(rule, order[rule.name], groups[rule.name], options)
+        for rule in [*prepared.row_rules, *prepared.product_rules]
+    ]
+    return pl.concat(parts, how="vertical").with_row_index("idx")
+
+
+def finalize(
+    undeduplicated: pl.DataFrame, rules: list[Rule], options: GenerateOptions
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(associations, dropped) from every association made: see :func:`_finalize`."""
+    fixed_ids = {rule.name: rule.asn_id for rule in rules if rule.asn_id}
+    unwritten = {rule.name: rule.unwritten_reason for rule in rules if rule.unwritten_reason}
+    return _finalize(undeduplicated, options, fixed_ids, unwritten)
 
 
 def _rows_of(
@@ -350,9 +366,31 @@ def _rule_groups(rule: Rule, frame: pl.DataFrame, options: GenerateOptions) -> p
     formed on integer positions and the strings are gathered once at the end.
     """
     keys = list(rule.keys)
-    extras = [f for f in rule.fields if f not in keys and f in frame.columns]
-    if rule.target_column not in keys and rule.target_column in frame.columns:
+    extras = name_fields(rule, frame.columns)
+    rows = _in_member_order(rule_rows(rule, frame, options))
+    group = ["asn_type", *keys]
+    if "file" in keys and _strictly_increasing(rows, "file"):
+        return _single_row_groups(rows, rule, options)
+    positions = _grouped_positions(rows.with_row_index("__pos"), rule, options, group)
+    flat = _flat_members(rows, positions, extras)
+    return positions.drop("__pos").with_columns(flat["members", "exposerr", "rows", *extras])
+
+
+def name_fields(rule: Rule, columns: list[str]) -> list[str]:
+    """The columns besides the keys an association of ``rule`` takes a value of
+    (the smallest of its rows'): product-name fields and the target."""
+    keys = rule.keys
+    extras = [f for f in rule.fields if f not in keys and f in columns]
+    if rule.target_column not in keys and rule.target_column in columns:
         extras.append(rule.target_column)
+    return extras
+
+
+def rule_rows(rule: Rule, frame: pl.DataFrame, options: GenerateOptions) -> pl.DataFrame:
+    """The rows of ``frame`` that pass ``rule``'s checks, with the columns it groups and
+    names by (empty values filled), ``asn_type`` and ``member``."""
+    keys = list(rule.keys)
+    extras = name_fields(rule, frame.columns)
     needed = dict.fromkeys(
         [ROW_COLUMN, "file", "candidates", "exposerr", *keys, *extras, *rule.require]
         + ([EXPAND_FAILURE] if EXPAND_FAILURE in frame.columns else [])
@@ -374,16 +412,9 @@ def _rule_groups(rule: Rule, frame: pl.DataFrame, options: GenerateOptions) -> p
         )
     else:
         asn_type = pl.lit(rule.asn_type, dtype=pl.Utf8)
-    rows = rows.with_columns(
+    return rows.with_columns(
         asn_type.alias("asn_type"), member_name(rule.member_suffix).alias("member")
     )
-    rows = _in_member_order(rows)
-    group = ["asn_type", *keys]
-    if "file" in keys and _strictly_increasing(rows, "file"):
-        return _single_row_groups(rows, rule, options)
-    positions = _grouped_positions(rows.with_row_index("__pos"), rule, options, group)
-    flat = _flat_members(rows, positions, extras)
-    return positions.drop("__pos").with_columns(flat["members", "exposerr", "rows", *extras])
 
 
 def product_columns(rule: Rule) -> set[str]:
