@@ -386,9 +386,11 @@ def name_fields(rule: Rule, columns: list[str]) -> list[str]:
     return extras
 
 
-def rule_rows(rule: Rule, frame: pl.DataFrame, options: GenerateOptions) -> pl.DataFrame:
+def rule_rows(
+    rule: Rule, frame: pl.DataFrame, options: GenerateOptions, *, members: bool = True
+) -> pl.DataFrame:
     """The rows of ``frame`` that pass ``rule``'s checks, with the columns it groups and
-    names by (empty values filled), ``asn_type`` and ``member``."""
+    names by (empty values filled), ``asn_type`` and (if ``members``) ``member``."""
     keys = list(rule.keys)
     extras = name_fields(rule, frame.columns)
     needed = dict.fromkeys(
@@ -412,9 +414,8 @@ def rule_rows(rule: Rule, frame: pl.DataFrame, options: GenerateOptions) -> pl.D
         )
     else:
         asn_type = pl.lit(rule.asn_type, dtype=pl.Utf8)
-    return rows.with_columns(
-        asn_type.alias("asn_type"), member_name(rule.member_suffix).alias("member")
-    )
+    rows = rows.with_columns(asn_type.alias("asn_type"))
+    return rows.with_columns(member_name(rule.member_suffix).alias("member")) if members else rows
 
 
 def product_columns(rule: Rule) -> set[str]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os.path
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,18 +44,19 @@ from roman_asn.generator.engine import (
     rule_rows,
     undeduplicated_associations,
 )
-from roman_asn.generator.naming import ACID_PLACEHOLDER
+from roman_asn.generator.naming import ACID_PLACEHOLDER, asn_file_name
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.pool import Pool
 from roman_asn.pool.columns import ROW_COLUMN
-from roman_asn.pool.subset import PoolRows
+from roman_asn.pool.subset import PoolRows, Predicate
 from roman_asn.rules.hooks import expanders
 from roman_asn.rules.loader import Rule
 
 # The expand hook of the sky-cell rules (roman_asn.generator.skycell_rules).
 SKYCELL_HOOK = "skycells"
 SKYCELL_NAME = r"\d{3}[pm]\d{2}x\d{2}y\d{2}"  # a sky cell's name (270p65x48y69)
-_HASH_SEEDS = (0x5EED, 0xF00D)
+# at most this many members are gathered to tell possible duplicates apart
+MAX_GATHERED = 2_000_000
 
 
 @dataclass
@@ -92,27 +94,30 @@ def explain(
     *,
     whole: bool = False,
 ) -> list[RowExplanation]:
-    """The story of every row ``spec`` names (see :func:`find_rows`), computed from
-    the groups each row can touch; ``whole``: from a run over the whole pool (slow;
-    what the scoped answer must equal)."""
+    """The story of every row ``spec`` names (see :func:`find_rows`)."""
     source = pool if isinstance(pool, PoolRows) else PoolRows.of_pool(pool)
-    rows = source.find(spec)
-    if whole:
-        table = source.all_rows(pool_columns(rules))
-        result = generate(table, rules, options)
-        return [
-            _story(table, row, source.where(row), _reasons_only(table, rules, row), result)
-            for row in rows
-        ]
-    columns = pool_columns(rules)
-    out = []
-    programs: dict[object, pl.DataFrame] = {}
-    for row in rows:
-        program = source.program_of(row, columns)
-        if program not in programs:
-            programs[program] = source.program_rows(program, columns)
-        out.append(explain_row(programs[program], rules, options, row, source.where(row)))
-    return out
+    return explain_rows(source, rules, options, source.find(spec), whole=whole)
+
+
+def explain_rows(
+    source: PoolRows,
+    rules: list[Rule],
+    options: GenerateOptions,
+    rows: list[int],
+    *,
+    whole: bool = False,
+) -> list[RowExplanation]:
+    """The stories of pool rows ``rows``, each computed from the groups it can touch;
+    ``whole``: from one run over the whole pool instead (slow; what the scoped answer
+    must equal)."""
+    if not whole:
+        return [explain_row(source, rules, options, row) for row in rows]
+    table = source.all_rows(pool_columns(rules))
+    result = generate(table, rules, options)
+    return [
+        _story(table, row, source.where(row), _reasons_only(table, rules, row), result)
+        for row in rows
+    ]
 
 
 def pool_columns(rules: list[Rule]) -> set[str]:
@@ -129,15 +134,28 @@ def pool_columns(rules: list[Rule]) -> set[str]:
 
 
 def explain_row(
-    table: pl.DataFrame,
-    rules: list[Rule],
-    options: GenerateOptions,
-    row: int,
-    where: dict | None = None,
+    source: PoolRows, rules: list[Rule], options: GenerateOptions, row: int
 ) -> RowExplanation:
-    """The story of pool row ``row``; ``table``: every row of its program."""
-    scoped = _scoped(table, rules, options, row)
+    """The story of pool row ``row`` of ``source``."""
+    columns = pool_columns(rules)
+    record = source.rows([row], columns)
+    program = record["program"][0] if "program" in record.columns else None
+    spatial = [r for r in rules if r.expand == SKYCELL_HOOK and not r.second_stage]
+    plain_columns = pool_columns([r for r in rules if r not in spatial and not r.second_stage])
+    table = source.program_rows(program, plain_columns)
+    near = record
+    if spatial:
+        cap = _cap(record)
+        if cap is not None:
+            near = source.program_rows(program, columns, _near_predicate(*cap))
+            near = near.filter(_near_mask(near, *cap) | (pl.col(ROW_COLUMN) == row))
+        extra = [c for c in near.columns if c not in table.columns]
+        if extra:
+            table = table.join(near.select(ROW_COLUMN, *extra), on=ROW_COLUMN, how="left")
+    scoped = _scoped(table, rules, options, row, near[ROW_COLUMN].unique().sort())
+    where = source.where(row)
     if isinstance(scoped, str):
+        table = source.program_rows(program, columns)
         result = generate(table, rules, options)
         story = _story(table, row, where, _reasons_only(table, rules, row), result)
         story.notes.append(f"computed from the whole program: {scoped}")
@@ -189,12 +207,12 @@ def _one(row: int) -> pl.Series:
 
 
 def _scoped(
-    table: pl.DataFrame, rules: list[Rule], options: GenerateOptions, row: int
+    table: pl.DataFrame, rules: list[Rule], options: GenerateOptions, row: int, near: pl.Series
 ) -> tuple[Prepared, GenerationResult] | str:
     """(prepared, result) with the row's associations and drops as the full run has
-    them, or why that cannot be done here."""
+    them, or why that cannot be done here. ``table``: the program's rows (footprints
+    only where ``near``: the rows that may share a sky cell with the row)."""
     spatial = [r for r in rules if r.expand == SKYCELL_HOOK and not r.second_stage]
-    near = near_rows(table, row)
     prepared = prepare(table, rules, {r.name: near for r in spatial})
     sky = {r.name for r in prepared.row_rules if r.expand == SKYCELL_HOOK}
     for rule in prepared.product_rules:
@@ -209,133 +227,273 @@ def _scoped(
     # 1. every association of the row's groups, exactly
     plain = [r for r in prepared.row_rules if r.name not in sky]
     rows_by_rule: dict[str, pl.Series] = {r.name: near for r in prepared.row_rules if r.name in sky}
-    key_parts = []
+    rule_rows_of = {}
     for rule in plain:
-        rows = rule_rows(rule, prepared.frames[rule.expand], options)
+        rows = rule_rows(rule, prepared.frames[rule.expand], options, members=False)
         group = ["asn_type", *rule.keys]
         own = rows.filter(pl.col(ROW_COLUMN) == row).select(group).unique()
         mates = rows.join(own, on=group, how="semi")[ROW_COLUMN]
         rows_by_rule[rule.name] = pl.concat([mates, _one(row)]).unique()
-        key_parts.append(_key_level(rule, prepared, rows, options))
-    exact = undeduplicated_associations(prepared, options, rows_by_rule)
+        rule_rows_of[rule.name] = rows
     cells: list[str] = []
     if SKYCELL_HOOK in prepared.frames:
-        frame = prepared.frames[SKYCELL_HOOK].filter(pl.col(ROW_COLUMN) == row)
-        cells = frame["skycell"].drop_nulls().unique().to_list() if "skycell" in frame else []
+        # groups away from the row's cells are not wanted (and incomplete)
+        frame = prepared.frames[SKYCELL_HOOK]
+        if "skycell" in frame.columns:
+            mine = frame.filter(pl.col(ROW_COLUMN) == row)
+            cells = mine["skycell"].drop_nulls().unique().to_list()
+            wanted = pl.col("skycell").is_in(cells) | (pl.col(ROW_COLUMN) == row)
+            prepared.frames[SKYCELL_HOOK] = frame.filter(wanted)
+    exact = undeduplicated_associations(prepared, options, rows_by_rule)
     exact = exact.filter(
         pl.col("rows").list.contains(row)
         | (pl.col("rule").is_in(list(sky)) & pl.col("skycell").is_in(cells))
     )
-    # 2. every other group of the program, without its members
+    # exact ones carry their members (and their count, as the others' fingerprint)
+    exact = exact.drop("idx").with_columns(
+        pl.col("members")
+        .list.eval(_fingerprint(pl.element().drop_nulls()))
+        .list.first()
+        .alias("__fp"),
+        pl.lit(None, dtype=pl.UInt32).alias("__k"),
+        pl.lit(True).alias("__built"),
+    )
+    # 2. every other group of the program, by its keys
     identity = ["rule", "asn_type", "constraints", "acid"]
-    others = pl.concat(key_parts, how="vertical") if key_parts else exact.head(0).drop("idx")
+    same = ["program", "asn_type", "product_key"]
+    with_members: dict[str, pl.DataFrame] = {}
+
+    def member_rows(rule: Rule) -> pl.DataFrame:
+        if rule.name not in with_members:
+            frame = prepared.frames[rule.expand]
+            with_members[rule.name] = rule_rows(rule, frame, options)
+        return with_members[rule.name]
+
+    # an `each` rule's discovered and candidate associations of one group share a
+    # product key: count their members at once
+    built = {
+        r.name: _key_level(r, prepared, member_rows(r), options, members=True)
+        if r.candidates == "each"
+        else _key_level(r, prepared, rule_rows_of[r.name], options)
+        for r in plain
+    }
+    keys_of = {name: keys for name, (_, keys) in built.items()}
+    parts = [frame for frame, _ in built.values()]
+    others = pl.concat(parts, how="vertical") if parts else exact.head(0).drop("__built")
     others = others.join(exact.select(identity), on=identity, how="anti", nulls_equal=True)
-    exact = _with_fingerprints(exact.drop("idx"))
+    # those that may be identical to another need their members' count
+    keys = pl.concat([exact.select(same), others.select(same)], how="vertical")
+    shared = keys.filter(pl.len().over(same) > 1).unique().with_columns(pl.lit(True).alias("__s"))
+    others = others.join(shared, on=same, how="left", nulls_equal=True)
+    for rule in plain:
+        if rule.candidates == "each":
+            continue
+        if others.filter((pl.col("rule") == rule.name) & pl.col("__s")).height:
+            rows = member_rows(rule)
+            counted, keys_of[rule.name] = _key_level(rule, prepared, rows, options, members=True)
+            counted = counted.join(
+                exact.select(identity), on=identity, how="anti", nulls_equal=True
+            )
+            others = pl.concat(
+                [
+                    others.filter(pl.col("rule") != rule.name),
+                    counted.join(shared, on=same, how="left", nulls_equal=True),
+                ],
+                how="vertical",
+            )
+    # discovered ones are numbered together; fixed-id rules share ids with them
+    fixed = [r.name for r in plain if r.asn_id]
+    context = (
+        pl.col("acid").is_null() | pl.col("rule").is_in(fixed) | pl.col("__s").fill_null(False)
+    )
+    rest = others.filter(~context).drop("__s")
     combined = pl.concat(
-        [exact, others.with_columns(pl.lit(None, dtype=exact["__real"].dtype).alias("__real"))],
+        [exact, others.filter(context).drop("__s").with_columns(pl.lit(False).alias("__built"))],
         how="vertical",
-    ).with_row_index("idx")
-    why = _unproven_duplicates(combined, by_name, options)
+    )
+    combined = _settle_duplicates(combined, by_name, options, member_rows, keys_of)
+    if isinstance(combined, str):
+        return combined
+    combined = combined.drop("__fp", "__k", "__built").with_row_index("idx")
+    associations, dropped = finalize(combined, rules, options)
+    why = _fallback_reason(associations, dropped, combined, rest, by_name, sky, row, options)
     if why:
         return why
-    associations, dropped = finalize(combined.drop("__real"), rules, options)
-    why = _fallback_reason(associations, dropped, combined, by_name, sky, row, options)
-    if why:
-        return why
+    associations, dropped = _with_the_rest(associations, dropped, rest, by_name, options)
     return prepared, GenerationResult(
         associations, dropped, dropped.head(0), options, "none", rules, table.height
     )
 
 
+def _with_the_rest(
+    associations: pl.DataFrame,
+    dropped: pl.DataFrame,
+    rest: pl.DataFrame,
+    rules: dict[str, Rule],
+    options: GenerateOptions,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """File names counting the associations left out of the finalize step: candidate
+    associations identical to nothing, each kept (when written) under its own name,
+    which only moves the sequence numbers of the DMS file names of its id and type."""
+    dms = [n for n, r in rules.items() if r.asn_file_name == "dms"]
+    written = rest.filter(pl.col("emit")).select(
+        "program", pl.col("acid").alias("asn_id"), "asn_type", pl.col("product_name").alias("__n")
+    )
+    if written.height == 0 or associations.height == 0:
+        return associations, dropped
+    numbered = associations.with_row_index("__i").filter(pl.col("rule").is_in(dms))
+    class_ = ["program", "asn_id", "asn_type"]
+    sequence = pl.col("product_name").rank("ordinal").over(class_)
+    before = (
+        numbered.select("__i", *class_, "product_name")
+        .join(written, on=class_, how="inner")
+        .filter(pl.col("__n") < pl.col("product_name"))
+        .group_by("__i")
+        .agg(pl.len().alias("__before"))
+    )
+    numbered = numbered.with_columns(sequence.alias("sequence")).join(before, on="__i", how="left")
+    numbered = numbered.with_columns(
+        (pl.col("sequence") + pl.col("__before").fill_null(0)).alias("sequence")
+    ).with_columns(asn_file_name(options.version_id).alias("__file"))
+    renamed = dict(zip(numbered["file_name"].to_list(), numbered["__file"].to_list(), strict=True))
+    renamed = {old: new for old, new in renamed.items() if old != new}
+    if not renamed:
+        return associations, dropped
+    mapping = pl.col("file_name").replace(renamed)
+    associations = associations.with_columns(mapping).sort("file_name")
+    old = pl.col("duplicate_of")
+    new = old.replace(renamed)
+    dropped = dropped.with_columns(
+        new.alias("duplicate_of"),
+        pl.when(old.is_in(list(renamed)))
+        .then(pl.concat_str([pl.lit("dropped as duplicate of "), new]))
+        .otherwise(pl.col("reason"))
+        .alias("reason"),
+    )
+    return associations, dropped
+
+
 def _key_level(
-    rule: Rule, prepared: Prepared, rows: pl.DataFrame, options: GenerateOptions
-) -> pl.DataFrame:
-    """The association frame of every group of ``rule``, with ``members`` a one-item
-    list: the fingerprint of the member set (see :func:`_fingerprint`), and no rows.
-    A group makes one association per id its rows carry (the engine's candidate
-    split), so exploding each row's ids and grouping by (keys, id) gives the same."""
+    rule: Rule,
+    prepared: Prepared,
+    rows: pl.DataFrame,
+    options: GenerateOptions,
+    *,
+    members: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The association frame of every group of ``rule`` in ``rows`` (its
+    :func:`rule_rows`), without members and rows, each numbered ``__k`` (and with
+    ``__fp``, the count of distinct members, if ``members``); and the group values
+    and id of each ``__k``. A group makes one association per id its rows carry (the
+    engine's candidate split): exploding each row's ids and grouping by (keys, id)
+    gives the same."""
     ids, emit_ids = candidate_id_lists(rule, options)
     group = ["asn_type", *rule.keys]
     extras = name_fields(rule, prepared.frames[rule.expand].columns)
-    pairs = rows.select(*group, *extras, "member", ids.alias("acid")).explode("acid")
-    groups = pairs.group_by([*group, "acid"]).agg(
-        _fingerprint(pl.col("member").unique()).alias("members"),
-        *[pl.col(f).drop_nulls().min() for f in extras],
-    )
+    member = ["member"] if members else []
+    pairs = rows.select(*group, *extras, *member, ids.alias("acid")).explode("acid")
+    if "file" in rule.keys and not rows.select(pl.col("file").is_duplicated().any()).item():
+        # one row per group (the engine's single-row groups): nothing to group
+        groups = pairs.unique([*group, "acid"], maintain_order=True).with_columns(
+            pl.lit("1" if members else None, dtype=pl.Utf8).alias("__fp")
+        )
+    else:
+        printed = _fingerprint(pl.col("member")) if members else pl.lit(None, pl.Utf8)
+        groups = pairs.group_by([*group, "acid"]).agg(
+            printed.alias("__fp"), *[pl.col(f).drop_nulls().min() for f in extras]
+        )
     groups = groups.with_columns(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("__k"),
         (pl.col("acid").is_null() | pl.lit(emit_ids)).alias("emit"),
-        pl.concat_list("members").alias("members"),
+        pl.lit([None], dtype=pl.List(pl.Utf8)).alias("members"),
         pl.lit([None], dtype=pl.List(pl.Utf8)).alias("exposerr"),
         pl.lit([], dtype=pl.List(pl.UInt32)).alias("rows"),
     )
-    return association_frame(rule, prepared.order[rule.name], groups, options)
+    frame = association_frame(rule, prepared.order[rule.name], groups, options)
+    return frame.with_columns(groups["__fp"], groups["__k"]), groups.select("__k", *group, "acid")
 
 
 def _fingerprint(members: pl.Expr) -> pl.Expr:
-    """``count:sum:sum`` of distinct member names (two 32-bit hash sums): equal member
-    sets give equal text; unequal ones almost never do, and where they match
-    :func:`_unproven_duplicates` proves the sets equal or gives up."""
-    sums = [(members.hash(seed) % (1 << 32)).sum().cast(pl.Utf8) for seed in _HASH_SEEDS]
-    return pl.concat_str([members.len().cast(pl.Utf8), *sums], separator=":")
+    """The number of distinct member names, as text (see :func:`_settle_duplicates`)."""
+    return members.n_unique().cast(pl.Utf8)
 
 
-def _with_fingerprints(exact: pl.DataFrame) -> pl.DataFrame:
-    """Exact associations with their members as a fingerprint, as the others have
-    them; the member list is kept as ``__real``."""
-    position = pl.int_range(pl.len(), dtype=pl.UInt32).alias("__a")
-    flat = exact.select(position, pl.col("members").list.unique()).explode("members")
-    prints = (
-        flat.drop_nulls("members")
-        .group_by("__a")
-        .agg(_fingerprint(pl.col("members")).alias("__fp"))
+def _settle_duplicates(
+    combined: pl.DataFrame,
+    rules: dict[str, Rule],
+    options: GenerateOptions,
+    member_rows: Callable[[Rule], pl.DataFrame],
+    keys_of: dict[str, pl.DataFrame],
+) -> pl.DataFrame | str:
+    """Members that let the engine's duplicate check decide as the full run would.
+
+    Associations built exactly carry theirs; the others stand for theirs by a token
+    of their count, unique to them unless another of the same program, type and
+    product key has the same count. Such a set is settled: in one group of an
+    ``each`` rule with discovery on, the discovered association holds every row of
+    the group and so the members of the candidate ones, and equal counts mean equal
+    sets (all get the same members); otherwise the members are gathered, if they
+    are not too many."""
+    identity = ["program", "asn_type", "product_key", "__fp"]
+    token = pl.concat_list(pl.lit("\x00") + pl.col("__fp"))
+    combined = combined.with_columns(
+        pl.when(pl.col("__built")).then(pl.col("members")).otherwise(token).alias("members"),
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"),
     )
-    exact = exact.with_columns(position).join(prints, on="__a", how="left", maintain_order="left")
-    return exact.with_columns(
-        pl.col("members").alias("__real"),
-        pl.concat_list(pl.col("__fp").fill_null("0:0:0")).alias("members"),
-    ).drop("__a", "__fp")
-
-
-def _unproven_duplicates(
-    combined: pl.DataFrame, rules: dict[str, Rule], options: GenerateOptions
-) -> str | None:
-    """Associations whose fingerprints match are taken as identical (as the full run
-    would find them) only when that is proved: all are built exactly and their
-    members are equal, or they are one group of an ``each`` rule with discovery on,
-    where the discovered association has every row of the group and so holds the
-    members of the candidate ones (equal counts: equal sets)."""
-    candidate = pl.col("constraints").str.len_chars() - pl.col("acid").str.len_chars() - 16
-    base = (
+    shared = combined.filter(pl.col("__fp").is_not_null() & (pl.len().over(identity) > 1))
+    if shared.height == 0:
+        return combined.drop("__i")
+    suffix = pl.col("constraints").str.len_chars() - pl.col("acid").str.len_chars() - 16
+    group = (
         pl.when(pl.col("acid").is_null())
         .then(pl.col("constraints"))
-        .otherwise(pl.col("constraints").str.head(candidate))
+        .otherwise(pl.col("constraints").str.head(suffix))
     )
     discovering = [n for n, r in rules.items() if r.candidates == "each" and options.discover]
-    identity = ["program", "asn_type", "product_key", "__fp"]
-    marked = combined.with_columns(pl.col("members").list.first().alias("__fp"), base.alias("__g"))
-    shared = marked.filter(pl.len().over(identity) > 1)
-    if shared.height == 0:
-        return None
-    sets = shared.group_by(identity).agg(
-        pl.col("__real").is_not_null().all().alias("built"),
-        (
-            (pl.col("rule").n_unique() == 1)
-            & (pl.col("__g").n_unique() == 1)
-            & pl.col("acid").is_null().any()
-            & pl.col("rule").first().is_in(discovering)
-        ).alias("one_group"),
-        pl.col("__real").list.join("\n").n_unique().alias("texts"),
+    one_group = (
+        (pl.col("rule").n_unique() == 1)
+        & (group.n_unique() == 1)
+        & pl.col("acid").is_null().any()
+        & pl.col("rule").first().is_in(discovering)
     )
-    unproven = sets.filter(~(pl.col("one_group") | (pl.col("built") & (pl.col("texts") == 1))))
-    if unproven.height:
-        return "associations with matching member fingerprints that are not known duplicates"
-    return None
+    shared = shared.with_columns(one_group.over(identity).alias("__one"))
+    # one group: every association of the set gets the members of a built one, if any
+    settled = shared.filter(pl.col("__one")).with_columns(
+        pl.col("members").sort_by(~pl.col("__built")).first().over(identity).alias("members")
+    )
+    gather = shared.filter(~pl.col("__one") & ~pl.col("__built"))
+    if (gather.select(pl.col("__fp").cast(pl.Int64).sum()).item() or 0) > MAX_GATHERED:
+        return "too many members to compare for possible duplicates"
+    gathered = [settled.select("__i", "members")]
+    for name, wanted in gather.group_by("rule"):
+        rule = rules[name[0]]
+        real = _members_of(rule, member_rows(rule), options, keys_of[rule.name], wanted["__k"])
+        gathered.append(wanted.select("__i", "__k").join(real, on="__k").select("__i", "members"))
+    replaced = pl.concat(gathered, how="vertical")
+    combined = combined.join(replaced, on="__i", how="left", suffix="_new")
+    return combined.with_columns(pl.coalesce("members_new", "members").alias("members")).drop(
+        "members_new", "__i"
+    )
+
+
+def _members_of(
+    rule: Rule, rows: pl.DataFrame, options: GenerateOptions, keys: pl.DataFrame, wanted: pl.Series
+) -> pl.DataFrame:
+    """(__k, members): the sorted distinct members of the groups ``wanted`` of ``rule``
+    in ``rows`` (its rule rows; ``keys``: group values and id, from :func:`_key_level`)."""
+    ids, _ = candidate_id_lists(rule, options)
+    group = ["asn_type", *rule.keys]
+    pairs = rows.select(*group, "member", ids.alias("acid")).explode("acid")
+    keys = keys.filter(pl.col("__k").is_in(wanted.implode()))
+    pairs = pairs.join(keys, on=[*group, "acid"], how="inner", nulls_equal=True)
+    return pairs.group_by("__k").agg(pl.col("member").unique().sort().alias("members"))
 
 
 def _fallback_reason(
     associations: pl.DataFrame,
     dropped: pl.DataFrame,
     combined: pl.DataFrame,
+    rest: pl.DataFrame,
     rules: dict[str, Rule],
     sky: set[str],
     row: int,
@@ -355,6 +513,11 @@ def _fallback_reason(
     )
     if associations.filter(pl.col("product_name") != renamed).height:
         return "a product-name clash in the program"
+    # the associations left out are kept under their own names: no name may repeat
+    written = rest.filter(pl.col("emit")).select("program", "product_name")
+    names = pl.concat([written, associations.select("program", "product_name")])
+    if names.is_duplicated().any():
+        return "a product-name clash in the program"
     if not sky:
         return None
     drid = options.data_release_id
@@ -363,7 +526,9 @@ def _fallback_reason(
     full = "^(?s:" + "|".join(f"(?:{shape})" for shape in shapes) + ")$"
     plain = combined.filter(~pl.col("rule").is_in(list(sky)))
     written = associations.filter(~pl.col("rule").is_in(list(sky)))
-    names = pl.concat([plain["product_key"], written["product_name"]])
+    names = pl.concat(
+        [plain["product_key"], written["product_name"], rest["product_key"], rest["product_name"]]
+    )
     if names.str.contains(full).any():
         return "a product name that could also be a sky-cell product's"
     cell = re.compile(f"(?=({SKYCELL_NAME}))")
@@ -452,28 +617,83 @@ def _name_shape(
     return out
 
 
-__all__ = ["Joined", "RowExplanation", "explain", "explain_row", "find_rows", "near_rows"]
+__all__ = ["Joined", "RowExplanation", "explain", "explain_row", "explain_rows", "find_rows"]
 
 
-def near_rows(table: pl.DataFrame, row: int) -> pl.Series:
-    """The rows of ``table`` whose footprint may share a sky cell with the row's.
-
-    Two footprints touching one cell are within that cell's width of each other, so
-    their caps' centres are at most the two radii plus the cell's diagonal apart; the
-    margin used (twice the matcher's MARGIN_DEG, 0.23 deg) is more than twice that
-    diagonal (0.11 deg). Rows with all four corners are measured from them (as the
-    sky-cell hook uses them first); the others through the hook's own footprints."""
+def _cap(record: pl.DataFrame) -> tuple[float, float, float] | None:
+    """(centre RA, centre Dec, radius) in degrees of the row's footprint, as the
+    sky-cell hook finds it; None without one."""
     from roman_asn.generator.skycell_rules import has_footprint_columns
     from roman_asn.skycells import footprints_from_table
-    from roman_asn.skycells.footprints import DEC_CORNERS, RA_CORNERS
-    from roman_asn.skycells.lookup import MARGIN_DEG, footprint_caps
+    from roman_asn.skycells.lookup import footprint_caps
 
-    if not has_footprint_columns(table.columns):
-        return _one(row)
-    ra, dec, _ = footprints_from_table(table.filter(pl.col(ROW_COLUMN) == row))
+    if not has_footprint_columns(record.columns):
+        return None
+    ra, dec, _ = footprints_from_table(record)
     c_ra, c_dec, radius = (float(x[0]) for x in footprint_caps(ra, dec))
-    if not np.isfinite(radius):
-        return _one(row)
+    return (c_ra, c_dec, radius) if np.isfinite(radius) else None
+
+
+def _reach(radius: float) -> float:
+    """How far (deg) from the row's footprint centre a footprint sharing a sky cell
+    with it reaches: its radius plus a cell's diagonal (0.11 deg; twice the matcher's
+    MARGIN_DEG, 0.23 deg, is used) plus a rounding margin."""
+    from roman_asn.skycells.lookup import MARGIN_DEG
+
+    return radius + 2 * MARGIN_DEG + 1e-6
+
+
+def _near_predicate(c_ra: float, c_dec: float, radius: float) -> Predicate:
+    """A cheap filter every row that may share a sky cell with the row passes (rows
+    without all four corners pass: the hook measures them another way).
+
+    A footprint sharing a cell with the row's has a point within _reach of the row's
+    centre, and its first corner is within its diameter of that point; the diameter
+    is at most ``span``, the largest |dDec| + |dRA| between two corners. So the first
+    corner is within ``bound`` = reach + span of the centre, which bounds its Dec
+    difference and, by the haversine formula
+    (sin^2(d/2) >= cos(dec1) cos(dec2) sin^2(dRA/2)), its RA difference."""
+    from roman_asn.skycells.footprints import DEC_CORNERS, RA_CORNERS
+
+    def ra_gap(a: pl.Expr, b: pl.Expr | float) -> pl.Expr:
+        gap = (a - b).abs() % 360.0
+        return pl.min_horizontal(gap, 360.0 - gap)
+
+    def predicate(column) -> pl.Expr:
+        found = [column(c) for c in (*RA_CORNERS, *DEC_CORNERS)]
+        if any(c is None for c in found):
+            return pl.lit(True)
+        values = [c.cast(pl.Float64, strict=False) for c in found]
+        ra, dec = values[:4], values[4:]
+        complete = pl.all_horizontal([v.is_not_null() & v.is_finite() for v in values])
+        span = pl.max_horizontal(
+            [
+                (dec[i] - dec[j]).abs() + ra_gap(ra[i], ra[j])
+                for i in range(4)
+                for j in range(i + 1, 4)
+            ]
+        )
+        bound = _reach(radius) + span
+        theta = pl.max_horizontal(dec[0].abs(), pl.lit(abs(c_dec))).radians()
+        half = (bound.clip(upper_bound=180.0) / 2).radians()
+        gap = (ra_gap(ra[0], c_ra) / 2).radians()
+        near = ((dec[0] - c_dec).abs() <= bound) & (
+            (bound >= 180.0) | (theta.cos() * gap.sin() <= half.sin() + 1e-12)
+        )
+        return ~complete.fill_null(False) | near.fill_null(True)
+
+    return predicate
+
+
+def _near_mask(table: pl.DataFrame, c_ra: float, c_dec: float, radius: float) -> pl.Series:
+    """Rows of ``table`` whose footprint cap lies within reach of the row's: two
+    footprints touching one cell have caps at most the two radii plus the cell's
+    diagonal apart. Rows with all four corners are measured from them (the hook uses
+    them first), the others through the hook's own footprints."""
+    from roman_asn.skycells import footprints_from_table
+    from roman_asn.skycells.footprints import DEC_CORNERS, RA_CORNERS
+    from roman_asn.skycells.lookup import footprint_caps
+
     lower = {c.lower(): c for c in table.columns}
     n = table.height
     centre_ra, centre_dec, radii = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
@@ -493,9 +713,7 @@ def near_rows(table: pl.DataFrame, row: int) -> pl.Series:
         ra, dec, _ = footprints_from_table(table[rest])
         centre_ra[rest], centre_dec[rest], radii[rest] = footprint_caps(ra, dec)
     separation = _separation(c_ra, c_dec, centre_ra, centre_dec)
-    near = separation <= radius + radii + 2 * MARGIN_DEG + 1e-6
-    rows = table[ROW_COLUMN].filter(pl.Series(near))
-    return pl.concat([rows, _one(row)]).unique().sort()
+    return pl.Series(separation <= _reach(radius) + radii)
 
 
 def _separation(ra0: float, dec0: float, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:

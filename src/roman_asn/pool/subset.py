@@ -14,7 +14,7 @@ read, so a pool that ``read_pool`` refuses may still be explained here.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -24,6 +24,8 @@ from roman_asn.pool.columns import ROW_COLUMN, canonical_name
 from roman_asn.pool.reader import MISSING_TEXT, Pool, normalize, open_source, read_pool
 
 _INDEX = "__subset_row"
+# a row filter made from a column getter (canonical name -> expression or None)
+Predicate = Callable[[Callable[[str], pl.Expr | None]], pl.Expr]
 
 
 @dataclass
@@ -93,20 +95,29 @@ class PoolRows:
             raise RomanAsnError(f"no row has file name {text!r}", path=self.path)
         return rows
 
-    def program_of(self, row: int, columns: Collection[str]) -> object:
-        """The (normalized) program of pool row ``row``."""
+    def rows(self, rows: Collection[int], columns: Collection[str]) -> pl.DataFrame:
+        """The given pool rows, normalized, with the pool columns among ``columns``."""
+        wanted = pl.col(ROW_COLUMN).is_in(list(rows))
         if self._pool is not None:
-            table = self._pool.table
-            return table["program"][row] if "program" in table.columns else None
-        frame = self._read(self._scan().slice(row, 1), columns)
-        return frame["program"][0] if "program" in frame.columns else None
+            return self._pool.table.filter(wanted)
+        rows = sorted(set(rows))
+        if len(rows) == 1:  # a slice is read from its row group alone
+            return self._read(self._scan().slice(rows[0], 1), columns)
+        index = pl.Series(_INDEX, rows, dtype=pl.UInt32)
+        return self._read(self._scan().filter(pl.col(_INDEX).is_in(index.implode())), columns)
 
-    def program_rows(self, program: object, columns: Collection[str]) -> pl.DataFrame:
-        """Every row of ``program`` (null: rows without one), normalized, with the pool
-        columns among ``columns`` (canonical names) and ``pool_row``."""
+    def program_rows(
+        self, program: object, columns: Collection[str], where: Predicate | None = None
+    ) -> pl.DataFrame:
+        """The rows of ``program`` (null: rows without one), normalized, with the pool
+        columns among ``columns`` (canonical names) and ``pool_row``. ``where`` makes
+        a filter from a column getter (canonical name -> expression, None if absent)
+        that every row the caller wants passes, before or after normalizing."""
         wanted = pl.col("program").is_null() if program is None else pl.col("program") == program
         if self._pool is not None:
             table = self._pool.table
+            if where is not None:
+                table = table.filter(where(lambda c: pl.col(c) if c in table.columns else None))
             if "program" not in table.columns:
                 return table if program is None else table.head(0)
             return table.filter(wanted)
@@ -118,6 +129,9 @@ class PoolRows:
             if "visit_id" in self._columns:
                 near = near | pl.col(raw).is_null()
             scan = scan.filter(near)
+        if where is not None:
+            raws = self._columns
+            scan = scan.filter(where(lambda c: pl.col(raws[c]) if c in raws else None))
         frame = self._read(scan, columns)
         if "program" not in frame.columns:
             return frame if program is None else frame.head(0)
