@@ -145,10 +145,10 @@ def explain_row(
     table = source.program_rows(program, plain_columns)
     near = record
     if spatial:
-        cap = _cap(record)
-        if cap is not None:
-            near = source.program_rows(program, columns, _near_predicate(*cap))
-            near = near.filter(_near_mask(near, *cap) | (pl.col(ROW_COLUMN) == row))
+        cells = _cell_caps(record)
+        if len(cells):
+            near = source.program_rows(program, columns, _near_predicate(cells))
+            near = near.filter(_near_mask(near, cells) | (pl.col(ROW_COLUMN) == row))
         extra = [c for c in near.columns if c not in table.columns]
         if extra:
             table = table.join(near.select(ROW_COLUMN, *extra), on=ROW_COLUMN, how="left")
@@ -620,37 +620,39 @@ def _name_shape(
 __all__ = ["Joined", "RowExplanation", "explain", "explain_row", "explain_rows", "find_rows"]
 
 
-def _cap(record: pl.DataFrame) -> tuple[float, float, float] | None:
-    """(centre RA, centre Dec, radius) in degrees of the row's footprint, as the
-    sky-cell hook finds it; None without one."""
-    from roman_asn.generator.skycell_rules import has_footprint_columns
-    from roman_asn.skycells import footprints_from_table
+def _cell_caps(record: pl.DataFrame) -> np.ndarray:
+    """(n, 3): centre RA, centre Dec and radius (deg) of a cap holding each sky cell
+    the row's footprint touches, as the sky-cell hook finds them (none without)."""
+    from roman_asn.generator.skycell_rules import SKYCELL_COLUMN, has_footprint_columns, skycells
     from roman_asn.skycells.lookup import footprint_caps
+    from roman_asn.skycells.skymap import get_skymap
 
     if not has_footprint_columns(record.columns):
-        return None
-    ra, dec, _ = footprints_from_table(record)
-    c_ra, c_dec, radius = (float(x[0]) for x in footprint_caps(ra, dec))
-    return (c_ra, c_dec, radius) if np.isfinite(radius) else None
+        return np.zeros((0, 3))
+    names = skycells(record)[SKYCELL_COLUMN].drop_nulls().unique().to_list()
+    if not names:
+        return np.zeros((0, 3))
+    skymap = get_skymap()
+    cells = skymap.records([skymap.index_of(name) for name in names])
+    ra = np.stack([cells[f"ra_corn{i}"] for i in range(1, 5)], axis=1)
+    dec = np.stack([cells[f"dec_corn{i}"] for i in range(1, 5)], axis=1)
+    return np.stack(footprint_caps(ra, dec), axis=1)
 
 
-def _reach(radius: float) -> float:
-    """How far (deg) from the row's footprint centre a footprint sharing a sky cell
-    with it reaches: its radius plus a cell's diagonal (0.11 deg; twice the matcher's
-    MARGIN_DEG, 0.23 deg, is used) plus a rounding margin."""
-    from roman_asn.skycells.lookup import MARGIN_DEG
-
-    return radius + 2 * MARGIN_DEG + 1e-6
+# A cell (the square between its corners, edges great circles) lies in the cap of its
+# corners; a footprint touching it comes within the cap's radius of its centre. The
+# margin (over 300 pixels) covers rounding and the matcher's border-inclusive test.
+_MARGIN_DEG = 0.005
 
 
-def _near_predicate(c_ra: float, c_dec: float, radius: float) -> Predicate:
-    """A cheap filter every row that may share a sky cell with the row passes (rows
-    without all four corners pass: the hook measures them another way).
+def _near_predicate(cells: np.ndarray) -> Predicate:
+    """A cheap filter every row whose footprint may touch one of ``cells`` passes
+    (rows without all four corners pass: the hook measures them another way).
 
-    A footprint sharing a cell with the row's has a point within _reach of the row's
-    centre, and its first corner is within its diameter of that point; the diameter
-    is at most ``span``, the largest |dDec| + |dRA| between two corners. So the first
-    corner is within ``bound`` = reach + span of the centre, which bounds its Dec
+    A footprint touching a cell has a point within the cell's radius of its centre,
+    and its first corner is within its diameter of that point; the diameter is at
+    most ``span``, the largest |dDec| + |dRA| between two corners. So the first corner
+    lies within ``bound`` = radius + span of the cell's centre, which bounds its Dec
     difference and, by the haversine formula
     (sin^2(d/2) >= cos(dec1) cos(dec2) sin^2(dRA/2)), its RA difference."""
     from roman_asn.skycells.footprints import DEC_CORNERS, RA_CORNERS
@@ -673,23 +675,25 @@ def _near_predicate(c_ra: float, c_dec: float, radius: float) -> Predicate:
                 for j in range(i + 1, 4)
             ]
         )
-        bound = _reach(radius) + span
-        theta = pl.max_horizontal(dec[0].abs(), pl.lit(abs(c_dec))).radians()
-        half = (bound.clip(upper_bound=180.0) / 2).radians()
-        gap = (ra_gap(ra[0], c_ra) / 2).radians()
-        near = ((dec[0] - c_dec).abs() <= bound) & (
-            (bound >= 180.0) | (theta.cos() * gap.sin() <= half.sin() + 1e-12)
-        )
+        near = pl.lit(False)
+        for c_ra, c_dec, radius in cells.tolist():
+            bound = radius + _MARGIN_DEG + span
+            theta = pl.max_horizontal(dec[0].abs(), pl.lit(abs(c_dec))).radians()
+            half = (bound.clip(upper_bound=180.0) / 2).radians()
+            gap = (ra_gap(ra[0], c_ra) / 2).radians()
+            near = near | (
+                ((dec[0] - c_dec).abs() <= bound)
+                & ((bound >= 180.0) | (theta.cos() * gap.sin() <= half.sin() + 1e-12))
+            )
         return ~complete.fill_null(False) | near.fill_null(True)
 
     return predicate
 
 
-def _near_mask(table: pl.DataFrame, c_ra: float, c_dec: float, radius: float) -> pl.Series:
-    """Rows of ``table`` whose footprint cap lies within reach of the row's: two
-    footprints touching one cell have caps at most the two radii plus the cell's
-    diagonal apart. Rows with all four corners are measured from them (the hook uses
-    them first), the others through the hook's own footprints."""
+def _near_mask(table: pl.DataFrame, cells: np.ndarray) -> pl.Series:
+    """Rows of ``table`` whose footprint cap meets the cap of one of ``cells`` (a
+    footprint touching a cell does). Rows with all four corners are measured from
+    them (the hook uses them first), the others through the hook's own footprints."""
     from roman_asn.skycells import footprints_from_table
     from roman_asn.skycells.footprints import DEC_CORNERS, RA_CORNERS
     from roman_asn.skycells.lookup import footprint_caps
@@ -712,8 +716,11 @@ def _near_mask(table: pl.DataFrame, c_ra: float, c_dec: float, radius: float) ->
         rest = np.flatnonzero(~corners)
         ra, dec, _ = footprints_from_table(table[rest])
         centre_ra[rest], centre_dec[rest], radii[rest] = footprint_caps(ra, dec)
-    separation = _separation(c_ra, c_dec, centre_ra, centre_dec)
-    return pl.Series(separation <= _reach(radius) + radii)
+    near = np.zeros(n, dtype=bool)
+    for c_ra, c_dec, radius in cells.tolist():
+        separation = _separation(c_ra, c_dec, centre_ra, centre_dec)
+        near |= separation <= radius + radii + _MARGIN_DEG
+    return pl.Series(near)
 
 
 def _separation(ra0: float, dec0: float, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
