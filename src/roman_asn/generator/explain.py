@@ -147,7 +147,8 @@ def explain_row(
     if spatial:
         cells = _cell_caps(record)
         if len(cells):
-            near = source.program_rows(program, columns, _near_predicate(cells))
+            # read the rows near all the cells, then keep those near one
+            near = source.program_rows(program, columns, _near_predicate(_enclosing(cells)))
             near = near.filter(_near_mask(near, cells) | (pl.col(ROW_COLUMN) == row))
         extra = [c for c in near.columns if c not in table.columns]
         if extra:
@@ -637,6 +638,15 @@ def _cell_caps(record: pl.DataFrame) -> np.ndarray:
     ra = np.stack([cells[f"ra_corn{i}"] for i in range(1, 5)], axis=1)
     dec = np.stack([cells[f"dec_corn{i}"] for i in range(1, 5)], axis=1)
     return np.stack(footprint_caps(ra, dec), axis=1)
+
+
+def _enclosing(caps: np.ndarray) -> np.ndarray:
+    """(1, 3): a cap holding every cap of ``caps`` (centre at their mean)."""
+    from roman_asn.skycells.lookup import footprint_caps
+
+    c_ra, c_dec, _ = footprint_caps(caps[None, :, 0], caps[None, :, 1])
+    reach = _separation(float(c_ra[0]), float(c_dec[0]), caps[:, 0], caps[:, 1]) + caps[:, 2]
+    return np.array([[float(c_ra[0]), float(c_dec[0]), float(reach.max())]])
 
 
 # A cell (the square between its corners, edges great circles) lies in the cap of its
