@@ -431,3 +431,20 @@ def main_for(run, stem: str, title: str, argv: list[str] | None = None) -> None:
     paths = write_results(stem + ("_quick" if args.quick else ""), title, [section])
     print(section.to_markdown())
     print("wrote " + ", ".join(str(p) for p in paths))
+
+
+PROGRAM_BLOCK_ROWS = 1_000_000  # rows per block of own programs in many_programs_pool
+
+
+def many_programs_pool(rows: int) -> Path:
+    """``rows`` rows in 1M-row blocks with their own programs (made once, reused)."""
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    path = WORK_DIR / f"synth_programs_{exposures_for(rows)}x18.parquet"
+    if not path.exists():
+        task = str(Path(__file__).with_name("_tasks.py"))
+        run_ = measure(
+            [python(), task, "synth_programs", str(rows), str(path), str(PROGRAM_BLOCK_ROWS)]
+        )
+        if not run_.ok:
+            raise RuntimeError(f"synth_programs failed: {run_.failure()}")
+    return path

@@ -39,12 +39,11 @@ from _harness import (
     Section,
     add_size_options,
     count_lines,
-    exposures_for,
     human_rows,
     loglog_exponent,
+    many_programs_pool,
     measure,
     parse_args,
-    python,
     roman_asn,
     synth_file,
     write_results,
@@ -58,7 +57,6 @@ BIG_MODES = ["chunked-bundle"]  # above BIG rows
 BIG = 2_000_000
 TMPFS = Path("/dev/shm")
 TIMEOUT_S = 3600
-BLOCK_ROWS = 1_000_000
 FLOOR_FILES = 20_000
 QUICK_FLOOR_FILES = 2_000
 
@@ -94,18 +92,6 @@ def filesystem(path: Path) -> str:
     except OSError:
         pass
     return kind
-
-
-def many_programs_pool(rows: int) -> Path:
-    """``rows`` rows in 1M-row blocks with their own programs (made once, reused)."""
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
-    path = WORK_DIR / f"synth_programs_{exposures_for(rows)}x18.parquet"
-    if not path.exists():
-        task = str(Path(__file__).with_name("_tasks.py"))
-        run_ = measure([python(), task, "synth_programs", str(rows), str(path), str(BLOCK_ROWS)])
-        if not run_.ok:
-            raise RuntimeError(f"synth_programs failed: {run_.failure()}")
-    return path
 
 
 def remove(path: Path) -> None:

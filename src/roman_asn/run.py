@@ -1,11 +1,13 @@
 """One entry point for a generation run: read, group, hand results to an output.
 
 ``run(pool, rules, options, output=...)`` is what ``roman-asn generate``, the demo
-and the catalog call. It chooses how to generate (whole pool in this process, on
-a Dask cluster, or unit by unit with ``chunked``) and gives every result to one
+and the catalog call. It chooses how to generate (whole pool in this process, the
+sky-cell rules a range of cells at a time, on a Dask cluster, or program unit by
+unit with ``chunked``) and gives every result to one
 :class:`~roman_asn.outputs.Output`; the output decides where associations go
 (files, a bundle, nowhere, a catalog). The returned result carries the
-associations only when the run held them all at once (not ``chunked``).
+associations only when the run held them all at once (not ``chunked``, not by
+sky cells); counts, orphans and drop reasons always.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def run(
     output: Output | None = None,
     *,
     chunked: bool = False,
+    by_cells: bool | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     client: Client | None = None,
@@ -65,7 +68,11 @@ def run(
     :class:`~roman_asn.outputs.Output` (default: keep nothing, as a dry run).
     ``workers``/``scheduler`` start or join a Dask cluster (or pass ``client``);
     ``chunked`` reads a pool file in batches and generates program unit by unit,
-    so memory is bounded by the largest unit.
+    so memory is bounded by the largest unit. ``by_cells`` makes the sky-cell rules
+    a range of sky cells at a time (:mod:`roman_asn.generator.cell_units`); by
+    default whenever the rules and pool allow it and the output takes results in
+    parts, for pools of ``cell_units.BY_CELLS_FROM_ROWS`` rows or more (a smaller run holds its
+    associations and writes its orphan report first). The output is the same either way.
     """
     rules = load_rules() if rules is None else rules
     options = options or GenerateOptions()
@@ -80,7 +87,7 @@ def run(
     with _cluster(client, workers, scheduler, reporter) as cluster, output:
         if chunked:
             return _chunked(os.fspath(pool), rules, options, output, cluster, reporter)
-        return _whole(pool, rules, options, output, cluster, reporter)
+        return _whole(pool, rules, options, output, cluster, reporter, by_cells)
 
 
 @contextlib.contextmanager
@@ -97,12 +104,26 @@ def _cluster(
         yield started
 
 
-def _whole(pool, rules, options, output: Output, client, reporter: Reporter) -> GenerationResult:
+def _whole(
+    pool, rules, options, output: Output, client, reporter: Reporter, by_cells: bool | None
+) -> GenerationResult:
     if isinstance(pool, str | os.PathLike):
         with reporter.status("reading pool"):
             pool = read_pool(pool)
-    rows = len(pool) if isinstance(pool, Pool) else pool.height
-    with reporter.status(f"grouping {rows:,} rows"):
+    table = pool.table if isinstance(pool, Pool) else pool
+    if by_cells is not False and table.height:
+        from roman_asn.generator import cell_units
+
+        possible = cell_units.partitionable(table.columns, rules)
+        wanted = by_cells or table.height >= cell_units.BY_CELLS_FROM_ROWS
+        if by_cells and not possible:
+            raise RomanAsnError(
+                "by sky cells: no rule groups by sky cell with a fixed asn_id and product-named"
+                " files, or the pool has no footprint columns"
+            )
+        if wanted and possible and getattr(output, "takes_parts", False):
+            return _by_cells(pool, rules, options, output, reporter, client)
+    with reporter.status(f"grouping {table.height:,} rows"):
         if client is None:
             result = generate(pool, rules, options)
         else:
@@ -111,6 +132,22 @@ def _whole(pool, rules, options, output: Output, client, reporter: Reporter) -> 
             result = generate_on_cluster(pool, rules, options, client)
     output.write(result)  # an output shows its own progress: one live display at a time
     return result
+
+
+def _by_cells(pool, rules, options, output: Output, reporter: Reporter, client) -> GenerationResult:
+    from roman_asn.generator.cell_units import generate_by_cells
+    from roman_asn.generator.chunked import Tally
+
+    output.expect_parts()
+    tally = Tally()
+    rows = len(pool) if isinstance(pool, Pool) else pool.height
+    with reporter.status(f"grouping {rows:,} rows, the sky-cell rules a range of cells at a time"):
+        parts = generate_by_cells(pool, rules, options, progress=reporter.log, client=client)
+        for part in parts:
+            output.write(part)
+            tally.add(part)
+            del part
+    return tally.result()
 
 
 def _chunked(path: str, rules, options, output: Output, client, reporter: Reporter):

@@ -213,7 +213,7 @@ def command(
     )
     if orphans_path:
         output.finish(result.orphans)
-    if options.ids and not chunked:
+    if options.ids:
         _warn_unmatched_ids(pool, result, options.ids)
     print_summary(
         console,
@@ -231,7 +231,7 @@ def command(
 
 def _warn_unmatched_ids(pool: str, result, ids: tuple[str, ...]) -> None:
     """Name the -i ids no association has, and the candidates the pool does have."""
-    unmatched = sorted(set(ids) - set(result.associations["asn_id"].to_list()))
+    unmatched = sorted(set(ids) - result.asn_ids())
     if not unmatched:
         return
     from roman_asn.pool import read_pool

@@ -10,7 +10,10 @@
    handed to the caller to write before the next is read.
 
 Peak memory is set by the largest unit (at least the largest program), not by the
-pool, and the output is byte-identical to a single run over the whole pool.
+pool, and the output is byte-identical to a single run over the whole pool. Inside
+a unit of 100k rows or more the sky-cell rules go a range of cells at a time
+(:mod:`roman_asn.generator.cell_units`), so a survey program does not hold all its
+sky-cell associations at once either.
 """
 
 from __future__ import annotations
@@ -95,6 +98,18 @@ def generate_unit(
     pieces: list[str], rules: list[Rule], options: GenerateOptions
 ) -> GenerationResult:
     """Generate one unit of program pieces (also the task run on Dask workers)."""
+    parts = list(generate_unit_parts(pieces, rules, options, by_cells=False))
+    return parts[0]
+
+
+def generate_unit_parts(
+    pieces: list[str], rules: list[Rule], options: GenerateOptions, *, by_cells: bool = True
+) -> Iterator[GenerationResult]:
+    """The results of one unit of program pieces: one, or (``by_cells``, for a unit of
+    ``cell_units.BY_CELLS_FROM_ROWS`` rows or more) the sky-cell rules a range of cells
+    at a time."""
+    from roman_asn.generator import cell_units
+
     frames = [pl.read_parquet(p) for p in pieces]
     table = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
     del frames
@@ -103,13 +118,20 @@ def generate_unit(
     if LINE_COLUMN in table.columns:
         lines = table.select(ROW_COLUMN, pl.col(LINE_COLUMN).alias("__found"))
         table = table.drop(LINE_COLUMN)
-    result = generate(table, rules, options)
-    if lines is not None and result.orphans.height:
-        orphans = result.orphans.join(lines, on=ROW_COLUMN, how="left", maintain_order="left")
-        result.orphans = orphans.with_columns(
-            pl.when(pl.col("__found") > 0).then(pl.col("__found")).alias("line")
-        ).drop("__found")
-    return result
+    big = table.height >= cell_units.BY_CELLS_FROM_ROWS
+    if by_cells and big and cell_units.partitionable(table.columns, rules):
+        results = cell_units.generate_by_cells(
+            table, rules, options, unit_pairs=cell_units.UNIT_PAIRS
+        )
+    else:
+        results = iter([generate(table, rules, options)])
+    for result in results:
+        if lines is not None and result.orphans.height:
+            orphans = result.orphans.join(lines, on=ROW_COLUMN, how="left", maintain_order="left")
+            result.orphans = orphans.with_columns(
+                pl.when(pl.col("__found") > 0).then(pl.col("__found")).alias("line")
+            ).drop("__found")
+        yield result
 
 
 def _locator(table: pl.DataFrame, label: str | None):
@@ -156,7 +178,7 @@ def generate_chunked(
         )
         if client is None:
             for unit in split.units:
-                yield generate_unit(unit, rules, options)
+                yield from generate_unit_parts(unit, rules, options)
         else:
             yield from run_in_order(
                 client, generate_unit, split.units, rules=rules, options=options
@@ -169,6 +191,10 @@ class StreamedResult(GenerationResult):
     and type, orphans and drop reasons (the association table itself is not kept)."""
 
     tallies: Counter = field(default_factory=Counter)
+    ids: set[str] = field(default_factory=set)
+
+    def asn_ids(self) -> set[str]:
+        return self.ids
 
     def counts(self) -> list[tuple[str, str, int]]:
         order = {rule.name: i for i, rule in enumerate(self.rules)}
@@ -184,6 +210,7 @@ class Tally:
     def __init__(self) -> None:
         self.parts: list[GenerationResult] = []
         self.tallies: Counter = Counter()
+        self.ids: set[str] = set()
         self.associations = 0
 
     def add(self, result: GenerationResult) -> None:
@@ -191,6 +218,7 @@ class Tally:
         for rule, asn_type, n in counts.iter_rows():
             self.tallies[(rule, asn_type)] += n
         self.associations += result.associations.height
+        self.ids.update(result.associations["asn_id"].unique().to_list())
         slim = replace(
             result,
             associations=result.associations.head(0),
@@ -200,7 +228,9 @@ class Tally:
 
     def result(self) -> StreamedResult:
         joined = GenerationResult.concat(self.parts)
-        return StreamedResult(**{k: getattr(joined, k) for k in _FIELDS}, tallies=self.tallies)
+        return StreamedResult(
+            **{k: getattr(joined, k) for k in _FIELDS}, tallies=self.tallies, ids=self.ids
+        )
 
 
 _FIELDS = (

@@ -12,11 +12,12 @@ dask.distributed is imported only here, and only when a cluster is asked for.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +102,37 @@ def run_in_order(
     finally:
         for future in futures:
             future.cancel()
+
+
+def run_windowed(
+    client: Client,
+    function: Callable[..., Any],
+    inputs: Iterable[Any],
+    *,
+    window: int | None = None,
+    **kwargs: Any,
+) -> Iterator[Any]:
+    """``function(input, **kwargs)`` for every input on the cluster, yielded in input
+    order, with at most ``window`` (default two per worker) submitted and not yet taken:
+    inputs are made lazily, so a long stream of units never sits in memory at once."""
+    window = window or PARTS_PER_WORKER * worker_count(client)
+    pending: collections.deque = collections.deque()
+    try:
+        for item in inputs:
+            pending.append(client.submit(function, item, pure=False, **kwargs))
+            if len(pending) >= window:
+                yield _taken(pending.popleft())
+        while pending:
+            yield _taken(pending.popleft())
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _taken(future) -> Any:
+    result = future.result()
+    future.release()
+    return result
 
 
 def generate_on_cluster(

@@ -93,6 +93,10 @@ class GenerationResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    def asn_ids(self) -> set[str]:
+        """Every asn_id the run wrote."""
+        return set(self.associations["asn_id"].to_list())
+
     @property
     def rows_used(self) -> int:
         return self.n_rows - self.orphans.height
@@ -176,12 +180,8 @@ def _frame_columns(table: pl.DataFrame, rules: list[Rule], expand: str | None) -
     return [lower[c.lower()] for c in wanted if c.lower() in lower]
 
 
-def prepare(
-    table: pl.DataFrame, rules: list[Rule], rows_by_rule: Mapping[str, pl.Series] | None = None
-) -> Prepared:
-    """Add the optional columns rules read, expand rows per hook, find unusable rules.
-
-    ``rows_by_rule``: expand only the pool rows some rule of each hook is given."""
+def with_rule_columns(table: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
+    """The table with the optional columns rules read (null or empty where absent)."""
     additions = [
         pl.lit(None if dtype != CANDIDATE_DTYPE else [], dtype=dtype).alias(name)
         for name, dtype in _OPTIONAL_COLUMNS.items()
@@ -199,6 +199,23 @@ def prepare(
                 ]
     if additions:
         table = table.with_columns(additions)
+    return table
+
+
+def prepare(
+    table: pl.DataFrame,
+    rules: list[Rule],
+    rows_by_rule: Mapping[str, pl.Series] | None = None,
+    *,
+    expanded: Mapping[str | None, pl.DataFrame] | None = None,
+    require_runnable: bool = True,
+) -> Prepared:
+    """Add the optional columns rules read, expand rows per hook, find unusable rules.
+
+    ``rows_by_rule``: expand only the pool rows some rule of each hook is given.
+    ``expanded``: frames a hook already made (the sky-cell units), used as they are.
+    ``require_runnable``: raise when no rule can run (else return none runnable)."""
+    table = with_rule_columns(table, rules)
     # grouping relies on (file, pool_row) order: see _rule_groups
     ordered = _in_file_order(table, "filename")
     frames: dict[str | None, pl.DataFrame] = {}
@@ -219,12 +236,15 @@ def prepare(
                     union = pl.concat(wanted).unique() if wanted else pl.Series([], dtype=pl.UInt32)
                     narrow = narrow.filter(pl.col(ROW_COLUMN).is_in(union.implode()))
             try:
-                expanded = expand(narrow)
+                if expanded is not None and rule.expand in expanded:
+                    made = expanded[rule.expand]
+                else:
+                    made = expand(narrow)
             except ExpanderSkip as why:
                 unusable[rule.expand] = str(why)
                 notes.append(f"{hook.label if hook else 'rules'} skipped: {why}")
             else:
-                frames[rule.expand] = with_file_fields(_in_file_order(expanded), fields)
+                frames[rule.expand] = with_file_fields(_in_file_order(made), fields)
         if rule.expand in unusable:
             skipped[rule.name] = f"rule skipped: {unusable[rule.expand]}"
             continue
@@ -258,7 +278,7 @@ def prepare(
             skipped[rule.name] = f"rule skipped: source rule {'; '.join(lacking)}"
         else:
             runnable.append(rule)
-    if not runnable:
+    if not runnable and require_runnable:
         details = "; ".join(
             f"{name}: {why.removeprefix('rule skipped: ')}" for name, why in skipped.items()
         )
@@ -298,8 +318,7 @@ def generate(
             table = table.with_row_index(ROW_COLUMN)
     asn_pool = options.asn_pool or pool_name
     prepared = prepare(table, rules, rows_by_rule)
-    undeduplicated = undeduplicated_associations(prepared, options, rows_by_rule)
-    associations, dropped = finalize(undeduplicated, rules, options)
+    associations, dropped = build_associations(prepared, rules, options, rows_by_rule)
     lines = source.lines if isinstance(source, Pool) else None
     orphans = find_orphans(prepared, associations, options, lines)
     return GenerationResult(
@@ -314,6 +333,18 @@ def generate(
         notes=prepared.notes,
         seconds=time.perf_counter() - started,
     )
+
+
+def build_associations(
+    prepared: Prepared,
+    rules: list[Rule],
+    options: GenerateOptions,
+    rows_by_rule: Mapping[str, pl.Series] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(associations, dropped) of the prepared frames: every rule's groups, then
+    duplicates dropped, ids given and files named (``_finalize``)."""
+    undeduplicated = undeduplicated_associations(prepared, options, rows_by_rule)
+    return finalize(undeduplicated, rules, options)
 
 
 def undeduplicated_associations(
@@ -332,10 +363,13 @@ def undeduplicated_associations(
         sources = [r for r in prepared.row_rules if r.name in rule.source_rules]
         groups[rule.name] = _product_groups(rule, sources, groups, options)
     parts = [
-        association_frame(rule, order[rule.name], groups[rule.name], options)
+        association_frame(rule, order[rule.name], groups.pop(rule.name), options)
         for rule in [*prepared.row_rules, *prepared.product_rules]
     ]
-    return pl.concat(parts, how="vertical").with_row_index("idx")
+    # every association before duplicates are dropped
+    undeduplicated = pl.concat(parts, how="vertical").with_row_index("idx")
+    del parts
+    return undeduplicated
 
 
 def finalize(
@@ -685,10 +719,12 @@ def _finalize(
     ).drop("__id")
     kept, renamed_away = _resolve_name_clashes(kept)
 
+    # NNN numbers only the files named by number: a product-named (sky-cell) association
+    # sharing asn_id a3001 with a discovered one must not shift its file name
     kept = kept.with_columns(
         pl.col("product_name")
         .rank("ordinal")
-        .over(["program", "asn_id", "asn_type"])
+        .over(["program", "asn_id", "asn_type", "asn_file_name"])
         .alias("sequence")
     )
     kept = kept.with_columns(

@@ -50,6 +50,10 @@ class OrphansFirst:
     def where(self) -> str:
         return self.output.where
 
+    @property
+    def takes_parts(self) -> bool:
+        return getattr(self.output, "takes_parts", False)
+
     def expect_parts(self) -> None:
         self.parts = True
         if hasattr(self.output, "expect_parts"):

@@ -19,6 +19,8 @@ by their ``product_root`` and ``skycell``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -30,7 +32,7 @@ from roman_asn.skycells.footprints import (
     RA_CORNERS,
     SREGION_COLUMN,
 )
-from roman_asn.skycells.lookup import MAX_FOOTPRINT_RADIUS_DEG
+from roman_asn.skycells.lookup import MAX_FOOTPRINT_RADIUS_DEG, CellMatches
 from roman_asn.skycells.skymap import SkyMap, get_skymap
 from roman_asn.visit_id import is_visit_id
 
@@ -67,11 +69,21 @@ def _tokens(visit_ids: pl.Series) -> pl.DataFrame:
     )
 
 
-@register_expander(
-    "skycells", inputs=(*FOOTPRINT_COLUMNS, "detector", "visit_id"), label="sky-cell rules"
-)
-def skycells(frame: pl.DataFrame, skymap: SkyMap | None = None) -> pl.DataFrame:
-    """One row per (row, sky cell its footprint touches); rows without keep one row."""
+@dataclass
+class RowCells:
+    """The sky cells of each row of a frame (CSR ``matches``) and, for a row with none,
+    why (``failures``, null where the row has cells)."""
+
+    matches: CellMatches
+    failures: pl.Series
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row index, cell index) of every match, in row then cell order."""
+        return self.matches.row_of_match(), self.matches.cells
+
+
+def match_rows(frame: pl.DataFrame, skymap: SkyMap | None = None) -> RowCells:
+    """The cells every row's footprint touches (the expensive half of the expander)."""
     from roman_asn.skycells import footprints_from_table, match_footprints
     from roman_asn.skycells.lookup import footprint_radii
 
@@ -86,33 +98,44 @@ def skycells(frame: pl.DataFrame, skymap: SkyMap | None = None) -> pl.DataFrame:
         ra, dec = ra.copy(), dec.copy()
         ra[too_big], dec[too_big] = np.nan, np.nan
     matches = match_footprints(ra, dec, skymap)
-    counts = matches.counts()
-    # rows keep their order (the engine relies on it): row i repeated max(count, 1) times
-    take = np.repeat(np.arange(frame.height), np.maximum(counts, 1))
-    cells = np.full(len(take), -1, dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(np.maximum(counts, 1))[:-1]])
-    inner = np.arange(len(take)) - np.repeat(starts, np.maximum(counts, 1))
-    matched = np.repeat(counts > 0, np.maximum(counts, 1))
-    cells[matched] = matches.cells[matches.offsets[take[matched]] + inner[matched]]
-    names = pl.Series(SKYCELL_COLUMN, [None] * len(take), dtype=pl.Utf8)
-    if matched.any():
-        names = names.scatter(np.flatnonzero(matched), pl.Series(skymap.names(cells[matched])))
-    no_cell = pl.Series(counts == 0)
-    failure = (
+    failures = (
         pl.select(
             pl.when(pl.Series(too_big))
             .then(pl.lit(TOO_BIG))
             .when(pl.Series(source == ""))
             .then(pl.lit(NO_FOOTPRINT))
-            .when(no_cell)
+            .when(pl.Series(matches.counts() == 0))
             .then(pl.lit(NO_CELL))
             .otherwise(pl.lit(None, dtype=pl.Utf8))
         )
         .to_series()
         .alias(EXPAND_FAILURE)
     )
+    return RowCells(matches, failures)
+
+
+def expand_matched(
+    frame: pl.DataFrame, cells: RowCells, skymap: SkyMap | None = None
+) -> pl.DataFrame:
+    """One row per (row, cell) of ``cells``; a row without cells keeps one row.
+
+    Rows keep their order (the engine relies on it): row i repeated max(count, 1) times.
+    """
+    skymap = skymap or get_skymap()
+    matches = cells.matches
+    counts = matches.counts()
+    repeats = np.maximum(counts, 1)
+    take = np.repeat(np.arange(frame.height), repeats)
+    starts = np.concatenate([[0], np.cumsum(repeats)[:-1]]).astype(np.int64)
+    inner = np.arange(len(take)) - np.repeat(starts, repeats)
+    matched = np.repeat(counts > 0, repeats)
+    index = np.full(len(take), -1, dtype=np.int64)
+    index[matched] = matches.cells[matches.offsets[take[matched]] + inner[matched]]
+    names = pl.Series(SKYCELL_COLUMN, [None] * len(take), dtype=pl.Utf8)
+    if matched.any():
+        names = names.scatter(np.flatnonzero(matched), pl.Series(skymap.names(index[matched])))
     drop = [c for c in frame.columns if c.lower() in FOOTPRINT_COLUMNS and c != "detector"]
-    out = frame.drop(drop).with_columns(failure).select(pl.all().gather(take))
+    out = frame.drop(drop).with_columns(cells.failures).select(pl.all().gather(take))
     out = out.with_columns(pl.col("filename").alias("file"), names)
     if "visit_id" in out.columns:
         visit = out["visit_id"].cast(pl.Utf8)
@@ -120,3 +143,12 @@ def skycells(frame: pl.DataFrame, skymap: SkyMap | None = None) -> pl.DataFrame:
             _tokens(visit), on="visit_id", how="left", maintain_order="left"
         )
     return out
+
+
+@register_expander(
+    "skycells", inputs=(*FOOTPRINT_COLUMNS, "detector", "visit_id"), label="sky-cell rules"
+)
+def skycells(frame: pl.DataFrame, skymap: SkyMap | None = None) -> pl.DataFrame:
+    """One row per (row, sky cell its footprint touches); rows without keep one row."""
+    skymap = skymap or get_skymap()
+    return expand_matched(frame, match_rows(frame, skymap), skymap)

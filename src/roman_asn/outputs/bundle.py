@@ -20,6 +20,11 @@ class BundleOutput:
         self._writer = BundleWriter(path)
         self.written = 0
 
+    takes_parts = True  # records are merged into file-name order, whatever the parts
+
+    def expect_parts(self) -> None:
+        return None
+
     def __enter__(self) -> BundleOutput:
         self._writer.__enter__()
         return self

@@ -10,12 +10,16 @@ if TYPE_CHECKING:
 
 class DryRun:
     where = "nowhere (dry run)"
+    takes_parts = True
 
     def __init__(self) -> None:
         self.written = 0
 
     def __enter__(self) -> DryRun:
         return self
+
+    def expect_parts(self) -> None:
+        return None
 
     def write(self, result: GenerationResult) -> int:
         return 0

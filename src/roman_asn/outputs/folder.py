@@ -45,9 +45,17 @@ class FolderOutput:
         self._held.__enter__()
         return self
 
+    @property
+    def takes_parts(self) -> bool:
+        """Parts are fine unless files are here that the run must compare with all its
+        names before writing (``existing="refuse"``)."""
+        return not (self._held.existing_mode == "refuse" and self._held.existing)
+
     def expect_parts(self) -> None:
-        """Results will come in several parts (a chunked run)."""
+        """Results will come in several parts (a chunked run): no bar per part (the run
+        shows its own progress)."""
         self._parts = True
+        self.on_progress = None
 
     def write(self, result: GenerationResult) -> int:
         from roman_asn.generator.writer import write_associations

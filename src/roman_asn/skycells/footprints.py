@@ -273,15 +273,14 @@ def detector_footprints(
 
 
 def _detector_numbers(values) -> NDArray[np.float64]:
-    """WFI01 / wfi1 / 1 -> 1.0; anything else NaN."""
-    out = np.full(len(values), np.nan)
-    for i, v in enumerate(values):
-        if v is None:
-            continue
-        m = re.fullmatch(r"\s*(?:wfi)?(\d{1,2})\s*", str(v), flags=re.IGNORECASE)
-        if m and 1 <= int(m.group(1)) <= 18:
-            out[i] = int(m.group(1))
-    return out
+    """WFI01 / wfi1 / 1 -> 1.0; anything else NaN (vectorized: a pool has millions)."""
+    import polars as pl
+
+    values = values if isinstance(values, pl.Series) else pl.Series(values, strict=False)
+    text = values.cast(pl.Utf8, strict=False)
+    number = text.str.extract(r"^\s*(?i:wfi)?([0-9]{1,2})\s*$", 1).cast(pl.Int64, strict=False)
+    valid = number.is_between(1, 18).fill_null(False)
+    return np.where(valid.to_numpy(), number.fill_null(0).to_numpy(), np.nan).astype(np.float64)
 
 
 def footprints_from_table(table) -> tuple[NDArray, NDArray, NDArray[np.str_]]:
@@ -342,10 +341,9 @@ def footprints_from_table(table) -> tuple[NDArray, NDArray, NDArray[np.str_]]:
             done[i] = True
 
     pra, pdec, ppa = (floats(c) for c in POINTING_COLUMNS[:3])
-    if pra is not None and pdec is not None and ppa is not None and "detector" in cols:
-        det = _detector_numbers(
-            table.get_column(cols["detector"]).cast(pl.Utf8, strict=False).to_list()
-        )
+    pointing = pra is not None and pdec is not None and ppa is not None and "detector" in cols
+    if pointing and not done.all():
+        det = _detector_numbers(table.get_column(cols["detector"]))
         ok = ~done & np.isfinite(pra) & np.isfinite(pdec) & np.isfinite(ppa) & np.isfinite(det)
         if ok.any():
             r4, d4 = detector_footprints(pra[ok], pdec[ok], ppa[ok], det[ok])
