@@ -80,8 +80,10 @@ def explain(path: str, row: str, mode: str = "scoped") -> dict:
     the whole pool, as explain did before). ``digest`` tells the two answers apart."""
     import hashlib
 
+    import roman_asn.skycells.lookup  # noqa: F401  (imported before the clock starts)
     from roman_asn.generator.explain import explain_rows
     from roman_asn.generator.options import GenerateOptions
+    from roman_asn.generator.skycell_rules import skycells  # noqa: F401
     from roman_asn.pool.subset import PoolRows
     from roman_asn.rules.loader import load_rules
 

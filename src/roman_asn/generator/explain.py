@@ -1,23 +1,26 @@
 """``explain``: which associations one pool row joined, and why not the others.
 
 A program's associations depend only on its rows (see the engine), and an
-association's members only on its group. So explain builds, for the row's program:
+association's members only on its group. So explain reads the row's program only
+and builds:
 
 1. exactly, with the engine, every association of a group the row is in: each rule
-   is given only the rows sharing a group key with the row (for the sky-cell rules,
-   the rows whose footprints lie near enough to share a sky cell with it:
-   :func:`near_rows`);
-2. for every other group of the program, the association's keys, names and a
-   fingerprint of its member set (count and two hash sums of the distinct names),
-   without member lists: enough for discovered ids, duplicates, clashing names and
-   sequence numbers. The sky-cell rules' other groups are not built at all: they have
-   fixed ids and names that hold their sky cell, which :func:`_fallback_reason`
-   checks cannot touch the row's answer.
+   is given only the rows sharing a group key with the row; the sky-cell rules the
+   rows whose footprints may touch one of the row's sky cells (:func:`_near_predicate`
+   in the scan, then :func:`_near_mask`), and only the groups at those cells are kept;
+2. for every other group of the program's other rules, the association's keys and
+   names, and where two could be identical (same type and product key) the count of
+   its distinct members (:func:`_settle_duplicates` proves them equal or gathers
+   them): enough for discovered ids, duplicates, clashing names and sequence
+   numbers. Candidate associations identical to nothing only move sequence numbers
+   (:func:`_with_the_rest`). The sky-cell rules' other groups are not built at all:
+   they have fixed ids and names that hold their sky cell, which
+   :func:`_fallback_reason` checks cannot touch the row's answer.
 
 The engine's own finalize step then runs on both together. Where the shortcut
-cannot be proved exact for this row (a hash match that is not a known duplicate, a
-product-name clash, a name that could be a sky-cell product's), the program is
-generated whole instead and the explanation says so in its ``notes``.
+cannot be proved exact for this row (a product-name clash, too many members to
+compare, a name that could be a sky-cell product's), the program is generated
+whole instead and the explanation says so in its ``notes``.
 """
 
 from __future__ import annotations
