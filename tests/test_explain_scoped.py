@@ -106,7 +106,7 @@ def test_scoped_explain_equals_the_whole_run_in_every_candidate_mode(flags):
     assert_same_as_whole(pool, sample(pool, 8, seed=3), GenerateOptions.from_flags(**flags))
 
 
-def test_a_product_name_clash_is_computed_from_the_whole_program():
+def test_a_product_name_clash_is_computed_from_the_whole_program(tmp_path, capsys):
     frame = synth_frame(20, seed=1, survey="hlwas")
     first = frame["target"][0]
     frame = frame.with_columns(
@@ -118,6 +118,10 @@ def test_a_product_name_clash_is_computed_from_the_whole_program():
     pool = Pool.from_frame(frame, path="clash.parquet")
     (story,) = assert_same_as_whole(pool, [0], GenerateOptions())
     assert story.notes == ["computed from the whole program: a product-name clash in the program"]
+    path = tmp_path / "clash.parquet"
+    pool.write(path)
+    assert main(["explain", str(path), "#0"]) == 0
+    assert "note: computed from the whole program" in capsys.readouterr().out
 
 
 def test_a_parquet_pool_is_read_for_the_row_program_only(tmp_path):

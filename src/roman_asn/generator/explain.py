@@ -233,7 +233,9 @@ def _scoped(
     rows_by_rule: dict[str, pl.Series] = {r.name: near for r in prepared.row_rules if r.name in sky}
     rule_rows_of = {}
     for rule in plain:
-        rows = rule_rows(rule, prepared.frames[rule.expand], options, members=False)
+        # an `each` rule's member names are counted below: make them once
+        counted = rule.candidates == "each"
+        rows = rule_rows(rule, prepared.frames[rule.expand], options, members=counted)
         group = ["asn_type", *rule.keys]
         own = rows.filter(pl.col(ROW_COLUMN) == row).select(group).unique()
         mates = rows.join(own, on=group, how="semi")[ROW_COLUMN]
@@ -268,6 +270,8 @@ def _scoped(
     with_members: dict[str, pl.DataFrame] = {}
 
     def member_rows(rule: Rule) -> pl.DataFrame:
+        if "member" in rule_rows_of[rule.name].columns:
+            return rule_rows_of[rule.name]
         if rule.name not in with_members:
             frame = prepared.frames[rule.expand]
             with_members[rule.name] = rule_rows(rule, frame, options)
@@ -393,14 +397,15 @@ def _key_level(
     gives the same."""
     ids, emit_ids = candidate_id_lists(rule, options)
     group = ["asn_type", *rule.keys]
-    extras = name_fields(rule, prepared.frames[rule.expand].columns)
+    # the name fields (not the target: these associations are not written)
+    columns = prepared.frames[rule.expand].columns
+    extras = [f for f in name_fields(rule, columns) if f in rule.fields]
     member = ["member"] if members else []
+    ids = ids.list.unique(maintain_order=True)  # an id listed twice makes one association
     pairs = rows.select(*group, *extras, *member, ids.alias("acid")).explode("acid")
     if "file" in rule.keys and not rows.select(pl.col("file").is_duplicated().any()).item():
         # one row per group (the engine's single-row groups): nothing to group
-        groups = pairs.unique([*group, "acid"], maintain_order=True).with_columns(
-            pl.lit("1" if members else None, dtype=pl.Utf8).alias("__fp")
-        )
+        groups = pairs.with_columns(pl.lit("1" if members else None, dtype=pl.Utf8).alias("__fp"))
     else:
         printed = _fingerprint(pl.col("member")) if members else pl.lit(None, pl.Utf8)
         groups = pairs.group_by([*group, "acid"]).agg(
@@ -487,8 +492,9 @@ def _members_of(
     in ``rows`` (its rule rows; ``keys``: group values and id, from :func:`_key_level`)."""
     ids, _ = candidate_id_lists(rule, options)
     group = ["asn_type", *rule.keys]
-    pairs = rows.select(*group, "member", ids.alias("acid")).explode("acid")
     keys = keys.filter(pl.col("__k").is_in(wanted.implode()))
+    rows = rows.join(keys.select(group).unique(), on=group, how="semi", nulls_equal=True)
+    pairs = rows.select(*group, "member", ids.alias("acid")).explode("acid")
     pairs = pairs.join(keys, on=[*group, "acid"], how="inner", nulls_equal=True)
     return pairs.group_by("__k").agg(pl.col("member").unique().sort().alias("members"))
 
