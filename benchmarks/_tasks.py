@@ -9,6 +9,7 @@ the whole process's wall time and peak memory.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -102,7 +103,97 @@ def explain(path: str, row: str, mode: str = "scoped") -> dict:
     }
 
 
-TASKS = {"read": read, "synth": synth, "synth_programs": synth_programs, "explain": explain}
+def associations(pool: str, output: str) -> dict:
+    """Generate ``pool`` with the default rules and keep its association table (Parquet),
+    so bundle writes can be timed without generating again."""
+
+    import pyarrow.parquet as pq
+
+    from roman_asn.atomic import atomic_path
+    from roman_asn.generator.engine import generate
+    from roman_asn.pool import read_pool
+    from roman_asn.rules.loader import load_rules
+
+    start = time.perf_counter()
+    result = generate(read_pool(pool), load_rules())
+    seconds = time.perf_counter() - start
+    table = result.associations.to_arrow().replace_schema_metadata({"asn_pool": result.asn_pool})
+    with atomic_path(output) as tmp:
+        pq.write_table(table, tmp)
+    return {"associations": result.associations.height, "seconds": seconds}
+
+
+def bundle_parts(associations: str, output: str, parts: str) -> dict:
+    """Write the association table ``associations`` (from :func:`associations`) as the
+    bundle ``output`` from ``parts`` results split by a hash of the file name (the most
+    interleaved case: every run spans the whole name range); time the write alone."""
+    import dataclasses
+    import threading
+
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    from roman_asn.generator.bundle import write_bundle
+    from roman_asn.generator.engine import GenerationResult
+    from roman_asn.generator.options import GenerateOptions
+
+    frame = pl.read_parquet(associations)
+    asn_pool = pq.read_schema(associations).metadata[b"asn_pool"].decode()
+    result = GenerationResult(
+        associations=frame,
+        dropped=pl.DataFrame(),
+        orphans=pl.DataFrame(),
+        options=GenerateOptions(asn_pool=asn_pool),
+        asn_pool=asn_pool,
+        rules=[],
+        n_rows=0,
+    )
+    count = int(parts)
+    if count > 1:
+        part = frame["file_name"].hash(1) % count
+        results = [
+            dataclasses.replace(result, associations=frame.filter(part == k)) for k in range(count)
+        ]
+    else:
+        results = [result]
+    del frame, result
+    before_mb = _rss_mb()
+    highest = [before_mb]
+    done = threading.Event()
+
+    def sample() -> None:  # resident memory during the write, every 20 ms
+        while not done.wait(0.02):
+            highest[0] = max(highest[0], _rss_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    start, cpu = time.perf_counter(), time.process_time()
+    written = write_bundle(results, output)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    done.set()
+    sampler.join()
+    return {
+        "associations": written,
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "rss_before_write_mb": before_mb,
+        "write_peak_mb": highest[0],
+    }
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+TASKS = {
+    "read": read,
+    "synth": synth,
+    "synth_programs": synth_programs,
+    "associations": associations,
+    "bundle_parts": bundle_parts,
+    "explain": explain,
+}
 
 if __name__ == "__main__":
     name, *args = sys.argv[1:]

@@ -15,19 +15,28 @@ Sizes: 100k, 300k, 1M, 3M, 10M rows (``--quick``: 10k). Every run is under a
 memory guard (``--max-rss-gb``, default 12) that stops it rather than starve a
 shared machine; a stopped run is reported as such.
 
+A second table times the bundle writer alone on one pool's associations (200k rows,
+``--parts-rows``; ``--quick``: 10k): one part (written straight) against the same
+associations in 4 and 16 parts (``--quick``: 4) split by a hash of the file name
+(sorted runs merged on closing), JSON lines and Parquet, each write its own process;
+it checks that every bundle has the bytes of the one-part bundle.
+
 Run alone: ``python benchmarks/bench_full_rules.py [--quick] [--sizes 100k,300k]
-[--record] [--max-rss-gb 12]``.
+[--parts-rows 200k] [--parts-only] [--record] [--max-rss-gb 12]``
+(``--parts-only``: results ``full_rules_parts.{md,json}``).
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from _harness import (
+    BENCH_DIR,
     MAX_RSS_GB,
     WORK_DIR,
     Section,
@@ -37,6 +46,8 @@ from _harness import (
     many_programs_pool,
     measure,
     parse_args,
+    parse_size,
+    python,
     roman_asn,
     synth_file,
     write_results,
@@ -46,6 +57,10 @@ NAME = "full_rules"
 SIZES = [100_000, 300_000, 1_000_000, 3_000_000, 10_000_000]
 QUICK_SIZES = [10_000]
 TIMEOUT_S = 3600
+PARTS_ROWS = 200_000
+QUICK_PARTS_ROWS = 10_000
+PARTS = (1, 4, 16)
+QUICK_PARTS = (1, 4)
 TMPFS = Path("/dev/shm")
 CHUNKED_ABOVE = 1_000_000  # larger: 1M-row blocks of own programs, --chunked, Parquet bundle
 # files on tmpfs up to this size: each takes a 4 KB page (1M rows: 5M files, 20 GB)
@@ -76,6 +91,21 @@ def _files_on_tmpfs(pool, rows: int, max_rss_gb: float) -> dict:
 
 
 def run(
+    sizes: list[int] | None = None,
+    quick: bool = False,
+    max_rss_gb: float = MAX_RSS_GB,
+    files_up_to: int = FILES_UP_TO,
+    parts_rows: int | None = None,
+) -> list[Section]:
+    rows = parts_rows or (QUICK_PARTS_ROWS if quick else PARTS_ROWS)
+    parts = QUICK_PARTS if quick else PARTS
+    return [
+        run_sizes(sizes, quick, max_rss_gb, files_up_to),
+        run_parts(rows, max_rss_gb, parts),
+    ]
+
+
+def run_sizes(
     sizes: list[int] | None = None,
     quick: bool = False,
     max_rss_gb: float = MAX_RSS_GB,
@@ -141,6 +171,85 @@ def run(
     return section
 
 
+def run_parts(
+    rows: int, max_rss_gb: float = MAX_RSS_GB, counts: tuple[int, ...] = PARTS
+) -> Section:
+    """The bundle writer alone: one part against 4 and 16 interleaved parts."""
+    section = Section(
+        name="bundle_parts",
+        title=f"Bundle writer, one part against several (full rules, {human_rows(rows)} rows)",
+        columns=[
+            "format",
+            "parts",
+            "associations",
+            "write s",
+            "vs one part",
+            "write CPU s",
+            "memory before MB",
+            "peak during write MB",
+            "bundle MB",
+            "same bytes",
+        ],
+    )
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    tasks = str(BENCH_DIR / "_tasks.py")
+    table = WORK_DIR / f"full_rules_{human_rows(rows)}_associations.parquet"
+    if not table.exists():
+        made = measure(
+            [python(), tasks, "associations", str(synth_file(rows, "parquet")), str(table)],
+            timeout=TIMEOUT_S,
+            max_rss_mb=max_rss_gb * 1024,
+        )
+        if not made.ok:
+            section.notes.append(f"generating {human_rows(rows)} rows: {made.failure()}")
+            return section
+    for suffix in (".jsonl", ".parquet"):
+        first = WORK_DIR / f"bundle_parts_1{suffix}"
+        one_s = None
+        for parts in counts:
+            bundle = WORK_DIR / f"bundle_parts_{parts}{suffix}"
+            bundle.unlink(missing_ok=True)
+            command = [python(), tasks, "bundle_parts", str(table), str(bundle), str(parts)]
+            run_ = measure(command, timeout=TIMEOUT_S, max_rss_mb=max_rss_gb * 1024)
+            entry: dict = {"format": suffix[1:], "parts": parts}
+            if run_.ok:
+                done = run_.json_line()
+                one_s = done["seconds"] if parts == 1 else one_s
+                entry |= {
+                    "associations": done["associations"],
+                    "write s": done["seconds"],
+                    "vs one part": done["seconds"] / one_s if one_s else None,
+                    "write CPU s": done["cpu_seconds"],
+                    "memory before MB": done["rss_before_write_mb"],
+                    "peak during write MB": done["write_peak_mb"],
+                    "bundle MB": bundle.stat().st_size / 1e6,
+                    "same bytes": "yes" if filecmp.cmp(first, bundle, shallow=False) else "NO",
+                }
+            else:
+                entry["error"] = run_.failure()
+                section.notes.append(f"{suffix} {parts} parts: {run_.failure()}")
+            section.rows.append(entry)
+            print(
+                f"  bundle {suffix} {parts:>2} parts: {entry.get('write s', 0):.1f} s, "
+                f"{entry.get('peak during write MB', 0):,.0f} MB {entry.get('error', '')}",
+                file=sys.stderr,
+            )
+            if parts > 1:
+                bundle.unlink(missing_ok=True)
+        first.unlink(missing_ok=True)
+    section.notes += [
+        "Each write its own process: the association table of "
+        f"`synth-pool` {human_rows(rows)} rows (default rules) read from Parquet, split by a "
+        "hash of the file name into the parts (every part spans the whole name range), "
+        "then `write_bundle(parts, FILE)` timed alone, into benchmarks/.scratch/work.",
+        "write CPU s: CPU time of the process (all threads) during the write. "
+        "memory before: resident after splitting; peak during write: resident memory "
+        "sampled every 20 ms during the write. same bytes: compared with the one-part "
+        "bundle.",
+    ]
+    return section
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_size_options(parser)
@@ -151,10 +260,20 @@ def main(argv: list[str] | None = None) -> None:
         default=FILES_UP_TO,
         help="also write one file per association to tmpfs for sizes up to this (0: never)",
     )
+    parser.add_argument(
+        "--parts-rows", type=parse_size, default=None, help="pool rows of the bundle-parts table"
+    )
+    parser.add_argument("--parts-only", action="store_true", help="only the bundle-parts table")
     args = parse_args(parser, argv, NAME)
-    section = run(args.sizes, args.quick, args.max_rss_gb, args.files_up_to)
-    paths = write_results(NAME + ("_quick" if args.quick else ""), "Full default rules", [section])
-    print(section.to_markdown())
+    if args.parts_only:
+        rows = args.parts_rows or (QUICK_PARTS_ROWS if args.quick else PARTS_ROWS)
+        sections = [run_parts(rows, args.max_rss_gb, QUICK_PARTS if args.quick else PARTS)]
+    else:
+        sections = run(args.sizes, args.quick, args.max_rss_gb, args.files_up_to, args.parts_rows)
+    stem = NAME + ("_parts" if args.parts_only else "") + ("_quick" if args.quick else "")
+    paths = write_results(stem, "Full default rules", sections)
+    for section in sections:
+        print(section.to_markdown())
     print("wrote " + ", ".join(str(p) for p in paths))
 
 

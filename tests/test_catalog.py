@@ -60,6 +60,26 @@ def test_halves_give_what_generate_gives(catalog_location, demo, demo_generated)
         ) + len(second.changed)
 
 
+def test_a_first_load_by_sky_cells_gives_what_generate_gives(
+    catalog_location, demo, demo_generated, monkeypatch
+):
+    """A big first load goes a range of sky cells at a time (forced here on the demo)."""
+    from roman_asn.generator import cell_units
+
+    monkeypatch.setattr(cell_units, "BY_CELLS_FROM_ROWS", 1)
+    monkeypatch.setattr(cell_units, "UNIT_PAIRS", 300)
+    half = demo.table.height * 2 // 3
+    labels = [0] * half + [1] * (demo.table.height - half)
+    first_day, second_day = parts(demo, labels)
+    with Catalog.open(catalog_location, create=True) as catalog:
+        first = catalog.ingest([first_day], RULES)
+        alone = generate(first_day, RULES)
+        assert catalog_meaning(catalog) == generated_meaning(alone)
+        assert len(first.new) == alone.associations.height
+        catalog.ingest([second_day], RULES)  # a later day goes the usual way
+        assert catalog_meaning(catalog) == generated_meaning(demo_generated)
+
+
 @settings(
     max_examples=5,
     deadline=None,

@@ -8,6 +8,7 @@ real multi-process Dask clusters take tens of seconds and are marked slow
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -19,7 +20,8 @@ from hypothesis import strategies as st
 from roman_asn import load_asn
 from roman_asn.cli import cli, main
 from roman_asn.errors import RomanAsnError
-from roman_asn.generator.bundle import iter_bundle, write_bundle
+from roman_asn.generator import chunked
+from roman_asn.generator.bundle import BundleWriter, iter_bundle, write_bundle
 from roman_asn.generator.chunked import generate_chunked, split_pool
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.options import GenerateOptions
@@ -171,13 +173,21 @@ def test_bundle_entries_load_and_equal_the_files(pools, tmp_path, suffix):
         assert json.loads(lines[0])["association"]["products"]
 
 
-def test_chunked_bundle_through_the_command_line(pools, tmp_path):
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_chunked_bundle_through_the_command_line(pools, tmp_path, monkeypatch, suffix):
+    """Small units (one per program): the bundle, written as several parts merged on
+    closing, has the bytes of the one-part bundle."""
     pool = str(pools["parquet"])
-    run_cli("generate", pool, "--bundle", str(tmp_path / "one.jsonl"))
-    run_cli("generate", pool, "--chunked", "--bundle", str(tmp_path / "chunked.jsonl"))
-    one = (tmp_path / "one.jsonl").read_text().splitlines()
-    chunked = (tmp_path / "chunked.jsonl").read_text().splitlines()
-    assert sorted(one) == sorted(chunked) and len(one) > 100
+    run_cli("generate", pool, "--bundle", str(tmp_path / f"one{suffix}"))
+    monkeypatch.setattr(chunked, "generate_chunked", partial(generate_chunked, unit_rows=500))
+    parts = []
+    write = BundleWriter.write
+    monkeypatch.setattr(BundleWriter, "write", lambda w, r: parts.append(r) or write(w, r))
+    run_cli("generate", pool, "--chunked", "--bundle", str(tmp_path / f"chunked{suffix}"))
+    assert len(parts) == 3
+    one = (tmp_path / f"one{suffix}").read_bytes()
+    assert (tmp_path / f"chunked{suffix}").read_bytes() == one
+    assert len(list(iter_bundle(tmp_path / f"one{suffix}"))) > 100
 
 
 def test_chunked_files_match(pools, tmp_path):
@@ -234,6 +244,5 @@ def test_existing_scheduler_with_chunked_units(pools, tmp_path):
             "--bundle",
             str(tmp_path / "dask.jsonl"),
         )
-    one = (tmp_path / "one.jsonl").read_text().splitlines()
-    dask = (tmp_path / "dask.jsonl").read_text().splitlines()
-    assert sorted(one) == sorted(dask) and len(one) > 100
+    one = (tmp_path / "one.jsonl").read_bytes()
+    assert (tmp_path / "dask.jsonl").read_bytes() == one and one.count(b"\n") > 100

@@ -237,3 +237,21 @@ def atomic_path(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def scratch_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A hidden, empty temporary file named after ``path`` (``.<name>.<pid>.<random>.tmp``
+    in its folder) for intermediate data; removed when the block ends, whatever happens
+    (an error, Ctrl-C; ``kill -9``: by :func:`remove_stale_temporaries`)."""
+    target = Path(path)
+    tmp = target.parent / temporary_name(target.name)
+    try:
+        os.close(os.open(tmp, _OPEN_FLAGS, 0o666))
+    except OSError as error:
+        raise write_error(error, target) from None
+    try:
+        yield tmp
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

@@ -239,6 +239,8 @@ def _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool) 
     changes = Changes()
     keys = groups_of_files(connection, delta_ids)  # where they were
     delta = read_files(connection, delta_ids, schema)
+    if _empty(connection) and _by_cells(delta, rules):
+        return _first_by_cells(connection, delta, delta_ids, rules, options, run_id, asn_pool)
     first = generate(delta.drop("file_id"), rules, options) if delta.height else None
     if first is not None:
         keys |= touched_groups(first, rules)  # where they go
@@ -270,6 +272,43 @@ def _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool) 
     for index in bulk:  # built again by one sort after the load (same transaction)
         index.drop(connection)
     _record(connection, result, table, keys, delta_ids, rules, run_id, asn_pool, changes)
+    for index in bulk:
+        index.create(connection)
+    return changes
+
+
+def _by_cells(delta: pl.DataFrame, rules: list[Rule]) -> bool:
+    """A first load large enough to make the sky-cell rules a range of cells at a time."""
+    from roman_asn.generator import cell_units
+
+    big = delta.height >= cell_units.BY_CELLS_FROM_ROWS
+    return big and cell_units.partitionable(delta.columns, rules)
+
+
+def _first_by_cells(
+    connection, delta: pl.DataFrame, delta_ids, rules, options, run_id, asn_pool
+) -> Changes:
+    """A first load in parts (the other rules, then units of sky cells): no part's groups
+    meet another's (``cell_units``), so each is recorded on its own and memory is set by
+    a part, not by the load."""
+    from roman_asn.generator import cell_units
+
+    changes = Changes()
+    bulk = [
+        index
+        for table_ in t.metadata.tables.values()
+        for index in table_.indexes
+        if index.name in t.BULK_INDEXES
+    ]
+    for index in bulk:  # built again by one sort after the load (same transaction)
+        index.drop(connection)
+    parts = cell_units.generate_by_cells(
+        delta.drop("file_id"), rules, options, unit_pairs=cell_units.UNIT_PAIRS
+    )
+    for part in parts:
+        if part.associations.height or part.dropped.height:
+            keys = touched_groups(part, rules)
+            _record(connection, part, delta, keys, delta_ids, rules, run_id, asn_pool, changes)
     for index in bulk:
         index.create(connection)
     return changes

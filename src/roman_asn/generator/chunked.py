@@ -192,6 +192,10 @@ class StreamedResult(GenerationResult):
 
     tallies: Counter = field(default_factory=Counter)
     ids: set[str] = field(default_factory=set)
+    reasons: Counter = field(default_factory=Counter)
+
+    def drop_reasons(self) -> Counter:
+        return self.reasons
 
     def asn_ids(self) -> set[str]:
         return self.ids
@@ -211,6 +215,7 @@ class Tally:
         self.parts: list[GenerationResult] = []
         self.tallies: Counter = Counter()
         self.ids: set[str] = set()
+        self.reasons: Counter = Counter()
         self.associations = 0
 
     def add(self, result: GenerationResult) -> None:
@@ -219,17 +224,22 @@ class Tally:
             self.tallies[(rule, asn_type)] += n
         self.associations += result.associations.height
         self.ids.update(result.associations["asn_id"].unique().to_list())
+        self.reasons.update(result.drop_reasons())
+        # counts only: a survey drops millions (single-filter multiband sets)
         slim = replace(
             result,
             associations=result.associations.head(0),
-            dropped=result.dropped.select("reason"),
+            dropped=result.dropped.select("reason").head(0),
         )
         self.parts.append(slim)
 
     def result(self) -> StreamedResult:
         joined = GenerationResult.concat(self.parts)
         return StreamedResult(
-            **{k: getattr(joined, k) for k in _FIELDS}, tallies=self.tallies, ids=self.ids
+            **{k: getattr(joined, k) for k in _FIELDS},
+            tallies=self.tallies,
+            ids=self.ids,
+            reasons=self.reasons,
         )
 
 

@@ -93,6 +93,11 @@ class GenerationResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    def drop_reasons(self) -> Counter:
+        """How many associations were not written, by reason (the text before " of ")."""
+        reasons = self.dropped["reason"].str.split(" of ").list.first()
+        return Counter(dict(reasons.value_counts().iter_rows()))
+
     def asn_ids(self) -> set[str]:
         """Every asn_id the run wrote."""
         return set(self.associations["asn_id"].to_list())

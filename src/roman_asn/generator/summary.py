@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from rich.console import Console
 from rich.table import Table
 
@@ -33,13 +31,13 @@ def print_summary(
         table.add_row(rule, str(levels.get(rule, "")), "-", f"[yellow]{why}[/]")
     table.add_row("[bold]total[/]", "", "", f"[bold]{total:,}[/]")
     console.print(table)
-    dropped = Counter(result.dropped["reason"].str.split(" of ").list.first().to_list())
+    dropped = result.drop_reasons()
     lines = [
         f"rows: {result.n_rows:,}, in associations: {result.rows_used:,}, "
         f"orphans: {result.orphans.height:,}",
     ]
     lines += result.notes
-    if result.dropped.height:
+    if dropped:
         details = ", ".join(f"{n:,} {why}" for why, n in sorted(dropped.items()))
         lines.append(f"not written: {details}")
     if dry_run:

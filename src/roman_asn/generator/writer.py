@@ -28,6 +28,7 @@ from roman_asn.atomic import (
 )
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult
+from roman_asn.skycells.skymap import get_skymap
 from roman_asn.skycells.wcs import wcs_info_texts
 
 CHUNK = 20_000
@@ -216,10 +217,32 @@ def _wcs_info_text(frame: pl.DataFrame, pretty: bool = True) -> pl.Expr:
     names = frame["skycell"].drop_nulls().unique().sort().to_list()
     if not names:
         return pl.lit('"none"')
-    texts = wcs_info_texts(names)
-    if not pretty:
-        texts = {name: compact_text(text) for name, text in texts.items()}
+    texts = _cell_texts(names, pretty)
     return pl.col("skycell").replace_strict(texts, default='"none"', return_dtype=pl.Utf8)
+
+
+CELL_TEXTS_KEPT = 300_000  # sky cells whose texts are kept between chunks, per layout
+_cell_texts_kept: dict[tuple[int, bool], dict[str, str]] = {}
+_cell_texts_lock = threading.Lock()
+
+
+def _cell_texts(names: list[str], pretty: bool) -> dict[str, str]:
+    """Each cell's ``skycell_wcs_info`` text in the file's (or compact) layout, kept
+    between chunks: a cell's visit, pass and full products are far apart in name
+    order, so its text is wanted by many chunks (json.dumps per cell and chunk was
+    most of the rendering when a part's names are spread out)."""
+    skymap = get_skymap()
+    with _cell_texts_lock:
+        kept = _cell_texts_kept.setdefault((id(skymap), pretty), {})
+        missing = [name for name in names if name not in kept]
+        if missing:
+            texts = wcs_info_texts(missing, skymap)
+            if not pretty:
+                texts = {name: compact_text(text) for name, text in texts.items()}
+            if len(kept) + len(texts) > CELL_TEXTS_KEPT:
+                kept.clear()
+            kept.update(texts)
+        return {name: kept[name] for name in names}
 
 
 def _exact_text(row: dict, result: GenerationResult) -> str:
