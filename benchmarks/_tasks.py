@@ -75,6 +75,34 @@ def synth_programs(rows: str, output: str, block_rows: str = "1000000") -> dict:
     return {"rows": total, "programs": 3 * block, "seconds": time.perf_counter() - start}
 
 
+def explain(path: str, row: str, mode: str = "scoped") -> dict:
+    """``roman-asn explain POOL #ROW`` with the default rules (sky cells on), timed after
+    the imports: ``scoped`` (the groups the row can touch) or ``whole`` (one run over
+    the whole pool, as explain did before). ``digest`` tells the two answers apart."""
+    import hashlib
+
+    import roman_asn.skycells.lookup  # noqa: F401  (imported before the clock starts)
+    from roman_asn.generator.explain import explain_rows
+    from roman_asn.generator.options import GenerateOptions
+    from roman_asn.generator.skycell_rules import skycells  # noqa: F401
+    from roman_asn.pool.subset import PoolRows
+    from roman_asn.rules.loader import load_rules
+
+    rules = load_rules()
+    start = time.perf_counter()
+    source = PoolRows.open(path)
+    (story,) = explain_rows(source, rules, GenerateOptions(), [int(row)], whole=mode == "whole")
+    seconds = time.perf_counter() - start
+    notes, story.notes = story.notes, []
+    return {
+        "seconds": seconds,
+        "joined": len(story.joined),
+        "dropped": len(story.dropped),
+        "notes": notes,
+        "digest": hashlib.sha256(repr(story).encode()).hexdigest()[:16],
+    }
+
+
 def associations(pool: str, output: str) -> dict:
     """Generate ``pool`` with the default rules and keep its association table (Parquet),
     so bundle writes can be timed without generating again."""
@@ -164,6 +192,7 @@ TASKS = {
     "synth_programs": synth_programs,
     "associations": associations,
     "bundle_parts": bundle_parts,
+    "explain": explain,
 }
 
 if __name__ == "__main__":

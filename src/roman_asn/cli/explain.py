@@ -34,10 +34,13 @@ def command(
     data_release_id: str,
 ) -> None:
     """Explain ROW of POOL: a file name, or #N for the row with pool_row N (0-based,
-    as in the --orphans file). Use the same options as the generate run."""
+    as in the --orphans file). Use the same options as the generate run.
+
+    Only the groups the row can touch are built (a Parquet pool is read for the
+    row's program only), with the same answer as a whole run."""
     from roman_asn.generator.explain import explain
     from roman_asn.generator.options import GenerateOptions
-    from roman_asn.pool import read_pool
+    from roman_asn.pool.subset import PoolRows
 
     rules = selected_rules(rule_files, ignore_default, no_skycells)
     options = GenerateOptions.from_flags(
@@ -46,8 +49,7 @@ def command(
         discover=discover,
         data_release_id=data_release_id,
     )
-    source = read_pool(pool)
-    for story in explain(source, rules, options, row):
+    for story in explain(PoolRows.open(pool), rules, options, row):
         line = f", line {story.line}" if story.line else ""
         console.print(f"[bold]{story.filename}[/] (row #{story.pool_row}{line})", soft_wrap=True)
         if story.joined:
@@ -67,3 +69,5 @@ def command(
                 f"  not written: {rule} {acid or 'discovered'} (product {product}): {why}",
                 soft_wrap=True,
             )
+        for note in story.notes:
+            console.print(f"  [dim]note: {note}[/]", soft_wrap=True)

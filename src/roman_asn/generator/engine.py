@@ -348,6 +348,17 @@ def build_associations(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(associations, dropped) of the prepared frames: every rule's groups, then
     duplicates dropped, ids given and files named (``_finalize``)."""
+    undeduplicated = undeduplicated_associations(prepared, options, rows_by_rule)
+    return finalize(undeduplicated, rules, options)
+
+
+def undeduplicated_associations(
+    prepared: Prepared,
+    options: GenerateOptions,
+    rows_by_rule: Mapping[str, pl.Series] | None = None,
+) -> pl.DataFrame:
+    """Every association the prepared rules make, before duplicates are dropped and
+    ids given (``idx``: its position); ``explain`` adds its own before finalizing."""
     order = prepared.order
     groups = {
         rule.name: _rule_groups(rule, _rows_of(rule, prepared, rows_by_rule), options)
@@ -363,6 +374,13 @@ def build_associations(
     # every association before duplicates are dropped
     undeduplicated = pl.concat(parts, how="vertical").with_row_index("idx")
     del parts
+    return undeduplicated
+
+
+def finalize(
+    undeduplicated: pl.DataFrame, rules: list[Rule], options: GenerateOptions
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(associations, dropped) from every association made: see :func:`_finalize`."""
     fixed_ids = {rule.name: rule.asn_id for rule in rules if rule.asn_id}
     unwritten = {rule.name: rule.unwritten_reason for rule in rules if rule.unwritten_reason}
     return _finalize(undeduplicated, options, fixed_ids, unwritten)
@@ -387,9 +405,33 @@ def _rule_groups(rule: Rule, frame: pl.DataFrame, options: GenerateOptions) -> p
     formed on integer positions and the strings are gathered once at the end.
     """
     keys = list(rule.keys)
-    extras = [f for f in rule.fields if f not in keys and f in frame.columns]
-    if rule.target_column not in keys and rule.target_column in frame.columns:
+    extras = name_fields(rule, frame.columns)
+    rows = _in_member_order(rule_rows(rule, frame, options))
+    group = ["asn_type", *keys]
+    if "file" in keys and _strictly_increasing(rows, "file"):
+        return _single_row_groups(rows, rule, options)
+    positions = _grouped_positions(rows.with_row_index("__pos"), rule, options, group)
+    flat = _flat_members(rows, positions, extras)
+    return positions.drop("__pos").with_columns(flat["members", "exposerr", "rows", *extras])
+
+
+def name_fields(rule: Rule, columns: list[str]) -> list[str]:
+    """The columns besides the keys an association of ``rule`` takes a value of
+    (the smallest of its rows'): product-name fields and the target."""
+    keys = rule.keys
+    extras = [f for f in rule.fields if f not in keys and f in columns]
+    if rule.target_column not in keys and rule.target_column in columns:
         extras.append(rule.target_column)
+    return extras
+
+
+def rule_rows(
+    rule: Rule, frame: pl.DataFrame, options: GenerateOptions, *, members: bool = True
+) -> pl.DataFrame:
+    """The rows of ``frame`` that pass ``rule``'s checks, with the columns it groups and
+    names by (empty values filled), ``asn_type`` and (if ``members``) ``member``."""
+    keys = list(rule.keys)
+    extras = name_fields(rule, frame.columns)
     needed = dict.fromkeys(
         [ROW_COLUMN, "file", "candidates", "exposerr", *keys, *extras, *rule.require]
         + ([EXPAND_FAILURE] if EXPAND_FAILURE in frame.columns else [])
@@ -411,16 +453,8 @@ def _rule_groups(rule: Rule, frame: pl.DataFrame, options: GenerateOptions) -> p
         )
     else:
         asn_type = pl.lit(rule.asn_type, dtype=pl.Utf8)
-    rows = rows.with_columns(
-        asn_type.alias("asn_type"), member_name(rule.member_suffix).alias("member")
-    )
-    rows = _in_member_order(rows)
-    group = ["asn_type", *keys]
-    if "file" in keys and _strictly_increasing(rows, "file"):
-        return _single_row_groups(rows, rule, options)
-    positions = _grouped_positions(rows.with_row_index("__pos"), rule, options, group)
-    flat = _flat_members(rows, positions, extras)
-    return positions.drop("__pos").with_columns(flat["members", "exposerr", "rows", *extras])
+    rows = rows.with_columns(asn_type.alias("asn_type"))
+    return rows.with_columns(member_name(rule.member_suffix).alias("member")) if members else rows
 
 
 def product_columns(rule: Rule) -> set[str]:

@@ -550,8 +550,8 @@ def _fill_from_visit_id(frame: pl.DataFrame) -> pl.DataFrame:
 
     exprs = []
     for name, derived in visit_id_field_exprs(pl.col("visit_id")).items():
-        if name in frame.columns:
-            exprs.append(pl.col(name).fill_null(derived).alias(name))
-        else:
+        if name not in frame.columns:
             exprs.append(derived.alias(name))
-    return frame.with_columns(exprs)
+        elif frame[name].null_count():  # (a full column needs nothing: skip the parsing)
+            exprs.append(pl.col(name).fill_null(derived).alias(name))
+    return frame.with_columns(exprs) if exprs else frame

@@ -119,14 +119,24 @@ def _bounding_caps(ra: NDArray, dec: NDArray, valid: NDArray) -> tuple[NDArray, 
     return c_ra, c_dec, radius
 
 
-def footprint_radii(ra: ArrayLike, dec: ArrayLike) -> NDArray[np.float64]:
-    """Angular radius (deg) of the smallest cap about its mean holding each footprint
-    (n, k vertices; NaN vertices ignored, NaN for a row without a first vertex)."""
+def footprint_caps(
+    ra: ArrayLike, dec: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """(centre RA, centre Dec, radius), in degrees, of a cap about its mean holding
+    each footprint (n, k vertices; NaN vertices ignored; NaN for a row without a
+    first vertex, which has no footprint)."""
     ra = np.atleast_2d(np.asarray(ra, dtype=np.float64))
     dec = np.atleast_2d(np.asarray(dec, dtype=np.float64))
     valid = np.isfinite(ra) & np.isfinite(dec)
-    _, _, radius = _bounding_caps(np.where(valid, ra, 0.0), np.where(valid, dec, 0.0), valid)
-    return np.where(valid[:, 0], radius, np.nan)
+    caps = _bounding_caps(np.where(valid, ra, 0.0), np.where(valid, dec, 0.0), valid)
+    c_ra, c_dec, radius = (np.where(valid[:, 0], x, np.nan) for x in caps)
+    return c_ra, c_dec, radius
+
+
+def footprint_radii(ra: ArrayLike, dec: ArrayLike) -> NDArray[np.float64]:
+    """Angular radius (deg) of the smallest cap about its mean holding each footprint
+    (n, k vertices; NaN vertices ignored, NaN for a row without a first vertex)."""
+    return footprint_caps(ra, dec)[2]
 
 
 def _candidate_regions(
