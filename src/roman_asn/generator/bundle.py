@@ -49,7 +49,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
 RUN_CODEC = "zstd"  # runs compress 30x at 2 GB/s (JSON), so they cost little disk or tmpfs
 RUN_ROWS = 256  # a run's record batch: the merge holds one or more per run (240 runs at 10M rows)
-MERGE_ROWS = 200_000  # records the merge reads at a time, shared by the runs
+MERGE_ROWS = 50_000  # records the merge reads at a time, shared by the runs
 MERGE_BYTES = 256 << 20  # the same for the first part's JSON lines (about 1.3 kB a line)
 MIN_BLOCK_BYTES = 1 << 20
 _NAME_START = len('{"file_name": "')
@@ -185,7 +185,7 @@ def _run_blocks(path: Path, block_rows: int) -> Iterator[pl.DataFrame]:
 
     if os.path.getsize(path) == 0:  # an empty part: nothing was written
         return
-    with pa.memory_map(str(path)) as source:
+    with pa.OSFile(str(path)) as source:  # read, not mapped: mapped runs stay resident
         reader = pa.ipc.open_file(source)
         held, count = [], 0
         for index in range(reader.num_record_batches):
