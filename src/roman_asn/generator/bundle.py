@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import json
 import os
 import threading
@@ -259,6 +260,7 @@ class BundleWriter:
         self._temporary: Path | None = None
         self._runs: list[Path] = []
         self._parts = 0
+        self._ranges: list[tuple[str, str] | None] = []  # each part's first and last name
         self._executor: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
         self._stop = threading.Event()
@@ -278,6 +280,8 @@ class BundleWriter:
             os.replace(self._temporary, self._new_run())
         sink = self._open(self._temporary) if self._parts == 0 else self._open(self._new_run())
         self._parts += 1
+        names = result.associations["file_name"]
+        self._ranges.append((names[0], names[-1]) if len(names) else None)
         self._pending = self._executor.submit(self._write_now, result, sink)
         written = result.associations.height
         self.count += written
@@ -307,26 +311,51 @@ class BundleWriter:
             sink.close()
 
     def _merge(self) -> None:
-        """Write the runs into the bundle in global file-name order, as one part would."""
-        share = len(self._runs)
-        block_rows = max(RUN_ROWS, MERGE_ROWS // share)
-        if self.kind == "jsonl":
-            first = _json_lines_blocks(self._runs[0], max(MIN_BLOCK_BYTES, MERGE_BYTES // share))
-        else:
-            first = _parquet_blocks(self._runs[0], block_rows)
-        runs = [first] + [_run_blocks(path, block_rows) for path in self._runs[1:]]
+        """Write the runs into the bundle in global file-name order, as one part would.
+        Runs whose name ranges meet no other's (program units) are copied as they are;
+        only runs whose ranges overlap are merged, together."""
         sink = self._open(self._temporary)
         with contextlib.ExitStack() as readers:
             readers.callback(sink.close)
-            for run in runs:
-                readers.callback(run.close)
-            merged = merge_sorted(runs, "file_name")
+            blocks = itertools.chain.from_iterable(
+                self._merged(component, readers) for component in self._components()
+            )
             if self.kind == "jsonl":
-                for block in merged:
+                for block in blocks:
                     sink.write_lines(block["record"])
             else:
-                for chunk in _rebatched(merged, CHUNK):
+                for chunk in _rebatched(blocks, CHUNK):
                     sink.write(chunk.rename({"record": "text"}))
+
+    def _components(self) -> list[list[int]]:
+        """Runs in groups of overlapping name ranges, groups in name order."""
+        spans = sorted((span[0], span[1], index) for index, span in enumerate(self._ranges) if span)
+        groups: list[list[int]] = []
+        reach = None
+        for first, last, index in spans:
+            if groups and first <= reach:
+                groups[-1].append(index)
+                reach = max(reach, last)
+            else:
+                groups.append([index])
+                reach = last
+        return groups
+
+    def _merged(self, component: list[int], readers: contextlib.ExitStack):
+        share = len(component)
+        block_rows = max(RUN_ROWS, MERGE_ROWS // share)
+        runs = []
+        for index in sorted(component):
+            path = self._runs[index]
+            if index > 0:
+                run = _run_blocks(path, block_rows)
+            elif self.kind == "jsonl":
+                run = _json_lines_blocks(path, max(MIN_BLOCK_BYTES, MERGE_BYTES // share))
+            else:
+                run = _parquet_blocks(path, block_rows)
+            readers.callback(run.close)
+            runs.append(run)
+        return runs[0] if share == 1 else merge_sorted(runs, "file_name")
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None

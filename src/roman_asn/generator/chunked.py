@@ -31,7 +31,6 @@ import polars as pl
 
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.options import GenerateOptions
-from roman_asn.generator.partition import balance
 from roman_asn.pool.batches import BATCH_BYTES, BATCH_ROWS, LINE_COLUMN, read_batches
 from roman_asn.pool.columns import ROW_COLUMN
 from roman_asn.pool.reader import check_duplicate_files
@@ -84,7 +83,7 @@ def split_pool(
             pieces.setdefault(key, []).append(str(piece))
             sizes[key] += group.height
     wanted = max(parts, math.ceil(n_rows / max(1, unit_rows)))
-    bins = balance(sorted(sizes.items()), wanted)
+    bins = _in_program_order(sizes, wanted)
     return SplitPool(
         name=source.name,
         n_rows=n_rows,
@@ -92,6 +91,26 @@ def split_pool(
         unit_rows=[sum(sizes[key] for key in keys) for keys in bins],
         program_rows=dict(sizes),
     )
+
+
+def _in_program_order(sizes: Counter[str], wanted: int) -> list[list[str]]:
+    """Programs cut into at most ``wanted`` runs of consecutive programs of near-equal
+    rows: every file name starts with its program, so units in program order write
+    name ranges that do not overlap (a bundle then copies them instead of merging)."""
+
+    def order(key: str) -> tuple:
+        return (key == "null", int(key) if key.lstrip("-").isdigit() else 0, key)
+
+    keys = sorted(sizes, key=order)
+    total = sum(sizes.values())
+    bins: list[list[str]] = [[]]
+    done = 0
+    for key in keys:
+        if bins[-1] and done >= total * len(bins) / wanted:
+            bins.append([])
+        bins[-1].append(key)
+        done += sizes[key]
+    return bins
 
 
 def generate_unit(
