@@ -34,10 +34,15 @@ print(len(names))
 def test_romancal_loads_every_generated_association(tmp_path: Path) -> None:
     with as_file(files("roman_asn.data").joinpath("demo_pool.csv")) as pool:
         assert main(["generate", str(pool), "-o", str(tmp_path), "--no-progress"]) == 0
-    written = len(list(tmp_path.glob("*_asn.json")))
+    _romancal_loads_all(tmp_path)
+
+
+def _romancal_loads_all(folder: Path) -> None:
+    """romancal's load_asn reads every association file of ``folder`` (more than 100)."""
+    written = len(list(folder.glob("*_asn.json")))
     assert written > 100
     run = subprocess.run(
-        [ROMANCAL_PYTHON, "-c", LOAD_ALL, str(tmp_path)], capture_output=True, text=True
+        [ROMANCAL_PYTHON, "-c", LOAD_ALL, str(folder)], capture_output=True, text=True
     )
     assert run.returncode == 0, run.stderr
     assert int(run.stdout.split()[-1]) == written
@@ -50,13 +55,7 @@ def test_romancal_loads_every_catalog_export(tmp_path: Path) -> None:
         assert main(["catalog", "ingest", catalog, str(pool)]) == 0
     out = tmp_path / "asn"
     assert main(["catalog", "export", catalog, "-o", str(out)]) == 0
-    written = len(list(out.glob("*_asn.json")))
-    assert written > 100
-    run = subprocess.run(
-        [ROMANCAL_PYTHON, "-c", LOAD_ALL, str(out)], capture_output=True, text=True
-    )
-    assert run.returncode == 0, run.stderr
-    assert int(run.stdout.split()[-1]) == written
+    _romancal_loads_all(out)
 
 
 MAKE_CAL = """

@@ -136,30 +136,36 @@ def _whole(
 
 def _by_cells(pool, rules, options, output: Output, reporter: Reporter, client) -> GenerationResult:
     from roman_asn.generator.cell_units import generate_by_cells
-    from roman_asn.generator.chunked import Tally
 
     output.expect_parts()
-    tally = Tally()
     rows = len(pool) if isinstance(pool, Pool) else pool.height
     with reporter.status(f"grouping {rows:,} rows, the sky-cell rules a range of cells at a time"):
         parts = generate_by_cells(pool, rules, options, progress=reporter.log, client=client)
-        for part in parts:
-            output.write(part)
-            tally.add(part)
-            del part
-    return tally.result()
+        return _write_parts(parts, output).result()
+
+
+def _write_parts(parts, output: Output, on_part=None):
+    """Each part to the output as it comes, kept only as counts (a Tally)."""
+    from roman_asn.generator.chunked import Tally
+
+    tally = Tally()
+    for number, part in enumerate(parts, start=1):
+        output.write(part)
+        tally.add(part)
+        if on_part is not None:
+            on_part(number, tally)
+        del part
+    return tally
 
 
 def _chunked(path: str, rules, options, output: Output, client, reporter: Reporter):
-    from roman_asn.generator.chunked import Tally, generate_chunked
+    from roman_asn.generator.chunked import generate_chunked
 
-    tally = Tally()
+    def said(number: int, tally) -> None:
+        reporter.log(f"part {number}: {tally.associations:,} associations")
+
     with reporter.status("splitting the pool by program"):
-        for number, part in enumerate(generate_chunked(path, rules, options, client=client)):
-            output.write(part)
-            tally.add(part)
-            reporter.log(f"part {number + 1}: {tally.associations:,} associations")
-            del part
+        tally = _write_parts(generate_chunked(path, rules, options, client=client), output, said)
     if not tally.parts:
         raise RomanAsnError("the pool has no rows", path=path)
     return tally.result()

@@ -23,9 +23,10 @@ Everything happens in the caller's one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -269,18 +270,26 @@ def _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool) 
         if not missing:
             break
         keys |= missing
+    with _bulk_load(connection):
+        _record(connection, result, table, keys, delta_ids, rules, run_id, asn_pool, changes)
+    return changes
+
+
+@contextlib.contextmanager
+def _bulk_load(connection: Connection) -> Iterator[None]:
+    """Into an empty catalog, the bulk indexes are dropped and built again by one sort
+    after the load (same transaction)."""
     bulk = [
         index
         for table_ in t.metadata.tables.values()
         for index in table_.indexes
         if index.name in t.BULK_INDEXES and _empty(connection)
     ]
-    for index in bulk:  # built again by one sort after the load (same transaction)
+    for index in bulk:
         index.drop(connection)
-    _record(connection, result, table, keys, delta_ids, rules, run_id, asn_pool, changes)
+    yield
     for index in bulk:
         index.create(connection)
-    return changes
 
 
 def _by_cells(delta: pl.DataFrame, rules: list[Rule]) -> bool:
@@ -300,23 +309,14 @@ def _first_by_cells(
     from roman_asn.generator import cell_units
 
     changes = Changes()
-    bulk = [
-        index
-        for table_ in t.metadata.tables.values()
-        for index in table_.indexes
-        if index.name in t.BULK_INDEXES
-    ]
-    for index in bulk:  # built again by one sort after the load (same transaction)
-        index.drop(connection)
     parts = cell_units.generate_by_cells(
         delta.drop("file_id"), rules, options, unit_pairs=cell_units.UNIT_PAIRS
     )
-    for part in parts:
-        if part.associations.height or part.dropped.height:
-            keys = touched_groups(part, rules)
-            _record(connection, part, delta, keys, delta_ids, rules, run_id, asn_pool, changes)
-    for index in bulk:
-        index.create(connection)
+    with _bulk_load(connection):
+        for part in parts:
+            if part.associations.height or part.dropped.height:
+                keys = touched_groups(part, rules)
+                _record(connection, part, delta, keys, delta_ids, rules, run_id, asn_pool, changes)
     return changes
 
 

@@ -6,7 +6,7 @@ without counting other associations: it expands rows per sky cell and groups by
 a fixed ``asn_id`` and files named after the product. The default sky-cell rules
 (visit, pass, full, multiband) are. Its associations over a set of whole cells are
 therefore the same as over the whole pool, duplicates and name clashes included
-(the cell is in every product name; :func:`check_names` proves it per run).
+(the cell is in every product name; ``_NameGuard`` proves it per run).
 
 :func:`generate_by_cells` yields, for one pool: the associations of the other rules
 (over the whole pool, as ``generate`` makes them), then those of the cell-local rules
@@ -28,6 +28,7 @@ import polars as pl
 
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import (
+    ORPHAN_SCHEMA,
     GenerationResult,
     Prepared,
     _frame_columns,
@@ -47,6 +48,7 @@ from roman_asn.generator.skycell_rules import (
 )
 from roman_asn.pool import Pool
 from roman_asn.pool.columns import ROW_COLUMN
+from roman_asn.rules.hooks import EXPAND_FAILURE
 from roman_asn.rules.loader import Rule
 from roman_asn.skycells.lookup import CellMatches
 from roman_asn.skycells.skymap import get_skymap
@@ -165,7 +167,7 @@ def generate_by_cells(
         rank = _file_order_rank(narrow)
         rows, cell_index = match_rows(narrow, get_skymap()).pairs()
         del narrow
-        units = _units(rows, cell_index, rank, unit_pairs)
+        units = _Units(rows, cell_index, rank, unit_pairs)
         inputs = (_unit_input(table, unit_rows, unit_cells) for unit_rows, unit_cells in units)
         if client is None:
             made = (unit_associations(*unit, rules, options) for unit in inputs)
@@ -201,14 +203,7 @@ def _row_bound(table: pl.DataFrame) -> int:
 
 
 def _no_orphans() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            ROW_COLUMN: pl.UInt32,
-            "filename": pl.Utf8,
-            "line": pl.Int64,
-            "reasons": pl.List(pl.Utf8),
-        }
-    )
+    return pl.DataFrame(schema=ORPHAN_SCHEMA)
 
 
 def _mark(used: np.ndarray, associations: pl.DataFrame) -> None:
@@ -235,7 +230,7 @@ def _file_order_rank(narrow: pl.DataFrame) -> np.ndarray:
     return rank
 
 
-class _units:  # noqa: N801 (used as a function that also knows its length)
+class _Units:
     """(rows, cells) matches in units of whole cells of about ``unit_pairs`` matches,
     each unit in (file order, cell) order, as the expander makes it from ordered rows."""
 
@@ -286,7 +281,7 @@ def unit_associations(
     narrow = narrow.select(_frame_columns(narrow, local, SKYCELL_HOOK))
     matched = RowCells(
         CellMatches(offsets=offsets, cells=cells),
-        pl.Series("expand_failure", [None] * table.height, dtype=pl.Utf8),
+        pl.Series(EXPAND_FAILURE, [None] * table.height, dtype=pl.Utf8),
     )
     expanded = expand_matched(narrow, matched, get_skymap())
     del narrow
@@ -300,10 +295,10 @@ def unit_associations_ipc(
     payload: tuple[bytes, np.ndarray, np.ndarray], rules: list[Rule], options: GenerateOptions
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Run on a Dask worker: :func:`unit_associations` of a unit sent as Arrow IPC bytes."""
-    import io
+    from roman_asn.generator.distributed import from_ipc
 
     table, offsets, cells = payload
-    return unit_associations(pl.read_ipc(io.BytesIO(table)), offsets, cells, rules, options)
+    return unit_associations(from_ipc(table), offsets, cells, rules, options)
 
 
 def _orphans(table, rules, options, used, lines) -> tuple[pl.DataFrame, Prepared]:

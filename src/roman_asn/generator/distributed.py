@@ -81,9 +81,13 @@ def to_ipc(table: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def from_ipc(payload: bytes) -> pl.DataFrame:
+    return pl.read_ipc(io.BytesIO(payload))
+
+
 def generate_ipc(payload: bytes, rules: list[Rule], options: GenerateOptions) -> GenerationResult:
     """Run on a worker: one program-disjoint part of the pool, sent as Arrow IPC bytes."""
-    return generate(pl.read_ipc(io.BytesIO(payload)), rules, options)
+    return generate(from_ipc(payload), rules, options)
 
 
 def run_in_order(
@@ -97,8 +101,7 @@ def run_in_order(
     futures = client.map(function, inputs, pure=False, **kwargs)
     try:
         for future in futures:
-            yield future.result()
-            future.release()
+            yield _taken(future)
     finally:
         for future in futures:
             future.cancel()

@@ -44,6 +44,14 @@ from roman_asn.rules.loader import Rule
 
 GROUP_SEPARATOR = "\x1f"
 
+# The orphans frame: pool row, file name, text line (null for other formats), reasons.
+ORPHAN_SCHEMA = {
+    ROW_COLUMN: pl.UInt32,
+    "filename": pl.Utf8,
+    "line": pl.Int64,
+    "reasons": pl.List(pl.Utf8),
+}
+
 # Columns every association frame has, in this order.
 ASSOCIATION_COLUMNS = (
     "file_name",
@@ -862,12 +870,7 @@ def find_orphans(
     (and its line in a text pool, null for other formats)."""
     used = associations.select(pl.col("rows").explode().unique()).to_series()
     orphan_rows = prepared.table.filter(~pl.col(ROW_COLUMN).is_in(used.implode()))
-    schema = {
-        ROW_COLUMN: pl.UInt32,
-        "filename": pl.Utf8,
-        "line": pl.Int64,
-        "reasons": pl.List(pl.Utf8),
-    }
+    schema = ORPHAN_SCHEMA
     if orphan_rows.height == 0:
         return pl.DataFrame(schema=schema)
     wanted = orphan_rows[ROW_COLUMN].implode()
