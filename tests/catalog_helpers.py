@@ -10,12 +10,14 @@ from roman_asn.generator.engine import GenerationResult
 
 
 def meaning(frame: pl.DataFrame) -> Counter:
-    """(asn_type, members, product name apart from the assigned id) of each association."""
+    """(asn_type, members, product name apart from the assigned id, exposure errors,
+    target) of each association."""
     out: Counter = Counter()
-    for asn_type, members, product, asn_id in frame.select(
-        "asn_type", "members", "product_name", "asn_id"
+    for asn_type, members, product, asn_id, errors, target in frame.select(
+        "asn_type", "members", "product_name", "asn_id", "exposerr", "target"
     ).iter_rows():
-        out[(asn_type, tuple(members), product.replace(asn_id, "{id}"))] += 1
+        key = (asn_type, tuple(members), product.replace(asn_id, "{id}"), tuple(errors), target)
+        out[key] += 1
     return out
 
 

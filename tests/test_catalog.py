@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
+from collections import Counter
 from importlib.resources import files
 from pathlib import Path
 
@@ -322,9 +324,15 @@ def test_old_schema_is_refused_then_upgraded(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0 and "0001 -> 0002" in done.stdout
+    assert done.returncode == 0 and "0001 -> 0003" in done.stdout
     with Catalog.open(db) as catalog:
         catalog.ingest([pool([row()])], RULES)
+    # every index a new catalog has, an upgraded one has too
+    from roman_asn.catalog.schema import metadata
+
+    with sqlite3.connect(db) as raw:
+        have = {n for (n,) in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {i.name for table in metadata.tables.values() for i in table.indexes} <= have
 
 
 def test_not_a_catalog(tmp_path):
@@ -478,3 +486,90 @@ def test_the_same_rules_from_another_install_are_the_same_rules(tmp_path, demo):
         other = [dataclasses.replace(RULES[0], min_filters=3), *RULES[1:]]
         with pytest.raises(CatalogError, match="other rules"):
             catalog.ingest([third], other)
+
+
+def test_groups_that_only_gain_files_are_completed_not_read_back(tmp_path, demo, monkeypatch):
+    """Day 2's files join day 1's mosaics, sky cells and multiband sets: those groups are
+    completed from their stored members (their day-1 files are not read back) and the
+    catalog holds what a whole regeneration makes, members, errors and targets alike."""
+    from roman_asn.catalog import grow, ingest
+
+    # every other row: day 2's files fall in day 1's groups
+    first_day, second_day = parts(demo, [i % 2 for i in range(demo.table.height)])
+    real_read, real_stored = ingest.read_files, ingest.stored_groups
+    read: list[int] = []
+    completed: list[grow.Completion] = []
+
+    def spy_read(connection, file_ids, schema):
+        out = real_read(connection, file_ids, schema)
+        read.append(out.height)
+        return out
+
+    class Spy(grow.Completion):
+        def __call__(self, made):
+            completed.append(self)
+            return super().__call__(made)
+
+    def day_two(location: Path, *, complete: bool) -> tuple[int, Counter]:
+        monkeypatch.setattr(ingest, "read_files", real_read)
+        with Catalog.open(location, create=True) as catalog:
+            catalog.ingest([first_day], RULES)
+            read.clear()
+            monkeypatch.setattr(ingest, "read_files", spy_read)
+            monkeypatch.setattr(
+                ingest, "stored_groups", real_stored if complete else (lambda *a, **k: {})
+            )
+            catalog.ingest([second_day], RULES)
+            return sum(read), catalog_meaning(catalog)
+
+    monkeypatch.setattr(ingest, "Completion", Spy)
+    read_completing, completed_meaning = day_two(tmp_path / "a.db", complete=True)
+    gained = completed[-1].added
+    assert gained and not completed[-1].unsure
+    kinds = {s.group_text.split("\x1f")[0] for s in completed[-1].stored.values()}
+    assert {"Asn_Lv3Mosaic", "Asn_Lv3SkyCellFull", "Asn_Lv3SkyCellMultiband"} <= kinds
+    read_all, whole_meaning = day_two(tmp_path / "b.db", complete=False)
+    assert read_completing < read_all
+    assert completed_meaning == whole_meaning == generated_meaning(generate(demo, RULES))
+
+
+def test_completion_takes_the_smaller_target(catalog_location):
+    """A group's target is the smallest of its rows': one arriving later replaces it."""
+    day1 = [row(visit=1, exposure=2, detector=1, target="T2")]
+    day2 = [row(visit=1, exposure=2, detector=2, target="T1")]
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([pool(day1)], RULES)
+        catalog.ingest([pool(day2, name="day2.csv")], RULES)
+        assert catalog_meaning(catalog) == generated_meaning(generate(pool(day1 + day2), RULES))
+        fov = [
+            r.associations.filter(pl.col("asn_type") == "fov")["target"].to_list()
+            for r in catalog.current_results()
+        ]
+        assert sum(fov, []) == ["T1"]
+
+
+def test_completion_reads_back_a_repeated_member(tmp_path, monkeypatch):
+    """A new file repeating a stored member with another exposure error (which error
+    wins depends on rows not read): its groups are read back, as without completion."""
+    from roman_asn.catalog import grow, ingest
+
+    day1 = [row(visit=1, exposure=e, detector=1, exposerr="ONE") for e in (1, 2)]
+    twin = row(visit=1, exposure=1, detector=1, exposerr="TWO")
+    twin["filename"] = twin["filename"].replace("_uncal", "_rate")  # the same member
+    unsure: set[str] = set()
+
+    class Spy(grow.Completion):
+        def __call__(self, made):
+            out = super().__call__(made)
+            unsure.update(self.unsure)
+            return out
+
+    monkeypatch.setattr(ingest, "Completion", Spy)
+    contents = []
+    for name, stored in (("a.db", ingest.stored_groups), ("b.db", lambda *a, **k: {})):
+        monkeypatch.setattr(ingest, "stored_groups", stored)
+        with Catalog.open(tmp_path / name, create=True) as catalog:
+            catalog.ingest([pool(day1)], RULES)
+            catalog.ingest([pool([twin], name="day2.csv")], RULES)
+            contents.append(catalog_meaning(catalog))
+    assert unsure and contents[0] == contents[1]

@@ -482,16 +482,21 @@ class Catalog:
         with reading(self.engine) as connection:
             since = self._default_since(connection, since)
             a, v = t.associations, t.versions
-            touched = (
-                connection.execute(
-                    sa.select(a, sa.func.min(v.c.version).label("first_new"))
-                    .join(v, v.c.asn_pk == a.c.asn_pk)
-                    .where(v.c.run_id > since)
-                    .group_by(*a.c)
-                )
-                .mappings()
-                .all()
-            )
+            # the versions made after ``since`` (by the run index: a GROUP BY here would
+            # read every version), then their associations by key
+            first_new: dict[int, int] = {}
+            for pk, version in connection.execute(
+                sa.select(v.c.asn_pk, v.c.version).where(v.c.run_id > since)
+            ):
+                first_new[pk] = min(version, first_new.get(pk, version))
+            touched = []
+            for chunk in batched(sorted(first_new)):
+                touched += [
+                    dict(row) | {"first_new": first_new[row["asn_pk"]]}
+                    for row in connection.execute(
+                        sa.select(a).where(is_in(connection, a.c.asn_pk, chunk))
+                    ).mappings()
+                ]
             retired = (
                 connection.execute(sa.select(a).where(a.c.retired_run > since)).mappings().all()
             )

@@ -34,6 +34,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from roman_asn.catalog import schema as t
+from roman_asn.catalog import store
+from roman_asn.catalog.grow import Completion, stored_groups
 from roman_asn.catalog.rows import decode_rows
 from roman_asn.catalog.store import fetch_all, is_in
 from roman_asn.generator.engine import GROUP_SEPARATOR, GenerationResult, generate
@@ -47,6 +49,7 @@ from roman_asn.pool.columns import ROW_COLUMN
 from roman_asn.rules.loader import Rule
 
 BATCH = 5_000  # values per IN (...) list
+BULK_CACHE_KIB = 4 * 1024 * 1024  # SQLite page cache of a first load
 
 
 @dataclass
@@ -243,35 +246,46 @@ def reconcile(
 
 def _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool) -> Changes:
     changes = Changes()
-    keys = groups_of_files(connection, delta_ids)  # where they were
+    before = groups_of_files(connection, delta_ids)  # where they were
+    keys = set(before)
     delta = read_files(connection, delta_ids, schema)
     if _empty(connection) and _by_cells(delta, rules):
         return _first_by_cells(connection, delta, delta_ids, rules, options, run_id, asn_pool)
     first = generate(delta.drop("file_id"), rules, options) if delta.height else None
     if first is not None:
         keys |= touched_groups(first, rules)  # where they go
-    result, table = None, delta
+    # groups that only gain files are completed from their stored members, not read back
+    stored = stored_groups(connection, keys - before, rules, delta.columns)
+    product_rules = {r.name for r in rules if r.source_rules}
+    result, table, completion = None, delta, None
     while True:
-        pairs = files_of_groups(connection, keys)
+        pairs = files_of_groups(connection, keys - set(stored))
         files = set(pairs["file_id"].to_list()) | delta_ids
-        if first is not None and files == set(delta["file_id"].to_list()):
+        if first is not None and not stored and files == set(delta["file_id"].to_list()):
             result, table = first, delta  # nothing else to read: the delta is the whole group set
         else:
             table = read_files(connection, files, schema)
             scoped = _rows_by_rule(pairs, rules, table, delta_ids)
+            completion = Completion(stored, product_rules)
             result = (
-                generate(table.drop("file_id"), rules, options, rows_by_rule=scoped)
+                generate(
+                    table.drop("file_id"), rules, options, rows_by_rule=scoped, amend=completion
+                )
                 if table.height
                 else None
             )
+            if completion.unsure:  # read those back after all
+                stored = {k: v for k, v in stored.items() if k not in completion.unsure}
+                continue
         if result is None:
             break
         missing = _incomplete_winners(connection, result, keys, rules)
         if not missing:
             break
         keys |= missing
+    grown = completion.gained_stems() if completion is not None else None
     with _bulk_load(connection):
-        _record(connection, result, table, keys, delta_ids, rules, run_id, asn_pool, changes)
+        _record(connection, result, table, keys, delta_ids, rules, run_id, asn_pool, changes, grown)
     return changes
 
 
@@ -287,9 +301,14 @@ def _bulk_load(connection: Connection) -> Iterator[None]:
     ]
     for index in bulk:
         index.drop(connection)
+    sqlite = bulk and connection.dialect.name == "sqlite"
+    if sqlite:  # the unique keys are hashes: inserted at random, their pages must stay cached
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
     yield
     for index in bulk:
         index.create(connection)
+    if sqlite:
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{store.CACHE_KIB}")
 
 
 def _by_cells(delta: pl.DataFrame, rules: list[Rule]) -> bool:
@@ -461,7 +480,11 @@ def _record(
     run_id: int,
     asn_pool: str,
     changes: Changes,
+    grown: pl.DataFrame | None = None,
 ) -> None:
+    """Write the reconciled groups: group_rows of the delta, new associations and
+    versions, retirements. ``grown``: (asn_pk, stem) of the stems new to associations
+    completed from their stored members (``grow``)."""
     from roman_asn.catalog.store import bulk_insert
 
     if result is None:  # every file of these groups is gone
@@ -599,7 +622,10 @@ def _record(
                 ),
             )
             _insert_stems(
-                connection, changed.select("asn_pk", "version", "members"), fresh_only=fresh
+                connection,
+                changed.select("asn_pk", "version", "members"),
+                opened_only={*fresh["asn_pk"].to_list()} if fresh.height else set(),
+                grown=grown,
             )
 
     # retired: reconciled groups that are no longer current
@@ -641,22 +667,35 @@ def _stem_expr(name: pl.Expr) -> pl.Expr:
 
 
 def _insert_stems(
-    connection: Connection, frame: pl.DataFrame, *, fresh_only: pl.DataFrame | None
+    connection: Connection,
+    frame: pl.DataFrame,
+    *,
+    opened_only: set[int],
+    grown: pl.DataFrame | None = None,
 ) -> None:
     """Open a (stem, association) interval at this version for each member stem not held
-    before, and close the intervals of the stems the new versions no longer hold."""
+    before, and close the intervals of the stems the new versions no longer hold.
+    ``opened_only``: new associations; ``grown``: (asn_pk, stem) of the stems new to
+    associations that only gained members (neither has intervals to close, nor are
+    its old ones read)."""
     from roman_asn.catalog.store import bulk_insert
 
+    grown_pks = set() if grown is None else set(grown["asn_pk"].to_list())
     stems = (
-        frame.select("asn_pk", "version", "members")
+        frame.filter(~pl.col("asn_pk").is_in(sorted(grown_pks)))
+        .select("asn_pk", "version", "members")
         .explode("members")
         .drop_nulls("members")
         .select(pl.col("members").alias("stem"), "asn_pk", pl.col("version").alias("added"))
         .with_columns(_stem_expr(pl.col("stem")).alias("stem"))
         .unique(["stem", "asn_pk"], maintain_order=True)
     )
-    new_pks = set() if fresh_only is None or not fresh_only.height else set(fresh_only["asn_pk"])
-    older = sorted(set(frame["asn_pk"].to_list()) - new_pks)
+    if grown_pks:
+        versions = frame.select("asn_pk", pl.col("version").alias("added"))
+        stems = pl.concat(
+            [stems, grown.join(versions, on="asn_pk").select("stem", "asn_pk", "added")]
+        )
+    older = sorted(set(frame["asn_pk"].to_list()) - opened_only - grown_pks)
     if older:
         held = []
         for chunk in batched(older):

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -99,6 +100,14 @@ associations = Table(
     Column("retired_run", Integer, ForeignKey("runs.run_id")),
     Column("retired_reason", Text),
     Index("ix_associations_skycell", "skycell"),
+    # partial: only retirements are looked up by run, and a full index on a mostly-null
+    # column would tempt the planner for "retired_run IS NULL"
+    Index(
+        "ix_associations_retired",
+        "retired_run",
+        sqlite_where=sa.text("retired_run IS NOT NULL"),
+        postgresql_where=sa.text("retired_run IS NOT NULL"),
+    ),
 )
 
 versions = Table(
@@ -168,4 +177,9 @@ settings = Table(
 
 # Secondary indexes a first (bulk) ingest drops and builds again at the end: building
 # an index by one sort is several times faster than inserting millions of rows into it.
-BULK_INDEXES = ("ix_group_rows_file", "ix_member_stems_asn", "ix_associations_skycell")
+BULK_INDEXES = (
+    "ix_group_rows_file",
+    "ix_member_stems_asn",
+    "ix_associations_skycell",
+    "ix_associations_retired",
+)

@@ -29,6 +29,7 @@ log = logging.getLogger("roman_asn.catalog")
 
 LOCK_ID = 0x526F6D616E41534E  # "RomanASN": the writers' advisory lock on PostgreSQL
 WAIT_SECONDS = 60.0
+CACHE_KIB = 1024 * 1024  # SQLite page cache of a connection: 1 GiB
 
 
 class CatalogError(RomanAsnError):
@@ -69,7 +70,7 @@ def make_engine(location: str | os.PathLike[str], *, wait: float = WAIT_SECONDS)
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA cache_size=-1048576")  # 1 GiB: index inserts of big ingests
+        cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # index inserts of big ingests
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
         cursor.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -316,11 +316,14 @@ def generate(
     options: GenerateOptions | None = None,
     *,
     rows_by_rule: Mapping[str, pl.Series] | None = None,
+    amend: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> GenerationResult:
     """Every association the rules make from the pool (nothing is written).
 
     ``rows_by_rule`` (rule name -> pool rows) gives a rule only those rows (all when a
-    rule is not named): the catalog regenerates each rule's touched groups only."""
+    rule is not named): the catalog regenerates each rule's touched groups only.
+    ``amend`` may change the associations made before duplicates are dropped and ids
+    given: the catalog completes the groups it did not read back."""
     started = time.perf_counter()
     options = options or GenerateOptions()
     if isinstance(source, Pool):
@@ -331,7 +334,7 @@ def generate(
             table = table.with_row_index(ROW_COLUMN)
     asn_pool = options.asn_pool or pool_name
     prepared = prepare(table, rules, rows_by_rule)
-    associations, dropped = build_associations(prepared, rules, options, rows_by_rule)
+    associations, dropped = build_associations(prepared, rules, options, rows_by_rule, amend)
     lines = source.lines if isinstance(source, Pool) else None
     orphans = find_orphans(prepared, associations, options, lines)
     return GenerationResult(
@@ -353,10 +356,13 @@ def build_associations(
     rules: list[Rule],
     options: GenerateOptions,
     rows_by_rule: Mapping[str, pl.Series] | None = None,
+    amend: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(associations, dropped) of the prepared frames: every rule's groups, then
     duplicates dropped, ids given and files named (``_finalize``)."""
     undeduplicated = undeduplicated_associations(prepared, options, rows_by_rule)
+    if amend is not None:
+        undeduplicated = amend(undeduplicated)
     return finalize(undeduplicated, rules, options)
 
 
