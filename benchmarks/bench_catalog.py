@@ -17,7 +17,7 @@ detector files, one day of WFI data) the day. Measured, each as a whole process:
 per size) and measures the same there.
 
 Run alone: ``python benchmarks/bench_catalog.py [--quick] [--sizes 100k,300k,1M]
-[--postgres postgresql://...] [--record]``.
+[--postgres postgresql://...] [--no-sqlite] [--record]``.
 """
 
 from __future__ import annotations
@@ -90,7 +90,9 @@ def _latency(location: str, pool) -> dict:
     return json.loads(done.stdout)
 
 
-def run(sizes=None, quick: bool = False, postgres: str | None = None) -> Section:
+def run(
+    sizes=None, quick: bool = False, postgres: str | None = None, sqlite: bool = True
+) -> Section:
     sizes = sizes or (QUICK_SIZES if quick else SIZES)
     day_rows = QUICK_DAY_ROWS if quick else DAY_ROWS
     section = Section(
@@ -122,7 +124,7 @@ def run(sizes=None, quick: bool = False, postgres: str | None = None) -> Section
             timeout=TIMEOUT_S,
         )
         bundle.unlink(missing_ok=True)
-        locations = [("sqlite", str(WORK_DIR / f"catalog_{human_rows(rows)}.db"))]
+        locations = [("sqlite", str(WORK_DIR / f"catalog_{human_rows(rows)}.db"))] if sqlite else []
         if postgres:
             locations.append(("postgresql", _pg_database(postgres, f"bench_{human_rows(rows)}")))
         for backend, location in locations:
@@ -184,6 +186,8 @@ def run(sizes=None, quick: bool = False, postgres: str | None = None) -> Section
 def _pg_database(server: str, name: str) -> str:
     import sqlalchemy as sa
 
+    name = name.lower()  # PostgreSQL folds unquoted names: bench_1M is bench_1m
+
     admin = sa.create_engine(
         server.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
     )
@@ -198,8 +202,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_size_options(parser)
     parser.add_argument("--postgres", default=None, help="postgresql:// URL of a test server")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parse_args(parser, argv, NAME)
-    section = run(args.sizes, args.quick, args.postgres)
+    section = run(args.sizes, args.quick, args.postgres, sqlite=not args.no_sqlite)
     paths = write_results(NAME + ("_quick" if args.quick else ""), "Association catalog", [section])
     print(section.to_markdown())
     print("wrote " + ", ".join(str(p) for p in paths))

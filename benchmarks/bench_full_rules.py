@@ -21,8 +21,13 @@ associations in 4 and 16 parts (``--quick``: 4) split by a hash of the file name
 (sorted runs merged on closing), JSON lines and Parquet, each write its own process;
 it checks that every bundle has the bytes of the one-part bundle.
 
+A third table (``--workers-only``, results ``full_rules_workers.{md,json}``) runs one
+pool of programs (``--workers-rows``, default 3M rows: 9 programs; ``--quick``: 20k)
+with ``--chunked --bundle FILE.parquet`` serially and on a local Dask cluster of 1
+and 2 workers (``--workers N``), and checks every bundle has the serial one's bytes.
+
 Run alone: ``python benchmarks/bench_full_rules.py [--quick] [--sizes 100k,300k]
-[--parts-rows 200k] [--parts-only] [--record] [--max-rss-gb 12]``
+[--parts-rows 200k] [--parts-only] [--workers-only] [--record] [--max-rss-gb 12]``
 (``--parts-only``: results ``full_rules_parts.{md,json}``).
 """
 
@@ -250,6 +255,79 @@ def run_parts(
     return section
 
 
+WORKERS_ROWS = 3_000_000
+QUICK_WORKERS_ROWS = 20_000
+WORKERS = (0, 1, 2)  # 0: no Dask
+
+
+def run_workers(
+    rows: int, max_rss_gb: float = MAX_RSS_GB, counts: tuple[int, ...] = WORKERS
+) -> Section:
+    """One pool of programs, serially and on local Dask clusters: time and bytes."""
+    section = Section(
+        name="workers",
+        title=f"Dask workers, full rules, {human_rows(rows)} rows, --chunked --bundle parquet",
+        columns=[
+            "workers",
+            "wall s",
+            "vs serial",
+            "peak RSS MB",
+            "all processes MB",
+            "cpu s",
+            "associations",
+            "same bytes",
+        ],
+    )
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    pool = many_programs_pool(rows)
+    first = WORK_DIR / "full_rules_workers_0.parquet"
+    serial_s = None
+    for workers in counts:
+        bundle = WORK_DIR / f"full_rules_workers_{workers}.parquet"
+        bundle.unlink(missing_ok=True)
+        command = [
+            roman_asn(),
+            "generate",
+            str(pool),
+            "--no-progress",
+            "--chunked",
+            "--bundle",
+            str(bundle),
+        ]
+        command += ["--workers", str(workers)] if workers else []
+        run_ = measure(command, timeout=TIMEOUT_S, max_rss_mb=max_rss_gb * 1024)
+        entry: dict = {"workers": workers or "none (serial)"}
+        if run_.ok and bundle.exists():
+            serial_s = run_.wall_s if not workers else serial_s
+            entry |= {
+                "wall s": run_.wall_s,
+                "vs serial": run_.wall_s / serial_s if serial_s else None,
+                "peak RSS MB": run_.peak_rss_mb,
+                "all processes MB": run_.tree_peak_mb,
+                "cpu s": run_.cpu_s,
+                "associations": _records(bundle),
+                "same bytes": "yes" if filecmp.cmp(first, bundle, shallow=False) else "NO",
+            }
+        else:
+            entry["error"] = run_.failure()
+            section.notes.append(f"{workers} workers: {run_.failure()}")
+        section.rows.append(entry)
+        print(
+            f"  workers {workers}: {entry.get('wall s', 0):.1f} s {entry.get('error', '')}",
+            file=sys.stderr,
+        )
+        if workers:
+            bundle.unlink(missing_ok=True)
+    first.unlink(missing_ok=True)
+    section.notes += [
+        "Pool: 1M-row blocks with their own programs (3 programs per 1M rows); each run "
+        "`roman-asn generate POOL --chunked --bundle FILE.parquet [--workers N]`, a whole "
+        "process; cpu s: the process tree's user + system time. same bytes: compared with "
+        "the serial bundle.",
+    ]
+    return section
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_size_options(parser)
@@ -264,13 +342,21 @@ def main(argv: list[str] | None = None) -> None:
         "--parts-rows", type=parse_size, default=None, help="pool rows of the bundle-parts table"
     )
     parser.add_argument("--parts-only", action="store_true", help="only the bundle-parts table")
+    parser.add_argument("--workers-only", action="store_true", help="only the Dask table")
+    parser.add_argument(
+        "--workers-rows", type=parse_size, default=None, help="pool rows of the Dask table"
+    )
     args = parse_args(parser, argv, NAME)
-    if args.parts_only:
+    if args.workers_only:
+        rows = args.workers_rows or (QUICK_WORKERS_ROWS if args.quick else WORKERS_ROWS)
+        sections = [run_workers(rows, args.max_rss_gb)]
+    elif args.parts_only:
         rows = args.parts_rows or (QUICK_PARTS_ROWS if args.quick else PARTS_ROWS)
         sections = [run_parts(rows, args.max_rss_gb, QUICK_PARTS if args.quick else PARTS)]
     else:
         sections = run(args.sizes, args.quick, args.max_rss_gb, args.files_up_to, args.parts_rows)
-    stem = NAME + ("_parts" if args.parts_only else "") + ("_quick" if args.quick else "")
+    stem = NAME + ("_parts" if args.parts_only else "") + ("_workers" if args.workers_only else "")
+    stem += "_quick" if args.quick else ""
     paths = write_results(stem, "Full default rules", sections)
     for section in sections:
         print(section.to_markdown())

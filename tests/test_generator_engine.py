@@ -384,3 +384,18 @@ def test_a_second_stage_rule_whose_sources_lack_its_columns_is_skipped():
     assert result.skipped_rules == {
         "Across_Filters": "rule skipped: source rule Per_Filter has no product_root"
     }
+
+
+def test_two_files_making_one_member_do_not_depend_on_row_order():
+    """``x_uncal`` and ``x_rate`` both give member ``x_cal``: which exposure error the
+    member keeps follows the file names, never the order of the pool's rows."""
+    first = row(visit=1, exposure=1, detector=1, exposerr="ONE")
+    second = row(visit=1, exposure=1, detector=1, exposerr="TWO")
+    second["filename"] = second["filename"].replace("_uncal", "_rate")
+    made = [
+        generate(pool(rows), load_rules()).associations.drop("rows").sort("file_name")
+        for rows in ([first, second], [second, first])
+    ]
+    assert made[0].equals(made[1])
+    mosaic = made[0].filter(pl.col("asn_type") == "mosaic")
+    assert mosaic["exposerr"].to_list() == [["TWO"]]  # from x_rate, first by name

@@ -586,13 +586,16 @@ def _filled(column: str, value: str) -> pl.Expr:
 
 
 def _in_member_order(rows: pl.DataFrame) -> pl.DataFrame:
-    """Rows sorted by (member, pool_row). The frame comes sorted by (file, pool_row)
-    and swapping a suffix keeps that order except for ties, so this rarely sorts."""
-    member, row = pl.col("member"), pl.col(ROW_COLUMN)
-    before, row_before = member.shift(1), row.shift(1)
-    in_order = (member > before) | ((member == before) & (row >= row_before))
+    """Rows sorted by (member, file, pool_row): two files making one member (``x_uncal``
+    and ``x_rate`` both give ``x_cal``) keep the file-name order whatever the pool's row
+    order. The frame comes sorted by (file, pool_row) and swapping a suffix keeps that
+    order except for ties, so this rarely sorts."""
+    member, file, row = pl.col("member"), pl.col("file"), pl.col(ROW_COLUMN)
+    before, file_before, row_before = member.shift(1), file.shift(1), row.shift(1)
+    same_file_later = (file == file_before) & (row >= row_before)
+    in_order = (member > before) | ((member == before) & ((file > file_before) | same_file_later))
     if rows.height > 1 and not rows.select(in_order.fill_null(True).all()).item():
-        rows = rows.sort(["member", ROW_COLUMN])
+        rows = rows.sort(["member", "file", ROW_COLUMN], nulls_last=True)
     return rows
 
 
