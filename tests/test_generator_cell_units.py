@@ -162,6 +162,44 @@ def test_chunked_units_go_by_cells_too(frames, tmp_path, monkeypatch):
     _same(whole, parts)
 
 
+def test_chunked_units_on_dask_go_by_cells_and_small_ones_whole(frames, tmp_path, monkeypatch):
+    """With workers, a big program unit goes by cells (its cell ranges on the workers,
+    memory set by a range, not the unit) and small units go whole; same answer."""
+    from roman_asn.generator import cell_units, chunked
+    from roman_asn.generator.distributed import dask_client
+
+    path = tmp_path / "pool.parquet"
+    frames["small"].write_parquet(path)
+    sizes = frames["small"].group_by("program").len()["len"]
+    # the biggest program's unit goes by cells, the others whole
+    monkeypatch.setattr(cell_units, "BY_CELLS_FROM_ROWS", int(sizes.max()))
+    monkeypatch.setattr(cell_units, "UNIT_PAIRS", 2_000)
+    by_cells = []
+    real = cell_units.generate_by_cells
+
+    def spy(*args, **kwargs):
+        by_cells.append(kwargs.get("client"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cell_units, "generate_by_cells", spy)
+    options = GenerateOptions(asn_pool=path.name)
+    with dask_client(workers=2) as client:
+        parts = list(
+            chunked.generate_chunked(
+                path,
+                RULES,
+                options,
+                client=client,
+                batch_rows=300,
+                unit_rows=1,
+                temp_dir=tmp_path,
+            )
+        )
+    assert by_cells and all(c is not None for c in by_cells) and len(sizes) > len(by_cells)
+    whole = generate(Pool.from_frame(frames["small"], path=path.name), RULES, options)
+    _same(whole, parts)
+
+
 def test_hostile_rows_give_the_same_answer(frames):
     """Nulls and odd values where the sky-cell rules look: the same associations,
     drops and orphan reasons as the whole pool."""

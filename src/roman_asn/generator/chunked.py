@@ -122,11 +122,16 @@ def generate_unit(
 
 
 def generate_unit_parts(
-    pieces: list[str], rules: list[Rule], options: GenerateOptions, *, by_cells: bool = True
+    pieces: list[str],
+    rules: list[Rule],
+    options: GenerateOptions,
+    *,
+    by_cells: bool = True,
+    client: Client | None = None,
 ) -> Iterator[GenerationResult]:
     """The results of one unit of program pieces: one, or (``by_cells``, for a unit of
     ``cell_units.BY_CELLS_FROM_ROWS`` rows or more) the sky-cell rules a range of cells
-    at a time."""
+    at a time (on ``client``'s workers when given)."""
     from roman_asn.generator import cell_units
 
     frames = [pl.read_parquet(p) for p in pieces]
@@ -140,7 +145,7 @@ def generate_unit_parts(
     big = table.height >= cell_units.BY_CELLS_FROM_ROWS
     if by_cells and big and cell_units.partitionable(table.columns, rules):
         results = cell_units.generate_by_cells(
-            table, rules, options, unit_pairs=cell_units.UNIT_PAIRS
+            table, rules, options, unit_pairs=cell_units.UNIT_PAIRS, client=client
         )
     else:
         results = iter([generate(table, rules, options)])
@@ -182,7 +187,7 @@ def generate_chunked(
     With ``client``, units run on its workers, which must see ``temp_dir`` (true for
     a local cluster). The temporary pieces are removed when the iterator finishes.
     """
-    from roman_asn.generator.distributed import PARTS_PER_WORKER, run_in_order, worker_count
+    from roman_asn.generator.distributed import PARTS_PER_WORKER, worker_count
 
     options = replace(options, asn_pool=options.asn_pool or Path(path).name)
     parts = PARTS_PER_WORKER * worker_count(client) if client is not None else 1
@@ -199,9 +204,35 @@ def generate_chunked(
             for unit in split.units:
                 yield from generate_unit_parts(unit, rules, options)
         else:
-            yield from run_in_order(
-                client, generate_unit, split.units, rules=rules, options=options
-            )
+            yield from _units_on_cluster(split.units, rules, options, client)
+
+
+def _units_on_cluster(
+    units: list[list[str]], rules: list[Rule], options: GenerateOptions, client: Client
+) -> Iterator[GenerationResult]:
+    """Units in order on the cluster. A unit the sky-cell rules would make big goes by
+    cells, its cell ranges on the workers (memory set by a cell range, as without
+    Dask); runs of the other units go whole to the workers, a few in flight at a time
+    (never all at once: their results would pile up)."""
+    from roman_asn.generator import cell_units
+    from roman_asn.generator.distributed import run_windowed
+
+    small: list[list[str]] = []
+
+    def flush() -> Iterator[GenerationResult]:
+        taken = list(small)
+        small.clear()
+        yield from run_windowed(client, generate_unit, taken, rules=rules, options=options)
+
+    for unit in units:
+        rows = sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in unit)
+        columns = pl.read_parquet_schema(unit[0]).names()
+        if rows >= cell_units.BY_CELLS_FROM_ROWS and cell_units.partitionable(columns, rules):
+            yield from flush()
+            yield from generate_unit_parts(unit, rules, options, client=client)
+        else:
+            small.append(unit)
+    yield from flush()
 
 
 @dataclass
