@@ -86,37 +86,65 @@ def _empty(connection: Connection) -> bool:
     return bool(connection.info.get(EMPTY))
 
 
-def _joined_groups():
-    return t.group_rows.join(t.groups, t.groups.c.group_id == t.group_rows.c.group_id)
+def _ids_of_keys(connection: Connection, keys: list[str]) -> list[tuple[str, int]]:
+    """(group_key, group_id) of these keys that the catalog has."""
+    return fetch_all(
+        connection,
+        sa.select(t.groups.c.group_key, t.groups.c.group_id).where(
+            is_in(connection, t.groups.c.group_key, keys)
+        ),
+    )
+
+
+def _pairs_of_ids(connection: Connection, ids: list[int]) -> list[tuple[int, int]]:
+    """(group_id, file_id) of these groups, looked up by the key of group_rows: one table
+    and its key, so no planner joins a whole table (PostgreSQL hashed all 53M pairs)."""
+    return fetch_all(
+        connection,
+        sa.select(t.group_rows.c.group_id, t.group_rows.c.file_id).where(
+            is_in(connection, t.group_rows.c.group_id, ids)
+        ),
+    )
 
 
 def files_of_groups(connection: Connection, keys: Iterable[str]) -> pl.DataFrame:
     """(rule, file_id): the catalog files of these groups, with the place of each group's
-    rule in the rule list (the first two characters of its key), one query for all rules."""
+    rule in the rule list (the first two characters of its key)."""
     found: list[tuple[str, int]] = []
     if not _empty(connection):
-        rule = sa.func.substr(t.groups.c.group_key, 1, 2)
         for chunk in batched(sorted(set(keys))):
-            found += fetch_all(
-                connection,
-                sa.select(rule, t.group_rows.c.file_id)
-                .distinct()
-                .select_from(_joined_groups())
-                .where(is_in(connection, t.groups.c.group_key, chunk)),
-            )
-    frame = pl.DataFrame(found, schema={"rule": pl.Utf8, "file_id": pl.Int64}, orient="row")
-    return frame.with_columns(pl.col("rule").cast(pl.Int64)).unique()
+            rule_of = {gid: int(key[:2]) for key, gid in _ids_of_keys(connection, chunk)}
+            if rule_of:
+                pairs = _pairs_of_ids(connection, sorted(rule_of))
+                found += [(rule_of[gid], fid) for gid, fid in pairs]
+    frame = pl.DataFrame(found, schema={"rule": pl.Int64, "file_id": pl.Int64}, orient="row")
+    return frame.unique()
 
 
 def groups_of_files(connection: Connection, file_ids: Iterable[int]) -> set[str]:
-    found: set[str] = set()
+    """The keys of the groups these files are in (two keyed look-ups, no join)."""
+    ids: set[int] = set()
     for chunk in batched(sorted(set(file_ids))):
-        rows = connection.execute(
-            sa.select(t.groups.c.group_key)
-            .select_from(_joined_groups())
-            .where(is_in(connection, t.group_rows.c.file_id, chunk))
+        ids.update(
+            gid
+            for (gid,) in fetch_all(
+                connection,
+                sa.select(t.group_rows.c.group_id).where(
+                    is_in(connection, t.group_rows.c.file_id, chunk)
+                ),
+            )
         )
-        found.update(r[0] for r in rows)
+    found: set[str] = set()
+    for chunk in batched(sorted(ids)):
+        found.update(
+            key
+            for (key,) in fetch_all(
+                connection,
+                sa.select(t.groups.c.group_key).where(
+                    is_in(connection, t.groups.c.group_id, chunk)
+                ),
+            )
+        )
     return found
 
 
@@ -125,13 +153,14 @@ def group_sizes(connection: Connection, keys: Iterable[str]) -> dict[str, int]:
     if _empty(connection):
         return sizes
     for chunk in batched(sorted(set(keys))):
-        rows = connection.execute(
-            sa.select(t.groups.c.group_key, sa.func.count())
-            .select_from(_joined_groups())
-            .where(is_in(connection, t.groups.c.group_key, chunk))
-            .group_by(t.groups.c.group_key)
-        )
-        sizes.update({k: n for k, n in rows})
+        key_of = {gid: key for key, gid in _ids_of_keys(connection, chunk)}
+        if key_of:
+            rows = connection.execute(
+                sa.select(t.group_rows.c.group_id, sa.func.count())
+                .where(is_in(connection, t.group_rows.c.group_id, sorted(key_of)))
+                .group_by(t.group_rows.c.group_id)
+            )
+            sizes.update({key_of[gid]: n for gid, n in rows})
     return sizes
 
 

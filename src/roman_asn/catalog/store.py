@@ -216,6 +216,8 @@ def _postgres_take(connection: Connection, wait: float) -> None:
     # choice for a long ANY(array) on a big table) reads the whole table each time, so
     # the ingest grows with the catalog, and pays the workers' start-up on every query
     connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+    # and keyed look-ups gain nothing from compiling: JIT cost ~80 ms a query
+    connection.exec_driver_sql("SET LOCAL jit = off")
     if connection.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({LOCK_ID})").scalar():
         return
     log.warning("another process is writing to the catalog: waiting up to %g s", wait)
