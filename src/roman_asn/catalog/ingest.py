@@ -121,31 +121,20 @@ def files_of_groups(connection: Connection, keys: Iterable[str]) -> pl.DataFrame
     return frame.unique()
 
 
+def _lookup(connection: Connection, wanted, key, values: Iterable) -> set:
+    """The values of column ``wanted`` in the rows whose ``key`` is among ``values``:
+    keyed look-ups of one table, a batch at a time."""
+    found: set = set()
+    for chunk in batched(sorted(set(values))):
+        statement = sa.select(wanted).where(is_in(connection, key, chunk))
+        found.update(value for (value,) in fetch_all(connection, statement))
+    return found
+
+
 def groups_of_files(connection: Connection, file_ids: Iterable[int]) -> set[str]:
     """The keys of the groups these files are in (two keyed look-ups, no join)."""
-    ids: set[int] = set()
-    for chunk in batched(sorted(set(file_ids))):
-        ids.update(
-            gid
-            for (gid,) in fetch_all(
-                connection,
-                sa.select(t.group_rows.c.group_id).where(
-                    is_in(connection, t.group_rows.c.file_id, chunk)
-                ),
-            )
-        )
-    found: set[str] = set()
-    for chunk in batched(sorted(ids)):
-        found.update(
-            key
-            for (key,) in fetch_all(
-                connection,
-                sa.select(t.groups.c.group_key).where(
-                    is_in(connection, t.groups.c.group_id, chunk)
-                ),
-            )
-        )
-    return found
+    ids = _lookup(connection, t.group_rows.c.group_id, t.group_rows.c.file_id, file_ids)
+    return _lookup(connection, t.groups.c.group_key, t.groups.c.group_id, ids)
 
 
 def group_sizes(connection: Connection, keys: Iterable[str]) -> dict[str, int]:
