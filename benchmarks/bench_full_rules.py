@@ -80,6 +80,16 @@ def _records(bundle: Path) -> int:
     return count_lines(bundle)
 
 
+def _process_figures(run_) -> dict:
+    """Wall time, memory and CPU of one measured command, as every table reports them."""
+    return {
+        "wall s": run_.wall_s,
+        "peak RSS MB": run_.peak_rss_mb,
+        "all processes MB": run_.tree_peak_mb,
+        "cpu s": run_.cpu_s,
+    }
+
+
 def _files_on_tmpfs(pool, rows: int, max_rss_gb: float) -> dict:
     """The same run writing one file per association into a folder on tmpfs (RAM)."""
     if not TMPFS.is_dir():
@@ -142,13 +152,7 @@ def run_sizes(
         command = [roman_asn(), "generate", str(pool), "--no-progress", "--bundle", str(bundle)]
         command += ["--chunked"] if big else []
         run_ = measure(command, timeout=TIMEOUT_S, max_rss_mb=max_rss_gb * 1024)
-        entry = {
-            "rows": rows,
-            "wall s": run_.wall_s,
-            "peak RSS MB": run_.peak_rss_mb,
-            "all processes MB": run_.tree_peak_mb,
-            "cpu s": run_.cpu_s,
-        }
+        entry = {"rows": rows, **_process_figures(run_)}
         if run_.ok and bundle.exists():
             entry["associations"] = _records(bundle)
             entry["bundle MB"] = bundle.stat().st_size / 1e6
@@ -300,11 +304,8 @@ def run_workers(
         if run_.ok and bundle.exists():
             serial_s = run_.wall_s if not workers else serial_s
             entry |= {
-                "wall s": run_.wall_s,
+                **_process_figures(run_),
                 "vs serial": run_.wall_s / serial_s if serial_s else None,
-                "peak RSS MB": run_.peak_rss_mb,
-                "all processes MB": run_.tree_peak_mb,
-                "cpu s": run_.cpu_s,
                 "associations": _records(bundle),
                 "same bytes": "yes" if filecmp.cmp(first, bundle, shallow=False) else "NO",
             }

@@ -123,12 +123,7 @@ class Completion:
                 pl.Series("emit", emits, dtype=pl.Boolean),
             ]
         )
-        rest = made.join(completed.select("idx"), on="idx", how="anti")
-        whole = made.join(completed, on="idx", how="inner", suffix="__new").with_columns(
-            pl.col(f"{c}__new").alias(c) for c in ("members", "exposerr", "target", "emit")
-        )
-        whole = whole.select(made.columns)
-        return pl.concat([rest, whole], how="vertical").sort("idx")
+        return made.update(completed, on="idx", include_nulls=True)
 
     def _union(
         self, key: str, members: list[str], errors: list[str | None]

@@ -110,7 +110,7 @@ def _pairs_of_ids(connection: Connection, ids: list[int]) -> list[tuple[int, int
 def files_of_groups(connection: Connection, keys: Iterable[str]) -> pl.DataFrame:
     """(rule, file_id): the catalog files of these groups, with the place of each group's
     rule in the rule list (the first two characters of its key)."""
-    found: list[tuple[str, int]] = []
+    found: list[tuple[int, int]] = []
     if not _empty(connection):
         for chunk in batched(sorted(set(keys))):
             rule_of = {gid: int(key[:2]) for key, gid in _ids_of_keys(connection, chunk)}
@@ -159,12 +159,7 @@ def _group_ids(connection: Connection, keys: list[str]) -> pl.DataFrame:
 
     known: list[tuple[str, int]] = []
     for chunk in batched(keys if not _empty(connection) else []):
-        known += fetch_all(
-            connection,
-            sa.select(t.groups.c.group_key, t.groups.c.group_id).where(
-                is_in(connection, t.groups.c.group_key, chunk)
-            ),
-        )
+        known += _ids_of_keys(connection, chunk)
     ids = pl.DataFrame(known, schema={"group_key": pl.Utf8, "group_id": pl.Int64}, orient="row")
     fresh = pl.DataFrame({"group_key": keys}, schema={"group_key": pl.Utf8}).join(
         ids, on="group_key", how="anti"

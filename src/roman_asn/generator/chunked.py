@@ -204,11 +204,11 @@ def generate_chunked(
             for unit in split.units:
                 yield from generate_unit_parts(unit, rules, options)
         else:
-            yield from _units_on_cluster(split.units, rules, options, client)
+            yield from _units_on_cluster(split, rules, options, client)
 
 
 def _units_on_cluster(
-    units: list[list[str]], rules: list[Rule], options: GenerateOptions, client: Client
+    split: SplitPool, rules: list[Rule], options: GenerateOptions, client: Client
 ) -> Iterator[GenerationResult]:
     """Units in order on the cluster. A unit the sky-cell rules would make big goes by
     cells, its cell ranges on the workers (memory set by a cell range, as without
@@ -224,8 +224,7 @@ def _units_on_cluster(
         small.clear()
         yield from run_windowed(client, generate_unit, taken, rules=rules, options=options)
 
-    for unit in units:
-        rows = sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in unit)
+    for unit, rows in zip(split.units, split.unit_rows, strict=True):
         columns = pl.read_parquet_schema(unit[0]).names()
         if rows >= cell_units.BY_CELLS_FROM_ROWS and cell_units.partitionable(columns, rules):
             yield from flush()
