@@ -324,7 +324,7 @@ def test_old_schema_is_refused_then_upgraded(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0 and "0001 -> 0003" in done.stdout
+    assert done.returncode == 0 and "0001 -> 0004" in done.stdout
     with Catalog.open(db) as catalog:
         catalog.ingest([pool([row()])], RULES)
     # every index a new catalog has, an upgraded one has too
@@ -573,3 +573,54 @@ def test_completion_reads_back_a_repeated_member(tmp_path, monkeypatch):
             catalog.ingest([pool([twin], name="day2.csv")], RULES)
             contents.append(catalog_meaning(catalog))
     assert unsure and contents[0] == contents[1]
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_group_keys_in_time_order_or_hashed_in_older_catalogs(
+    catalog_location, demo, demo_generated, ordered
+):
+    """New catalogs key groups by their values (time-ordered); a catalog that held groups
+    before schema 0004 keeps hashed keys, and both give what generate gives."""
+    import sqlalchemy as sa
+
+    from roman_asn.catalog import schema as t
+
+    half = demo.table.height // 2
+    labels = [0] * half + [1] * (demo.table.height - half)
+    with Catalog.open(catalog_location, create=True) as catalog:
+        if not ordered:  # as a catalog upgraded from 0003 with groups in it
+            with catalog.engine.begin() as connection:
+                connection.execute(t.settings.delete().where(t.settings.c.key == "group_keys"))
+        for piece in parts(demo, labels):
+            catalog.ingest([piece], RULES)
+        assert catalog_meaning(catalog) == generated_meaning(demo_generated)
+        with catalog.engine.connect() as connection:
+            keys = connection.execute(sa.select(t.associations.c.group_key)).scalars().all()
+    assert keys and len(set(keys)) == len(keys)
+    if ordered:
+        assert max(len(k) for k in keys) <= t.KEY_LENGTH
+        # the group values lead: keys sort by rule, then by visit, pass or file
+        assert all(k[2] == "|" for k in keys) and any("|v0" in k for k in keys)
+    else:
+        assert all(len(k) == 40 and int(k, 16) >= 0 for k in keys)
+
+
+def test_upgrade_keeps_the_hashed_keys_of_a_catalog_with_groups(tmp_path):
+    from roman_asn.catalog import schema as t
+    from roman_asn.catalog.store import make_engine, upgrade
+
+    db = tmp_path / "old.db"
+    engine = make_engine(db)
+    upgrade(engine, "0003")
+    with engine.begin() as connection:
+        connection.execute(t.groups.insert().values(group_id=1, group_key="00" + "ab" * 19))
+    upgrade(engine, "head")
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT value FROM settings WHERE key='group_keys'").fetchall() == []
+    empty = tmp_path / "empty.db"
+    upgrade(make_engine(empty), "0003")
+    upgrade(make_engine(empty), "head")
+    with sqlite3.connect(empty) as raw:
+        assert raw.execute("SELECT value FROM settings WHERE key='group_keys'").fetchall() == [
+            ("ordered",)
+        ]

@@ -153,3 +153,42 @@ def test_random_point_is_in_a_well_formed_cell(skymap, ra, z):
         assert cos_c > 0
         assert abs(xi / step - c[0]) <= 2500 / 4800 + 1e-9
         assert abs(eta / step - r[0]) <= 2500 / 4800 + 1e-9
+
+
+def test_cached_map_gives_the_same_cells_without_astropy_modeling(tmp_path):
+    """The disk cache holds the grid and the lattice's native vectors: a later process
+    gives the same cell records without importing astropy.modeling or astropy.coordinates
+    (1.1 s a command)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from roman_asn.skycells.skymap import computed_skymap\n"
+        "SLOW = ('astropy.modeling', 'astropy.coordinates')\n"
+        "records = computed_skymap().records([0, 5, 1234567, 7000000])\n"
+        "print(json.dumps([[str(r['name']), float(r['ra_center']), float(r['dec_corn3'])]"
+        " for r in records] + [any(m in sys.modules for m in SLOW)]))\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(2)
+    ]
+    assert list((tmp_path / "roman-asn").glob("skycell-grid-*.npz"))
+    assert runs[0][:-1] == runs[1][:-1]  # the same floats, to the last bit (JSON repr)
+    assert runs[0][-1] is True and runs[1][-1] is False
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-7.0, 7.0, allow_nan=False), st.sampled_from("xyz"))
+def test_rotation_matrix_is_astropys_to_the_bit(angle, axis):
+    from astropy.coordinates.matrix_utilities import rotation_matrix
+
+    assert np.array_equal(tess.rotation_matrix(angle, axis), rotation_matrix(angle, axis, "rad"))

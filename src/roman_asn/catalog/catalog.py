@@ -25,7 +25,13 @@ import sqlalchemy as sa
 
 from roman_asn import __version__
 from roman_asn.catalog import schema as t
-from roman_asn.catalog.ingest import Changes, batched, decode_members, member_stem, reconcile
+from roman_asn.catalog.ingest import (
+    Changes,
+    batched,
+    member_names,
+    member_stem,
+    reconcile,
+)
 from roman_asn.catalog.rows import (
     encode_rows,
     merge_schemas,
@@ -37,6 +43,7 @@ from roman_asn.catalog.store import (
     CatalogError,
     bulk_insert,
     check_revision,
+    fetch_all,
     is_in,
     make_engine,
     reading,
@@ -485,42 +492,41 @@ class Catalog:
             # the versions made after ``since`` (by the run index: a GROUP BY here would
             # read every version), then their associations by key
             first_new: dict[int, int] = {}
-            for pk, version in connection.execute(
-                sa.select(v.c.asn_pk, v.c.version).where(v.c.run_id > since)
+            for pk, version in fetch_all(
+                connection, sa.select(v.c.asn_pk, v.c.version).where(v.c.run_id > since)
             ):
                 first_new[pk] = min(version, first_new.get(pk, version))
+            # plain tuples: SQLAlchemy rows cost more than the query for a day's 50k
+            columns = [a.c[name] for name in (*ENTRY_FIELDS, *_CHANGE_FIELDS)]
             touched = []
             for chunk in batched(sorted(first_new)):
-                touched += [
-                    dict(row) | {"first_new": first_new[row["asn_pk"]]}
-                    for row in connection.execute(
-                        sa.select(a).where(is_in(connection, a.c.asn_pk, chunk))
-                    ).mappings()
-                ]
-            retired = (
-                connection.execute(sa.select(a).where(a.c.retired_run > since)).mappings().all()
+                touched += fetch_all(
+                    connection, sa.select(*columns).where(is_in(connection, a.c.asn_pk, chunk))
+                )
+            retired = fetch_all(
+                connection,
+                sa.select(*columns, a.c.retired_reason).where(a.c.retired_run > since),
             )
-            out: dict[str, list[dict]] = {"new": [], "changed": [], "retired": []}
-            touched = [
-                r
-                for r in touched
-                if not (r["retired_run"] is not None and r["retired_run"] > since)
-            ]
-            wanted = {(r["asn_pk"], r["current_version"]) for r in touched}
-            wanted |= {(r["asn_pk"], r["first_new"] - 1) for r in touched if r["first_new"] > 1}
+            n = len(ENTRY_FIELDS)
+            touched = [r for r in touched if not (r[n + 3] is not None and r[n + 3] > since)]
+            wanted = {(r[n], r[n + 1]) for r in touched}
+            wanted |= {(r[n], first_new[r[n]] - 1) for r in touched if first_new[r[n]] > 1}
             members = self._member_lists(connection, wanted)
+            out: dict[str, list[dict]] = {"new": [], "changed": [], "retired": []}
             for row in touched:
-                before = row["first_new"] - 1
-                after = members.get((row["asn_pk"], row["current_version"]), [])
-                old = members.get((row["asn_pk"], before), []) if before else []
-                entry = _entry(row) | {
-                    "version": row["current_version"],
+                pk, current, created = row[n], row[n + 1], row[n + 2]
+                before = first_new[pk] - 1
+                after = members.get((pk, current), [])
+                old = members.get((pk, before), []) if before else []
+                entry = dict(zip(ENTRY_FIELDS, row, strict=False)) | {
+                    "version": current,
                     "members_added": sorted(set(after) - set(old)),
                     "members_removed": sorted(set(old) - set(after)),
                 }
-                out["changed" if before and row["created_run"] <= since else "new"].append(entry)
+                out["changed" if before and created <= since else "new"].append(entry)
             for row in retired:
-                out["retired"].append(_entry(row) | {"reason": row["retired_reason"]})
+                entry = dict(zip(ENTRY_FIELDS, row, strict=False))
+                out["retired"].append(entry | {"reason": row[-1]})
             for key in out:
                 out[key].sort(key=_processing_key)
             return out
@@ -531,13 +537,14 @@ class Catalog:
         pks = sorted({pk for pk, _ in wanted})
         found: dict[tuple[int, int], list[str]] = {}
         for chunk in batched(pks):
-            for asn_pk, version, text in connection.execute(
+            for asn_pk, version, text in fetch_all(
+                connection,
                 sa.select(v.c.asn_pk, v.c.version, v.c.members).where(
                     is_in(connection, v.c.asn_pk, chunk)
-                )
+                ),
             ):
                 if (asn_pk, version) in wanted:
-                    found[(asn_pk, version)] = [m for m, _ in decode_members(text)]
+                    found[(asn_pk, version)] = member_names(text)
         return found
 
     def stale(self) -> list[dict]:
@@ -693,7 +700,7 @@ class Catalog:
                 .all()
             )
             for v in versions:
-                members = [m for m, _ in decode_members(v["members"])]
+                members = member_names(v["members"])
                 history.append(
                     {
                         "version": v["version"],
@@ -766,18 +773,22 @@ def _asn_name(name: str) -> str:
     return Path(name).name.removesuffix(".json").removesuffix("_asn")
 
 
+ENTRY_FIELDS = (
+    "name",
+    "file_name",
+    "product_name",
+    "rule",
+    "level",
+    "asn_type",
+    "program",
+    "asn_id",
+    "skycell",
+)
+_CHANGE_FIELDS = ("asn_pk", "current_version", "created_run", "retired_run")
+
+
 def _entry(row) -> dict:
-    return {
-        "name": row["name"],
-        "file_name": row["file_name"],
-        "product_name": row["product_name"],
-        "rule": row["rule"],
-        "level": row["level"],
-        "asn_type": row["asn_type"],
-        "program": row["program"],
-        "asn_id": row["asn_id"],
-        "skycell": row["skycell"],
-    }
+    return {name: row[name] for name in ENTRY_FIELDS}
 
 
 def _processing_key(entry: dict) -> tuple:

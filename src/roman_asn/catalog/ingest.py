@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -61,11 +62,50 @@ class Changes:
     retired: list[str] = field(default_factory=list)
 
 
-def group_key(text: str, rule_index: dict[str, int] | None = None) -> str:
-    """The catalog's id of a group: its rule's place in the (pinned) rule list, then a hash
-    of its identity text, so the groups of one rule are found from their keys alone."""
-    index = (rule_index or {}).get(text.split(GROUP_SEPARATOR, 1)[0], 99)
-    return f"{index:02d}" + hashlib.sha1(text.encode()).hexdigest()[:38]
+KEY_FORMAT = "group_keys"  # the settings entry; absent: the catalog's keys are hashes
+ORDERED = "ordered"
+_LABEL = re.compile(r"(?:^|, )[^=,]*=")  # "program=" of "program=2, visit_token=..."
+
+
+@dataclass(frozen=True)
+class GroupKeys:
+    """How a catalog names its groups: the rule's place in the (pinned) rule list, so a
+    rule's groups are found from their keys alone, then either a hash of the group's
+    identity text (catalogs made before schema 0004) or, ``ordered``, the group values
+    (cut to 48 characters) and a shorter hash. Group values grow with time (visits,
+    passes, file names), so a day's new keys go to a few places of the key indexes
+    instead of one page each: a third of the pages a day's ingest wrote."""
+
+    index: dict[str, int]
+    ordered: bool = True
+
+    @classmethod
+    def of(cls, connection: Connection, rules: list[Rule]) -> GroupKeys:
+        stored = connection.execute(
+            sa.select(t.settings.c.value).where(t.settings.c.key == KEY_FORMAT)
+        ).scalar()
+        return cls(rule_indexes(rules), ordered=stored == ORDERED)
+
+    def of_frame(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Add ``key`` to a frame of groups (once: a frame that has it keeps it)."""
+        if "key" in frame.columns:
+            return frame
+        texts = frame["group"]
+        parts = texts.str.split(GROUP_SEPARATOR)
+        place = (
+            parts.list.get(0)
+            .replace_strict(self.index, default=99, return_dtype=pl.Int64)
+            .cast(pl.Utf8)
+            .str.zfill(2)
+        )
+        digests = [hashlib.sha1(text.encode()).hexdigest() for text in texts.to_list()]
+        digest = pl.Series(digests, dtype=pl.Utf8)
+        if not self.ordered:
+            key = place + digest.str.slice(0, 38)
+        else:
+            values = parts.list.get(2).str.replace_all(_LABEL.pattern, "|").str.slice(0, 48)
+            key = place + values + "|" + digest.str.slice(0, 20)
+        return frame.with_columns(key.alias("key"))
 
 
 def member_stem(expname: str) -> str:
@@ -195,20 +235,22 @@ def rule_indexes(rules: list[Rule]) -> dict[str, int]:
     return {rule.name: i for i, rule in enumerate(rules)}
 
 
-def with_keys(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
-    """Add ``key``, the catalog's id of each group (once: a frame that has it keeps it)."""
-    if "key" in frame.columns:
-        return frame
-    index = rule_indexes(rules)
-    keys = [group_key(text, index) for text in frame["group"].to_list()]
-    return frame.with_columns(pl.Series("key", keys, dtype=pl.Utf8))
+@dataclass
+class Recording:
+    """What every recorded part of one reconciliation shares."""
+
+    rules: list[Rule]
+    keying: GroupKeys
+    run_id: int
+    asn_pool: str
+    changes: Changes = field(default_factory=Changes)
 
 
-def touched_groups(result: GenerationResult, rules: list[Rule]) -> set[str]:
+def touched_groups(result: GenerationResult, keys: GroupKeys) -> set[str]:
     """Every group the rows of ``result`` fall in, written or dropped (the result's
     frames keep their ``key`` column for later use)."""
-    result.associations = with_keys(result.associations, rules)
-    result.dropped = with_keys(result.dropped, rules)
+    result.associations = keys.of_frame(result.associations)
+    result.dropped = keys.of_frame(result.dropped)
     return set(result.associations["key"].to_list()) | set(result.dropped["key"].to_list())
 
 
@@ -252,21 +294,22 @@ def reconcile(
         connection.execute(sa.select(t.groups.c.group_id).limit(1)).first() is None
     )
     try:
-        return _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool)
+        recording = Recording(rules, GroupKeys.of(connection, rules), run_id, asn_pool)
+        return _reconcile(connection, delta_ids, recording, options, schema)
     finally:
         connection.info.pop(EMPTY, None)
 
 
-def _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool) -> Changes:
-    changes = Changes()
+def _reconcile(connection, delta_ids, recording: Recording, options, schema) -> Changes:
+    rules, keying = recording.rules, recording.keying
     before = groups_of_files(connection, delta_ids)  # where they were
     keys = set(before)
     delta = read_files(connection, delta_ids, schema)
     if _empty(connection) and _by_cells(delta, rules):
-        return _first_by_cells(connection, delta, delta_ids, rules, options, run_id, asn_pool)
+        return _first_by_cells(connection, delta, delta_ids, recording, options)
     first = generate(delta.drop("file_id"), rules, options) if delta.height else None
     if first is not None:
-        keys |= touched_groups(first, rules)  # where they go
+        keys |= touched_groups(first, keying)  # where they go
     # groups that only gain files are completed from their stored members, not read back
     stored = stored_groups(connection, keys - before, rules, delta.columns)
     product_rules = {r.name for r in rules if r.source_rules}
@@ -292,14 +335,14 @@ def _reconcile(connection, delta_ids, rules, options, schema, run_id, asn_pool) 
                 continue
         if result is None:
             break
-        missing = _incomplete_winners(connection, result, keys, rules)
+        missing = _incomplete_winners(connection, result, keys, keying)
         if not missing:
             break
         keys |= missing
     grown = completion.gained_stems() if completion is not None else None
     with _bulk_load(connection):
-        _record(connection, result, table, keys, delta_ids, rules, run_id, asn_pool, changes, grown)
-    return changes
+        _record(connection, result, table, keys, delta_ids, recording, grown)
+    return recording.changes
 
 
 @contextlib.contextmanager
@@ -315,7 +358,7 @@ def _bulk_load(connection: Connection) -> Iterator[None]:
     for index in bulk:
         index.drop(connection)
     sqlite = bulk and connection.dialect.name == "sqlite"
-    if sqlite:  # the unique keys are hashes: inserted at random, their pages must stay cached
+    if sqlite:  # the unique keys are inserted all over their indexes: keep their pages cached
         connection.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
     yield
     for index in bulk:
@@ -333,43 +376,41 @@ def _by_cells(delta: pl.DataFrame, rules: list[Rule]) -> bool:
 
 
 def _first_by_cells(
-    connection, delta: pl.DataFrame, delta_ids, rules, options, run_id, asn_pool
+    connection, delta: pl.DataFrame, delta_ids, recording: Recording, options
 ) -> Changes:
     """A first load in parts (the other rules, then units of sky cells): no part's groups
     meet another's (``cell_units``), so each is recorded on its own and memory is set by
     a part, not by the load."""
     from roman_asn.generator import cell_units
 
-    changes = Changes()
     parts = cell_units.generate_by_cells(
-        delta.drop("file_id"), rules, options, unit_pairs=cell_units.UNIT_PAIRS
+        delta.drop("file_id"), recording.rules, options, unit_pairs=cell_units.UNIT_PAIRS
     )
     with _bulk_load(connection):
         for part in parts:
             if part.associations.height or part.dropped.height:
-                keys = touched_groups(part, rules)
-                _record(connection, part, delta, keys, delta_ids, rules, run_id, asn_pool, changes)
-    return changes
+                keys = touched_groups(part, recording.keying)
+                _record(connection, part, delta, keys, delta_ids, recording)
+    return recording.changes
 
 
 def _incomplete_winners(
-    connection: Connection, result: GenerationResult, keys: set[str], rules: list[Rule]
+    connection: Connection, result: GenerationResult, keys: set[str], keying: GroupKeys
 ) -> set[str]:
     """Keys of untouched groups that beat a touched one as duplicates but were read only
     in part (so the duplicate may be an artefact of the partial read)."""
     dropped = result.dropped.filter(pl.col("duplicate_of").is_not_null())
     if dropped.height == 0:
         return set()
-    dropped = with_keys(dropped, rules).filter(
+    dropped = keying.of_frame(dropped).filter(
         pl.col("key").is_in(pl.Series(list(keys), dtype=pl.Utf8).implode())
     )
     if dropped.height == 0:
         return set()
-    winners = with_keys(
+    winners = keying.of_frame(
         result.associations.filter(
             pl.col("file_name").is_in(dropped["duplicate_of"].unique().implode())
-        ).select("file_name", "group", "rows"),
-        rules,
+        ).select("file_name", "group", "rows")
     )
     suspects = {
         k: len(set(rows))
@@ -392,12 +433,12 @@ def _complete(connection: Connection, frame: pl.DataFrame) -> set[str]:
 
 
 def _reconciled(
-    connection: Connection, result: GenerationResult, keys: set[str], rules: list[Rule]
+    connection: Connection, result: GenerationResult, keys: set[str], keying: GroupKeys
 ) -> tuple[pl.DataFrame, pl.DataFrame, set[str]]:
     """(current, dropped, keys): the touched groups, and the complete untouched groups with
     the same members as a touched one (their duplicate standing may have changed)."""
-    current = with_keys(result.associations, rules)
-    dropped = with_keys(result.dropped, rules)
+    current = keying.of_frame(result.associations)
+    dropped = keying.of_frame(result.dropped)
     if _empty(connection):  # a first ingest: every group is touched and whole
         return current, dropped, keys
     touched = pl.Series(sorted(keys), dtype=pl.Utf8).implode()
@@ -489,10 +530,7 @@ def _record(
     table: pl.DataFrame,
     keys: set[str],
     delta_ids: set[int],
-    rules: list[Rule],
-    run_id: int,
-    asn_pool: str,
-    changes: Changes,
+    recording: Recording,
     grown: pl.DataFrame | None = None,
 ) -> None:
     """Write the reconciled groups: group_rows of the delta, new associations and
@@ -503,7 +541,7 @@ def _record(
     if result is None:  # every file of these groups is gone
         current = dropped = None
     else:
-        current, dropped, keys = _reconciled(connection, result, keys, rules)
+        current, dropped, keys = _reconciled(connection, result, keys, recording.keying)
     known = _known(connection, keys)
 
     # group_rows: a file's groups follow from its own row alone, so only the delta's
@@ -556,10 +594,12 @@ def _record(
             for name, revived in old.select(
                 "name", pl.col("retired_run").is_not_null()
             ).iter_rows():
-                (changes.new if revived else changes.changed).append(name)
+                (recording.changes.new if revived else recording.changes.changed).append(name)
             versions.append(old)
         if fresh.height:
-            fresh = _assign_names(connection, fresh, {r.name: r.asn_file_name for r in rules})
+            fresh = _assign_names(
+                connection, fresh, {r.name: r.asn_file_name for r in recording.rules}
+            )
             start = (
                 connection.execute(sa.select(sa.func.max(t.associations.c.asn_pk))).scalar() or 0
             ) + 1
@@ -586,10 +626,10 @@ def _record(
                     "discovered",
                     "skycell",
                     pl.lit(1, dtype=pl.Int64).alias("current_version"),
-                    pl.lit(run_id, dtype=pl.Int64).alias("created_run"),
+                    pl.lit(recording.run_id, dtype=pl.Int64).alias("created_run"),
                 ),
             )
-            changes.new += fresh["name"].to_list()
+            recording.changes.new += fresh["name"].to_list()
             _remember_cells(connection, set(fresh["skycell"].drop_nulls().unique().to_list()))
             versions.append(fresh)
         if versions:
@@ -623,9 +663,9 @@ def _record(
                 changed.select(
                     "asn_pk",
                     "version",
-                    pl.lit(run_id, dtype=pl.Int64).alias("run_id"),
+                    pl.lit(recording.run_id, dtype=pl.Int64).alias("run_id"),
                     "content_hash",
-                    pl.lit(asn_pool).alias("asn_pool"),
+                    pl.lit(recording.asn_pool).alias("asn_pool"),
                     "target",
                     constraints.alias("constraints"),
                     "exptype",
@@ -653,19 +693,24 @@ def _record(
         connection.execute(
             t.associations.update()
             .where(t.associations.c.asn_pk == sa.bindparam("pk"))
-            .values(retired_run=run_id, retired_reason=sa.bindparam("why")),
+            .values(retired_run=recording.run_id, retired_reason=sa.bindparam("why")),
             [
                 {"pk": pk, "why": reasons.get(key) or "left without members"}
                 for key, pk in gone.select("key", "asn_pk").iter_rows()
             ],
         )
-        changes.retired += gone["name"].to_list()
+        recording.changes.retired += gone["name"].to_list()
 
 
 def decode_members(text: str) -> list[tuple[str, str | None]]:
     """A version's members as (expname, exposerr) pairs, in file order."""
     data = json.loads(text)
     return list(zip(data["members"], data["exposerr"], strict=True))
+
+
+def member_names(text: str) -> list[str]:
+    """A version's member names, in file order (:func:`decode_members` without errors)."""
+    return json.loads(text)["members"]
 
 
 def _stem_expr(name: pl.Expr) -> pl.Expr:

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+KEY_LENGTH = 80  # group keys (ingest.GroupKeys): at most 71 characters
 
 runs = Table(
     "runs",
@@ -66,7 +67,7 @@ groups = Table(
     metadata,
     # every group ever made (written or dropped), numbered: group_rows holds two integers
     Column("group_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-    Column("group_key", String(40), nullable=False, unique=True),
+    Column("group_key", String(KEY_LENGTH), nullable=False, unique=True),
 )
 
 group_rows = Table(
@@ -82,7 +83,7 @@ associations = Table(
     "associations",
     metadata,
     Column("asn_pk", Integer, primary_key=True, autoincrement=True),
-    Column("group_key", String(40), nullable=False, unique=True),
+    Column("group_key", String(KEY_LENGTH), nullable=False, unique=True),
     Column("group_text", Text, nullable=False),
     Column("name", Text, nullable=False, unique=True),  # file name without _asn.json
     Column("file_name", Text, nullable=False),  # name + "_asn.json"

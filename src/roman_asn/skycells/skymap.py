@@ -30,7 +30,7 @@ from roman_asn.skycells import tessellation as tess
 
 SKYMAP_ENV = "SKYMAP_PATH"
 NAME_PATTERN = re.compile(r"^(\d{3})([pm])(\d{2})x(\d{2})y(\d{2})$")
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: the lattice's native vectors too (no astropy import to use the map)
 
 
 class SkyMap:
@@ -47,8 +47,10 @@ class SkyMap:
         cells: NDArray | None = None,
         source: str = "computed",
         handle: object | None = None,
+        lattice: NDArray[np.float64] | None = None,
     ) -> None:
         self.regions = regions
+        self.lattice = lattice  # tess.lattice_native_vectors(), when cached
         self.grid = grid
         self.source = source
         self._cells = cells
@@ -113,7 +115,7 @@ class SkyMap:
         if self._cells is not None:
             return np.asarray(self._cells[idx])
         region, r, c = self.lattice_of(idx)
-        return tess.compute_cells(self.regions, self.prefixes, region, r, c)
+        return tess.compute_cells(self.regions, self.prefixes, region, r, c, self.lattice)
 
     def names(self, indices: ArrayLike) -> NDArray[np.str_]:
         """Cell names for cell indices (cheap: no projection needed)."""
@@ -171,36 +173,42 @@ def _cache_key() -> str:
 
 
 def computed_skymap(*, use_cache: bool = True) -> SkyMap:
-    """The tessellation computed from its parameters (grid cached on disk)."""
+    """The tessellation computed from its parameters (grid and lattice cached on disk)."""
     regions = tess.compute_regions()
     shape = (len(regions), tess.GRID_SIZE, tess.GRID_SIZE)
-    path = cache_dir() / f"skycell-grid-{_cache_key()}.npy"
-    grid = None
+    path = cache_dir() / f"skycell-grid-{_cache_key()}.npz"
+    grid = lattice = None
     if use_cache and path.is_file():
         try:
-            grid = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            grid = None
-        if grid is not None and (grid.shape != shape or grid.dtype != np.int16):
-            grid = None
+            with np.load(path, allow_pickle=False) as cached:
+                grid, lattice = cached["grid"], cached["lattice"]
+        except (OSError, ValueError, KeyError, EOFError):
+            grid = lattice = None
+        if grid is not None and (
+            grid.shape != shape
+            or grid.dtype != np.int16
+            or lattice.shape != (3, 5, tess.GRID_SIZE * tess.GRID_SIZE)
+        ):
+            grid = lattice = None
     if grid is None:
         grid = tess.compute_grid(regions)
+        lattice = tess.lattice_native_vectors()
         if use_cache:
-            _save_cache(path, grid)
+            _save_cache(path, grid, lattice)
     else:
         counts = (grid >= 0).reshape(len(regions), -1).sum(axis=1)
         ends = np.cumsum(counts)
         regions["skycell_end"] = ends
         regions["skycell_start"] = ends - counts
-    return SkyMap(regions, grid, source="computed")
+    return SkyMap(regions, grid, source="computed", lattice=lattice)
 
 
-def _save_cache(path: Path, grid: NDArray[np.int16]) -> None:
+def _save_cache(path: Path, grid: NDArray[np.int16], lattice: NDArray[np.float64]) -> None:
     from roman_asn.atomic import atomic_path
 
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.save(handle, grid, allow_pickle=False)
+            np.savez(handle, grid=grid, lattice=lattice)
     except OSError:
         pass  # a read-only home only costs the recomputation next time
 

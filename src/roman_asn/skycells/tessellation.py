@@ -27,8 +27,6 @@ from __future__ import annotations
 from functools import reduce
 
 import numpy as np
-from astropy.coordinates.matrix_utilities import rotation_matrix
-from astropy.modeling.models import Pix2Sky_TAN
 from numpy.typing import NDArray
 
 NSIDE = 13
@@ -176,10 +174,27 @@ def _native_vectors(xi: NDArray[np.float64], eta: NDArray[np.float64]) -> NDArra
     Computed with astropy's TAN (wcslib) because the lattice offsets are the same
     in every region: one projection serves all 4058 regions.
     """
+    from astropy.modeling.models import Pix2Sky_TAN  # slow to import, used to build only
+
     phi, theta = Pix2Sky_TAN()(np.ravel(xi), np.ravel(eta))
     phi, theta = np.deg2rad(phi), np.deg2rad(theta)
     cos_t = np.cos(theta)
     return np.array([np.cos(phi) * cos_t, cos_t * np.sin(phi), np.sin(theta)])
+
+
+def rotation_matrix(angle: float, axis: str) -> NDArray[np.float64]:
+    """astropy's ``rotation_matrix(angle, axis, unit="rad")`` for a coordinate axis, to
+    the bit (tested), without importing astropy.coordinates (half a second a command)."""
+    i = "xyz".index(axis)
+    a1, a2 = (i + 1) % 3, (i + 2) % 3
+    s, c = np.sin(angle), np.cos(angle)
+    matrix = np.zeros((3, 3))
+    matrix[i, i] = 1.0
+    matrix[a1, a1] = c
+    matrix[a1, a2] = s
+    matrix[a2, a1] = -s
+    matrix[a2, a2] = c
+    return matrix
 
 
 def _native_to_celestial_matrix(ra0: float, dec0: float) -> NDArray[np.float64]:
@@ -191,9 +206,7 @@ def _native_to_celestial_matrix(ra0: float, dec0: float) -> NDArray[np.float64]:
     """
     lon, lat, lon_pole = np.deg2rad(ra0), np.deg2rad(dec0), np.deg2rad(180.0)
     angles = (lon_pole - np.pi / 2, -(np.pi / 2 - lat), -(np.pi / 2 + lon))
-    mats = [
-        rotation_matrix(float(a), axis, unit="rad") for a, axis in zip(angles, "zxz", strict=True)
-    ]
+    mats = [rotation_matrix(float(a), axis) for a, axis in zip(angles, "zxz", strict=True)]
     return reduce(np.matmul, mats[::-1])
 
 
@@ -292,12 +305,18 @@ def cell_names(prefixes: NDArray[np.bytes_], region: NDArray, r: NDArray, c: NDA
 
 
 def compute_cells(
-    regions: NDArray, prefixes: NDArray[np.bytes_], region: NDArray, r: NDArray, c: NDArray
+    regions: NDArray,
+    prefixes: NDArray[np.bytes_],
+    region: NDArray,
+    r: NDArray,
+    c: NDArray,
+    native: NDArray[np.float64] | None = None,
 ) -> NDArray:
     """Cell records (CELL_DTYPE) for lattice positions (region, r, c).
 
     Vectorized per region: the native vectors of all 71 x 71 lattice centres and
-    their corners are computed once, then rotated into each region involved.
+    their corners are computed once (or given: ``native``, as from
+    :func:`lattice_native_vectors`), then rotated into each region involved.
     """
     region = np.asarray(region, dtype=np.int64)
     r = np.asarray(r, dtype=np.int64)
@@ -308,7 +327,8 @@ def compute_cells(
     out["name"] = cell_names(prefixes, region, r, c)
     out["x_tangent"] = CELL_CENTER_PIXEL - c * float(CELL_STRIDE)
     out["y_tangent"] = CELL_CENTER_PIXEL - r * float(CELL_STRIDE)
-    native = _lattice_native_vectors()  # (3, 5, 71*71): centre, then corners 1..4
+    if native is None:
+        native = lattice_native_vectors()  # (3, 5, 71*71): centre, then corners 1..4
     flat = (r + GRID_HALF) * GRID_SIZE + (c + GRID_HALF)
     order = np.argsort(region, kind="stable")
     uniq, first = np.unique(region[order], return_index=True)
@@ -340,7 +360,7 @@ def compute_cells(
 _LATTICE_CACHE: dict[str, NDArray[np.float64]] = {}
 
 
-def _lattice_native_vectors() -> NDArray[np.float64]:
+def lattice_native_vectors() -> NDArray[np.float64]:
     """Native vectors of every lattice cell centre and its 4 border corners, (3, 5, 5041)."""
     cached = _LATTICE_CACHE.get("cells")
     if cached is None:

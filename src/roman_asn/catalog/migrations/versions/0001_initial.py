@@ -27,10 +27,11 @@ TABLES = (
     "settings",
 )
 LATER_INDEXES = {"ix_associations_retired"}  # 0003
+KEY_COLUMNS = ("groups", "associations")  # group_key was String(40) until 0004
 
 
 def upgrade() -> None:
-    from sqlalchemy import MetaData
+    from sqlalchemy import MetaData, String
 
     from roman_asn.catalog.schema import metadata
 
@@ -38,6 +39,8 @@ def upgrade() -> None:
     for name in TABLES:
         table = metadata.tables[name].to_metadata(frozen)
         table.indexes = {i for i in table.indexes if i.name not in LATER_INDEXES}
+        if name in KEY_COLUMNS:
+            table.c.group_key.type = String(40)
     frozen.create_all(op.get_bind())
 
 
