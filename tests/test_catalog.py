@@ -324,7 +324,7 @@ def test_old_schema_is_refused_then_upgraded(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0 and "0001 -> 0004" in done.stdout
+    assert done.returncode == 0 and "0001 -> 0005" in done.stdout
     with Catalog.open(db) as catalog:
         catalog.ingest([pool([row()])], RULES)
     # every index a new catalog has, an upgraded one has too

@@ -755,17 +755,24 @@ def _insert_stems(
         )
     older = sorted(set(frame["asn_pk"].to_list()) - opened_only - grown_pks)
     if older:
-        held = []
+        # the open intervals are the stems of the version before (retiring closes none)
+        before = dict(frame.select("asn_pk", pl.col("version") - 1).iter_rows())
+        held: list[tuple[str, int]] = []
         for chunk in batched(older):
-            held += fetch_all(
+            for pk, version, text in fetch_all(
                 connection,
-                sa.select(t.member_stems.c.stem, t.member_stems.c.asn_pk).where(
-                    is_in(connection, t.member_stems.c.asn_pk, chunk)
-                    & t.member_stems.c.removed.is_(None)
+                sa.select(t.versions.c.asn_pk, t.versions.c.version, t.versions.c.members).where(
+                    is_in(connection, t.versions.c.asn_pk, chunk)
                 ),
-            )
+            ):
+                if before[pk] == version:
+                    held += ((name, pk) for name in member_names(text))
         if held:
-            open_ = pl.DataFrame(held, schema={"stem": pl.Utf8, "asn_pk": pl.Int64}, orient="row")
+            open_ = (
+                pl.DataFrame(held, schema={"stem": pl.Utf8, "asn_pk": pl.Int64}, orient="row")
+                .with_columns(_stem_expr(pl.col("stem")).alias("stem"))
+                .unique()
+            )
             versions = frame.select("asn_pk", pl.col("version").alias("removed"))
             gone = open_.join(stems, on=["stem", "asn_pk"], how="anti").join(versions, on="asn_pk")
             if gone.height:

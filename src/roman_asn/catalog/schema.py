@@ -137,7 +137,6 @@ member_stems = Table(
     Column("asn_pk", Integer, ForeignKey("associations.asn_pk"), primary_key=True),
     Column("added", Integer, primary_key=True),  # first version holding it
     Column("removed", Integer),  # first version without it; null: still held
-    Index("ix_member_stems_asn", "asn_pk"),
     sqlite_with_rowid=False,
 )
 
@@ -180,7 +179,6 @@ settings = Table(
 # an index by one sort is several times faster than inserting millions of rows into it.
 BULK_INDEXES = (
     "ix_group_rows_file",
-    "ix_member_stems_asn",
     "ix_associations_skycell",
     "ix_associations_retired",
 )

@@ -67,6 +67,9 @@ def _header(raw: bytes, path: str) -> tuple[dict, int]:
         raise PoolError(f"unreadable ECSV header: {problem}", path=path, line=line) from None
     except RecursionError:
         raise PoolError("unreadable ECSV header: nested too deeply", path=path) from None
+    except (ValueError, OverflowError) as error:  # a value YAML types but cannot hold
+        first = str(error).splitlines()[0][:200]
+        raise PoolError(f"unreadable ECSV header: {first}", path=path) from None
     if not isinstance(header, dict) or not isinstance(header.get("datatype"), list):
         raise PoolError("ECSV header has no datatype list", path=path)
     names = []

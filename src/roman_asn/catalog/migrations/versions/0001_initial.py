@@ -28,10 +28,11 @@ TABLES = (
 )
 LATER_INDEXES = {"ix_associations_retired"}  # 0003
 KEY_COLUMNS = ("groups", "associations")  # group_key was String(40) until 0004
+DROPPED_INDEXES = {"ix_member_stems_asn": ("member_stems", "asn_pk")}  # 0005
 
 
 def upgrade() -> None:
-    from sqlalchemy import MetaData, String
+    from sqlalchemy import Index, MetaData, String
 
     from roman_asn.catalog.schema import metadata
 
@@ -41,6 +42,8 @@ def upgrade() -> None:
         table.indexes = {i for i in table.indexes if i.name not in LATER_INDEXES}
         if name in KEY_COLUMNS:
             table.c.group_key.type = String(40)
+    for index, (name, column) in DROPPED_INDEXES.items():
+        Index(index, frozen.tables[name].c[column])
     frozen.create_all(op.get_bind())
 
 
