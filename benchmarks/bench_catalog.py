@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import polars as pl
 from _harness import (
@@ -91,7 +91,11 @@ def _latency(location: str, pool) -> dict:
 
 
 def run(
-    sizes=None, quick: bool = False, postgres: str | None = None, sqlite: bool = True
+    sizes=None,
+    quick: bool = False,
+    postgres: str | None = None,
+    sqlite: bool = True,
+    keep: bool = False,
 ) -> Section:
     sizes = sizes or (QUICK_SIZES if quick else SIZES)
     day_rows = QUICK_DAY_ROWS if quick else DAY_ROWS
@@ -128,51 +132,13 @@ def run(
         if postgres:
             locations.append(("postgresql", _pg_database(postgres, f"bench_{human_rows(rows)}")))
         for backend, location in locations:
-            if backend == "sqlite":
-                for suffix in ("", "-wal", "-shm"):
-                    (WORK_DIR / (f"catalog_{human_rows(rows)}.db" + suffix)).unlink(missing_ok=True)
-            first = measure(
-                [roman_asn(), "catalog", "ingest", location, str(base), "--json"],
-                timeout=TIMEOUT_S,
-            )
-            entry = {
-                "catalog rows": rows,
-                "backend": backend,
-                "generate --bundle s": generated.wall_s,
-                "first ingest s": first.wall_s,
-                "ratio": first.wall_s / generated.wall_s if generated.wall_s else None,
-                "first ingest MB": first.peak_rss_mb,
-                "day rows": day_rows,
-            }
-            if not first.ok:
-                entry["error"] = first.failure()
-                section.rows.append(entry)
-                continue
-            entry["associations"] = json.loads(first.stdout)["new"]
-            daily = measure(
-                [roman_asn(), "catalog", "ingest", location, str(day), "--json"],
-                timeout=TIMEOUT_S,
-            )
-            changes = measure([roman_asn(), "catalog", "changes", location, "--json"])
-            entry.update(
-                {
-                    "day ingest s": daily.wall_s,
-                    "day ingest MB": daily.peak_rss_mb,
-                    "changes s": changes.wall_s,
-                    "day total s": daily.wall_s + changes.wall_s,
-                    **_latency(location, base),
-                }
-            )
-            if daily.ok:
-                counts = json.loads(daily.stdout)
-                section.notes.append(
-                    f"{human_rows(rows)} {backend}: the day made {counts['new']:,} new, "
-                    f"{counts['changed']:,} changed, {counts['retired']:,} retired associations"
-                )
-            section.rows.append(entry)
-            print(f"  {entry}", file=sys.stderr)
-            if backend == "sqlite":
-                shutil.copyfile(location, location + ".bak")  # keep the state for inspection
+            if backend == "sqlite":  # (the PostgreSQL database was made afresh above)
+                _remove(backend, location, postgres)
+            try:
+                _measure_backend(section, rows, backend, location, base, day, day_rows, generated)
+            finally:
+                if not keep:  # a 1M-row catalog is 11 GB: three sizes filled a 64 GB disk
+                    _remove(backend, location, postgres)
     section.notes += [
         "Pools: synth-pool --survey mixed --seed 0 (Parquet, footprints), sorted by "
         "start_time: the first N rows are the catalog, the next rows the day.",
@@ -181,6 +147,71 @@ def run(
         "find / cell: median of 20 calls in one process, start-up excluded.",
     ]
     return section
+
+
+def _remove(backend: str, location: str, server: str | None) -> None:
+    """Delete a benchmark catalog (SQLite files, or the PostgreSQL database)."""
+    if backend == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(location + suffix).unlink(missing_ok=True)
+        return
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(
+        server.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(
+            f"DROP DATABASE IF EXISTS {location.rsplit('/', 1)[1]} WITH (FORCE)"
+        )
+    admin.dispose()
+
+
+def _measure_backend(section, rows, backend, location, base, day, day_rows, generated) -> None:
+    """First ingest, the day, the change list and the queries on one backend."""
+    first = measure(
+        [roman_asn(), "catalog", "ingest", location, str(base), "--json"],
+        timeout=TIMEOUT_S,
+    )
+    entry = {
+        "catalog rows": rows,
+        "backend": backend,
+        "generate --bundle s": generated.wall_s,
+        "first ingest s": first.wall_s,
+        "ratio": first.wall_s / generated.wall_s if generated.wall_s else None,
+        "first ingest MB": first.peak_rss_mb,
+        "day rows": day_rows,
+    }
+    if not first.ok:
+        entry["error"] = first.failure()
+        section.rows.append(entry)
+        return
+    entry["associations"] = json.loads(first.stdout)["new"]
+    daily = measure(
+        [roman_asn(), "catalog", "ingest", location, str(day), "--json"],
+        timeout=TIMEOUT_S,
+    )
+    changes = measure([roman_asn(), "catalog", "changes", location, "--json"])
+    entry.update(
+        {
+            "day ingest s": daily.wall_s,
+            "day ingest MB": daily.peak_rss_mb,
+            "changes s": changes.wall_s,
+            "day total s": daily.wall_s + changes.wall_s,
+            **_latency(location, base),
+        }
+    )
+    failed = [step.failure() for step in (daily, changes) if not step.ok]
+    if failed:
+        entry["error"] = "; ".join(failed)
+    if daily.ok:
+        counts = json.loads(daily.stdout)
+        section.notes.append(
+            f"{human_rows(rows)} {backend}: the day made {counts['new']:,} new, "
+            f"{counts['changed']:,} changed, {counts['retired']:,} retired associations"
+        )
+    section.rows.append(entry)
+    print(f"  {entry}", file=sys.stderr)
 
 
 def _pg_database(server: str, name: str) -> str:
@@ -203,8 +234,11 @@ def main(argv: list[str] | None = None) -> None:
     add_size_options(parser)
     parser.add_argument("--postgres", default=None, help="postgresql:// URL of a test server")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the catalogs (benchmarks/.scratch, databases)"
+    )
     args = parse_args(parser, argv, NAME)
-    section = run(args.sizes, args.quick, args.postgres, sqlite=not args.no_sqlite)
+    section = run(args.sizes, args.quick, args.postgres, sqlite=not args.no_sqlite, keep=args.keep)
     paths = write_results(NAME + ("_quick" if args.quick else ""), "Association catalog", [section])
     print(section.to_markdown())
     print("wrote " + ", ".join(str(p) for p in paths))
