@@ -173,17 +173,19 @@ def test_cached_map_gives_the_same_cells_without_astropy_modeling(tmp_path):
         " for r in records] + [any(m in sys.modules for m in SLOW)]))\n"
     )
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    runs = [
-        json.loads(
-            subprocess.run(
-                [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
-            ).stdout
+
+    def run() -> list:
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
         )
-        for _ in range(2)
-    ]
-    assert list((tmp_path / "roman-asn").glob("skycell-grid-*.npz"))
+        return json.loads(done.stdout)
+
+    runs = [run(), run()]
+    (cache,) = (tmp_path / "roman-asn").glob("skycell-grid-*.npz")
     assert runs[0][:-1] == runs[1][:-1]  # the same floats, to the last bit (JSON repr)
     assert runs[0][-1] is True and runs[1][-1] is False
+    cache.write_bytes(b"PK\x03\x04 a broken zip")  # a damaged cache is made again
+    assert run()[:-1] == runs[0][:-1] and run()[-1] is False
 
 
 @settings(max_examples=200, deadline=None)

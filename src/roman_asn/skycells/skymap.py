@@ -19,6 +19,7 @@ import hashlib
 import os
 import re
 import threading
+import zipfile
 from functools import cached_property
 from pathlib import Path
 
@@ -182,7 +183,7 @@ def computed_skymap(*, use_cache: bool = True) -> SkyMap:
         try:
             with np.load(path, allow_pickle=False) as cached:
                 grid, lattice = cached["grid"], cached["lattice"]
-        except (OSError, ValueError, KeyError, EOFError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # remade
             grid = lattice = None
         if grid is not None and (
             grid.shape != shape
