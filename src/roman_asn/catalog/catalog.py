@@ -28,6 +28,7 @@ from roman_asn.catalog import schema as t
 from roman_asn.catalog.ingest import (
     Changes,
     batched,
+    member_lists,
     member_names,
     member_stem,
     reconcile,
@@ -507,45 +508,32 @@ class Catalog:
                 connection,
                 sa.select(*columns, a.c.retired_reason).where(a.c.retired_run > since),
             )
-            n = len(ENTRY_FIELDS)
-            touched = [r for r in touched if not (r[n + 3] is not None and r[n + 3] > since)]
-            wanted = {(r[n], r[n + 1]) for r in touched}
-            wanted |= {(r[n], first_new[r[n]] - 1) for r in touched if first_new[r[n]] > 1}
-            members = self._member_lists(connection, wanted)
-            out: dict[str, list[dict]] = {"new": [], "changed": [], "retired": []}
+            n = len(ENTRY_FIELDS)  # each row: the entry's fields, then _CHANGE_FIELDS
+            kept = []
             for row in touched:
-                pk, current, created = row[n], row[n + 1], row[n + 2]
+                pk, current, created, retired_run = row[n:]
+                if retired_run is None or retired_run <= since:
+                    kept.append((row[:n], pk, current, created))
+            wanted = {(pk, current) for _, pk, current, _ in kept}
+            wanted |= {(pk, first_new[pk] - 1) for _, pk, _, _ in kept if first_new[pk] > 1}
+            members = member_lists(connection, wanted)
+            out: dict[str, list[dict]] = {"new": [], "changed": [], "retired": []}
+            for fields, pk, current, created in kept:
                 before = first_new[pk] - 1
                 after = members.get((pk, current), [])
                 old = members.get((pk, before), []) if before else []
-                entry = dict(zip(ENTRY_FIELDS, row, strict=False)) | {
+                entry = dict(zip(ENTRY_FIELDS, fields, strict=True)) | {
                     "version": current,
                     "members_added": sorted(set(after) - set(old)),
                     "members_removed": sorted(set(old) - set(after)),
                 }
                 out["changed" if before and created <= since else "new"].append(entry)
             for row in retired:
-                entry = dict(zip(ENTRY_FIELDS, row, strict=False))
+                entry = dict(zip(ENTRY_FIELDS, row[:n], strict=True))
                 out["retired"].append(entry | {"reason": row[-1]})
             for key in out:
                 out[key].sort(key=_processing_key)
             return out
-
-    def _member_lists(self, connection, wanted: set[tuple[int, int]]) -> dict:
-        """Member names of many (association, version) pairs, read in batches."""
-        v = t.versions
-        pks = sorted({pk for pk, _ in wanted})
-        found: dict[tuple[int, int], list[str]] = {}
-        for chunk in batched(pks):
-            for asn_pk, version, text in fetch_all(
-                connection,
-                sa.select(v.c.asn_pk, v.c.version, v.c.members).where(
-                    is_in(connection, v.c.asn_pk, chunk)
-                ),
-            ):
-                if (asn_pk, version) in wanted:
-                    found[(asn_pk, version)] = member_names(text)
-        return found
 
     def stale(self) -> list[dict]:
         """The reprocessing plan: current associations never processed, or processed at

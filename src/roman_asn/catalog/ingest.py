@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -64,7 +63,7 @@ class Changes:
 
 KEY_FORMAT = "group_keys"  # the settings entry; absent: the catalog's keys are hashes
 ORDERED = "ordered"
-_LABEL = re.compile(r"(?:^|, )[^=,]*=")  # "program=" of "program=2, visit_token=..."
+_LABEL = r"(?:^|, )[^=,]*="  # "program=" of "program=2, visit_token=..."
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ class GroupKeys:
         if not self.ordered:
             key = place + digest.str.slice(0, 38)
         else:
-            values = parts.list.get(2).str.replace_all(_LABEL.pattern, "|").str.slice(0, 48)
+            values = parts.list.get(2).str.replace_all(_LABEL, "|").str.slice(0, 48)
             key = place + values + "|" + digest.str.slice(0, 20)
         return frame.with_columns(key.alias("key"))
 
@@ -713,6 +712,23 @@ def member_names(text: str) -> list[str]:
     return json.loads(text)["members"]
 
 
+def member_lists(
+    connection: Connection, wanted: set[tuple[int, int]]
+) -> dict[tuple[int, int], list[str]]:
+    """Member names of many (association, version) pairs, read in batches by the key of
+    ``versions`` (an association has few versions: the others are read and skipped)."""
+    v = t.versions
+    found: dict[tuple[int, int], list[str]] = {}
+    for chunk in batched(sorted({pk for pk, _ in wanted})):
+        statement = sa.select(v.c.asn_pk, v.c.version, v.c.members).where(
+            is_in(connection, v.c.asn_pk, chunk)
+        )
+        for pk, version, text in fetch_all(connection, statement):
+            if (pk, version) in wanted:
+                found[(pk, version)] = member_names(text)
+    return found
+
+
 def _stem_expr(name: pl.Expr) -> pl.Expr:
     """The stem of member names: the file name without its last ``_<suffix>.<ext>``
     (or only ``.<ext>`` when it has no ``_``)."""
@@ -757,16 +773,8 @@ def _insert_stems(
     if older:
         # the open intervals are the stems of the version before (retiring closes none)
         before = dict(frame.select("asn_pk", pl.col("version") - 1).iter_rows())
-        held: list[tuple[str, int]] = []
-        for chunk in batched(older):
-            for pk, version, text in fetch_all(
-                connection,
-                sa.select(t.versions.c.asn_pk, t.versions.c.version, t.versions.c.members).where(
-                    is_in(connection, t.versions.c.asn_pk, chunk)
-                ),
-            ):
-                if before[pk] == version:
-                    held += ((name, pk) for name in member_names(text))
+        lists = member_lists(connection, {(pk, before[pk]) for pk in older})
+        held = [(name, pk) for (pk, _), names in lists.items() for name in names]
         if held:
             open_ = (
                 pl.DataFrame(held, schema={"stem": pl.Utf8, "asn_pk": pl.Int64}, orient="row")
