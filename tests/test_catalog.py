@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from roman_asn import generate, load_asn, load_rules, read_pool
 from roman_asn.catalog import Catalog, CatalogError, export
+from roman_asn.errors import PoolError
 from roman_asn.outputs import open_output
 from roman_asn.pool import Pool
 from roman_asn.pool.columns import ROW_COLUMN
@@ -82,6 +83,24 @@ def test_a_first_load_by_sky_cells_gives_what_generate_gives(
         assert catalog_meaning(catalog) == generated_meaning(demo_generated)
 
 
+def test_a_first_load_recorded_in_slices_names_as_one(tmp_path, demo, monkeypatch):
+    """A first load's big part is recorded a slice of associations at a time; names,
+    ids and members are those of one whole recording, to the letter."""
+    from roman_asn.catalog import ingest
+    from roman_asn.generator import cell_units
+
+    monkeypatch.setattr(cell_units, "BY_CELLS_FROM_ROWS", 1)
+    listed = []
+    for size in (ingest.RECORD_SLICE, 7):
+        monkeypatch.setattr(ingest, "RECORD_SLICE", size)
+        with Catalog.open(tmp_path / f"slice{size}.db", create=True) as catalog:
+            catalog.ingest([demo], RULES)
+            listed.append(catalog.changes(0))
+            assert catalog_meaning(catalog) == generated_meaning(generate(demo, RULES))
+    assert listed[0] == listed[1]
+    assert len(listed[0]["new"]) > 7 * 3
+
+
 @settings(
     max_examples=5,
     deadline=None,
@@ -142,8 +161,10 @@ def test_changed_metadata_versions_and_withdraw_retires(catalog_location):
         after = {e["name"] for e in catalog.changes(0)["new"]} | set(report.new)
         assert set(before) <= after | set(report.retired)
         # withdraw the F087 file: its own associations are retired, never deleted
-        gone = catalog.withdraw([rows[0]["filename"]], RULES)
+        gone = catalog.withdraw([rows[0]["filename"]], RULES, with_changes=True)
         assert gone.withdrawn == 1 and gone.retired
+        assert gone.change_list == catalog.changes(gone.run_id - 1)
+        assert sorted(e["name"] for e in gone.change_list["retired"]) == gone.retired
         for name in gone.retired:
             assert catalog.show(name)["retired_reason"] == "left without members"
         assert not catalog.find(rows[0]["filename"])[0]["current"]
@@ -252,11 +273,14 @@ def test_cli_session(tmp_path, demo):
         )
 
     assert cli("ingest", str(db), "day1.csv").returncode == 0
-    done = cli("ingest", str(db), "day2.parquet", "--json")
+    done = cli("ingest", str(db), "day2.parquet", "--json", "--changes", "day2_changes.json")
     assert done.returncode == 0, done.stderr
     counts = json.loads(done.stdout)
     assert counts["new"] > 0 and counts["added"] == demo.table.height - half
-    changes = json.loads(cli("changes", str(db), "--json").stdout)
+    listed = cli("changes", str(db), "--json").stdout
+    # the ingest's own change list is, to the byte, what a reader asks for afterwards
+    assert (tmp_path / "day2_changes.json").read_text() == listed
+    changes = json.loads(listed)
     assert set(changes) == {"new", "changed", "retired"}
     assert len(changes["new"]) == counts["new"]
     stale = json.loads(cli("stale", str(db), "--json").stdout)
@@ -283,6 +307,65 @@ def test_cli_session(tmp_path, demo):
     bad = cli("show", str(db), "nope")
     assert bad.returncode == 2 and "no association named nope" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_change_lists_agree_with_each_history(catalog_location, demo):
+    """Every entry of a run's change list (new, changed, in processing order) holds the
+    members its association gained and lost in that run, as its own history says."""
+    thirds = parts(demo, [i % 3 for i in range(demo.table.height)])
+    with Catalog.open(catalog_location, create=True) as catalog:
+        for piece in thirds:
+            report = catalog.ingest([piece], RULES, with_changes=True)
+            listed = report.change_list
+            assert listed == catalog.changes(report.run_id - 1)
+            assert sorted(e["name"] for e in listed["new"]) == report.new
+            assert sorted(e["name"] for e in listed["changed"]) == report.changed
+            for kind in ("new", "changed"):
+                order = [
+                    (2 if e["asn_type"] == "multiband" else int(e["level"] > 2), e["name"])
+                    for e in listed[kind]
+                ]
+                assert order == sorted(order)
+                for entry in listed[kind]:
+                    shown = catalog.show(entry["name"])
+                    made = [h for h in shown["history"] if h["run"] == report.run_id]
+                    assert entry["version"] == shown["version"] == made[-1]["version"]
+                    assert entry["members_added"] == made[-1]["members_added"]
+                    assert entry["members_removed"] == made[-1]["members_removed"]
+                    if kind == "new":
+                        assert entry["members_added"] == sorted(shown["members"])
+        assert any(catalog.changes(r)["changed"] for r in (1, 2))
+
+
+def test_change_list_file_that_cannot_be_written(tmp_path, demo):
+    """A folder is refused before anything is done; a file that cannot be made after the
+    run committed: the run is kept, and the error names the file and how to list it."""
+    db = tmp_path / "cat.db"
+    (tmp_path / "taken").mkdir()
+    demo.write(tmp_path / "demo.csv")
+
+    def ingest(changes: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "roman_asn", "catalog", "ingest", str(db), "demo.csv"]
+            + ["--changes", changes],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+
+    refused = ingest("taken")
+    assert refused.returncode == 2 and "is a directory" in refused.stderr
+    assert not db.exists()
+    done = ingest("demo.csv/changes.json")  # under a file: no folder can be made there
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "demo.csv/changes.json" in done.stderr and "--since 0" in done.stderr
+    with Catalog.open(db) as catalog:
+        assert len(catalog.changes(0)["new"]) == len(demo_associations(demo))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.db", "demo.csv", "taken"]
+
+
+def demo_associations(demo: Pool) -> list:
+    return [a for a in generate(demo, RULES).associations.iter_rows()]
 
 
 def test_bad_pool_writes_nothing(tmp_path, demo):
@@ -460,6 +543,23 @@ def test_a_file_on_several_rows_keeps_them_all(catalog_location, data_dir):
         assert catalog_meaning(catalog) == generated_meaning(generate(source, RULES))
         again = catalog.ingest([source], RULES)
         assert (again.new, again.changed, again.retired, again.updated) == ([], [], [], 0)
+
+
+def test_a_file_listed_differently_in_two_pools_is_refused_naming_both(tmp_path):
+    """Across the pools of one ingest as within one: the error names the later row's
+    pool and line and the other's line; nothing is written."""
+    rows = [row(visit=1, exposure=1, detector=d) for d in (1, 2, 3)]
+    again = dict(rows[2], optical_element="F087")
+    pool(rows).write(tmp_path / "a.csv")
+    pool([row(visit=1, exposure=2, detector=1), again]).write(tmp_path / "b.csv")
+    db = tmp_path / "cat.db"
+    with Catalog.open(db, create=True) as catalog:
+        with pytest.raises(PoolError) as raised:
+            catalog.ingest([tmp_path / "a.csv", tmp_path / "b.csv"], RULES)
+        text = str(raised.value)
+        assert "b.csv, line 3" in text and "a.csv, line 4)" in text
+        assert "optical_element" in text
+        assert catalog.stats()["files"] == 0
 
 
 def test_the_same_rules_from_another_install_are_the_same_rules(tmp_path, demo):

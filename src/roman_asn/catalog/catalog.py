@@ -28,7 +28,7 @@ from roman_asn.catalog import schema as t
 from roman_asn.catalog.ingest import (
     Changes,
     batched,
-    member_lists,
+    member_frame,
     member_names,
     member_stem,
     reconcile,
@@ -105,6 +105,8 @@ class RunReport:
     changed: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # this run's change list (as :meth:`Catalog.changes` gives it), when asked for
+    change_list: dict[str, list[dict]] | None = None
 
     def counts(self) -> dict[str, int]:
         return {
@@ -238,8 +240,11 @@ class Catalog:
         rules: list[Rule] | None = None,
         *,
         data_release_id: str | None = None,
+        with_changes: bool = False,
     ) -> RunReport:
-        """Add or update the pools' rows, then bring the associations up to date."""
+        """Add or update the pools' rows, then bring the associations up to date.
+        ``with_changes``: also list this run's changes (``report.change_list``), read in
+        its own transaction, so no other writer's run can slip in between."""
         started = time.perf_counter()
         rules = load_rules() if rules is None else rules
         read = [p if isinstance(p, Pool) else read_pool(p) for p in pools]  # all checked first
@@ -255,6 +260,10 @@ class Catalog:
                 schema = merge_schemas(schema, pool.table.schema)
             self._set(connection, "schema", schema_text(schema))
             touched = self._upsert(connection, delta, run_id, report)
+            # the reconcile reads its rows back from the catalog (typed as stored): let the
+            # pools and the delta go (a first load of millions of rows holds gigabytes)
+            del delta
+            read.clear()
             if touched:
                 changes = reconcile(
                     connection,
@@ -267,12 +276,14 @@ class Catalog:
                 )
                 _fill(report, changes)
             self._refresh_if_grown(connection, report.added + report.updated)
-            report.seconds = time.perf_counter() - started
-            self._finish_run(connection, report)
+            self._finish(connection, report, started, with_changes)
         return report
 
-    def withdraw(self, files: Iterable[str], rules: list[Rule] | None = None) -> RunReport:
-        """Take files out (bad data): their associations are updated and versioned."""
+    def withdraw(
+        self, files: Iterable[str], rules: list[Rule] | None = None, *, with_changes: bool = False
+    ) -> RunReport:
+        """Take files out (bad data): their associations are updated and versioned
+        (``with_changes`` as for :meth:`ingest`)."""
         started = time.perf_counter()
         rules = load_rules() if rules is None else rules
         names = sorted({Path(f).name for f in files})
@@ -317,9 +328,14 @@ class Catalog:
             )
             _fill(report, changes)
             self._refresh_if_grown(connection, report.withdrawn)
-            report.seconds = time.perf_counter() - started
-            self._finish_run(connection, report)
+            self._finish(connection, report, started, with_changes)
         return report
+
+    def _finish(self, connection, report: RunReport, started: float, with_changes: bool) -> None:
+        if with_changes:
+            report.change_list = change_list(connection, report.run_id - 1)
+        report.seconds = time.perf_counter() - started
+        self._finish_run(connection, report)
 
     def _refresh_if_grown(self, connection, changed_files: int) -> None:
         """Refresh the planner's statistics when a write changed a tenth of the files or
@@ -337,73 +353,85 @@ class Catalog:
 
     def _upsert(self, connection, delta: pl.DataFrame, run_id: int, report: RunReport) -> set[int]:
         """Insert new files, update changed ones; return the file ids that changed."""
-        names = delta["filename"].to_list()
-        known: dict[str, tuple[int, str, bool]] = {}
-        for chunk in batched(names):
-            for file_id, filename, row_hash, withdrawn in connection.execute(
-                sa.select(
-                    t.exposures.c.file_id,
-                    t.exposures.c.filename,
-                    t.exposures.c.row_hash,
-                    t.exposures.c.withdrawn,
-                ).where(is_in(connection, t.exposures.c.filename, chunk))
-            ):
-                known[filename] = (file_id, row_hash, withdrawn)
-        inserts, touched = [], set()
-        programs = delta["program"].to_list() if "program" in delta.columns else [None] * len(names)
-        starts = (
-            delta["start_time"].cast(pl.Utf8).to_list()
-            if "start_time" in delta.columns
-            else [None] * len(names)
+        e = t.exposures
+        known: list[tuple] = []
+        if connection.execute(sa.select(e.c.file_id).limit(1)).first() is not None:
+            for chunk in batched(delta["filename"].to_list()):
+                known += fetch_all(
+                    connection,
+                    sa.select(e.c.filename, e.c.file_id, e.c.row_hash, e.c.withdrawn).where(
+                        is_in(connection, e.c.filename, chunk)
+                    ),
+                )
+        stored = pl.DataFrame(
+            known,
+            schema={
+                "filename": pl.Utf8,
+                "file_id": pl.Int64,
+                "row_hash": pl.Utf8,
+                "withdrawn": pl.Boolean,
+            },
+            orient="row",
         )
-        for name, data, digest, program, start in zip(
-            names,
-            delta["__data"].to_list(),
-            delta["__hash"].to_list(),
-            programs,
-            starts,
-            strict=True,
-        ):
-            old = known.get(name)
-            if old is None:
-                inserts.append(
-                    {
-                        "filename": name,
-                        "program": program,
-                        "start_time": start,
-                        "data": data,
-                        "row_hash": digest,
-                        "withdrawn": False,
-                        "first_run": run_id,
-                        "last_run": run_id,
-                    }
-                )
-            elif old[1] != digest or old[2]:
-                connection.execute(
-                    t.exposures.update()
-                    .where(t.exposures.c.file_id == old[0])
-                    .values(
-                        data=data,
-                        row_hash=digest,
-                        withdrawn=False,
-                        program=program,
-                        start_time=start,
-                        last_run=run_id,
-                    )
-                )
-                touched.add(old[0])
-                report.updated += 1
-            else:
-                report.unchanged += 1
-        bulk_insert(connection, t.exposures, inserts)
-        report.added = len(inserts)
-        for chunk in batched([r["filename"] for r in inserts]):
+        frame = delta.select(
+            "filename",
+            pl.col("__data").alias("data"),
+            pl.col("__hash").alias("new_hash"),
+            (pl.col("program") if "program" in delta.columns else pl.lit(None)).alias("program"),
+            (
+                pl.col("start_time").cast(pl.Utf8)
+                if "start_time" in delta.columns
+                else pl.lit(None, dtype=pl.Utf8)
+            ).alias("start_time"),
+        ).join(stored, on="filename", how="left")
+        fresh = frame.filter(pl.col("file_id").is_null())
+        changed = frame.filter(
+            pl.col("file_id").is_not_null()
+            & ((pl.col("row_hash") != pl.col("new_hash")) | pl.col("withdrawn"))
+        )
+        touched = set(changed["file_id"].to_list())
+        report.updated = changed.height
+        report.unchanged = frame.height - fresh.height - changed.height
+        report.added = fresh.height
+        if changed.height:
+            connection.execute(
+                e.update()
+                .where(e.c.file_id == sa.bindparam("id"))
+                .values(
+                    data=sa.bindparam("d"),
+                    row_hash=sa.bindparam("h"),
+                    withdrawn=False,
+                    program=sa.bindparam("p"),
+                    start_time=sa.bindparam("s"),
+                    last_run=run_id,
+                ),
+                [
+                    {"id": i, "d": d, "h": h, "p": p, "s": st}
+                    for i, d, h, p, st in changed.select(
+                        "file_id", "data", "new_hash", "program", "start_time"
+                    ).iter_rows()
+                ],
+            )
+        del frame, changed
+        bulk_insert(
+            connection,
+            e,
+            fresh.select(
+                "filename",
+                "program",
+                "start_time",
+                "data",
+                pl.col("new_hash").alias("row_hash"),
+                pl.lit(False).alias("withdrawn"),
+                pl.lit(run_id, dtype=pl.Int64).alias("first_run"),
+                pl.lit(run_id, dtype=pl.Int64).alias("last_run"),
+            ),
+        )
+        for chunk in batched(fresh["filename"].to_list()):
             touched.update(
                 r[0]
                 for r in connection.execute(
-                    sa.select(t.exposures.c.file_id).where(
-                        is_in(connection, t.exposures.c.filename, chunk)
-                    )
+                    sa.select(e.c.file_id).where(is_in(connection, e.c.filename, chunk))
                 )
             )
         return touched
@@ -488,52 +516,7 @@ class Catalog:
         """New, changed and retired associations after run ``since`` (default: the runs
         after the one before the last), in processing order, with members added/removed."""
         with reading(self.engine) as connection:
-            since = self._default_since(connection, since)
-            a, v = t.associations, t.versions
-            # the versions made after ``since`` (by the run index: a GROUP BY here would
-            # read every version), then their associations by key
-            first_new: dict[int, int] = {}
-            for pk, version in fetch_all(
-                connection, sa.select(v.c.asn_pk, v.c.version).where(v.c.run_id > since)
-            ):
-                first_new[pk] = min(version, first_new.get(pk, version))
-            # plain tuples: SQLAlchemy rows cost more than the query for a day's 50k
-            columns = [a.c[name] for name in (*ENTRY_FIELDS, *_CHANGE_FIELDS)]
-            touched = []
-            for chunk in batched(sorted(first_new)):
-                touched += fetch_all(
-                    connection, sa.select(*columns).where(is_in(connection, a.c.asn_pk, chunk))
-                )
-            retired = fetch_all(
-                connection,
-                sa.select(*columns, a.c.retired_reason).where(a.c.retired_run > since),
-            )
-            n = len(ENTRY_FIELDS)  # each row: the entry's fields, then _CHANGE_FIELDS
-            kept = []
-            for row in touched:
-                pk, current, created, retired_run = row[n:]
-                if retired_run is None or retired_run <= since:
-                    kept.append((row[:n], pk, current, created))
-            wanted = {(pk, current) for _, pk, current, _ in kept}
-            wanted |= {(pk, first_new[pk] - 1) for _, pk, _, _ in kept if first_new[pk] > 1}
-            members = member_lists(connection, wanted)
-            out: dict[str, list[dict]] = {"new": [], "changed": [], "retired": []}
-            for fields, pk, current, created in kept:
-                before = first_new[pk] - 1
-                after = members.get((pk, current), [])
-                old = members.get((pk, before), []) if before else []
-                entry = dict(zip(ENTRY_FIELDS, fields, strict=True)) | {
-                    "version": current,
-                    "members_added": sorted(set(after) - set(old)),
-                    "members_removed": sorted(set(old) - set(after)),
-                }
-                out["changed" if before and created <= since else "new"].append(entry)
-            for row in retired:
-                entry = dict(zip(ENTRY_FIELDS, row[:n], strict=True))
-                out["retired"].append(entry | {"reason": row[-1]})
-            for key in out:
-                out[key].sort(key=_processing_key)
-            return out
+            return change_list(connection, self._default_since(connection, since))
 
     def stale(self) -> list[dict]:
         """The reprocessing plan: current associations never processed, or processed at
@@ -783,6 +766,102 @@ def _processing_key(entry: dict) -> tuple:
     return (processing_stage(entry["level"], entry["asn_type"]), entry["name"])
 
 
+_ENTRY_SCHEMA = {
+    "name": pl.Utf8,
+    "file_name": pl.Utf8,
+    "product_name": pl.Utf8,
+    "rule": pl.Utf8,
+    "level": pl.Int64,
+    "asn_type": pl.Utf8,
+    "program": pl.Int64,
+    "asn_id": pl.Utf8,
+    "skycell": pl.Utf8,
+}
+_CHANGE_SCHEMA = {name: pl.Int64 for name in _CHANGE_FIELDS}
+
+
+def _stage_expr() -> pl.Expr:
+    """:func:`processing_stage` of a frame's rows."""
+    return (
+        pl.when(pl.col("asn_type") == MULTIBAND)
+        .then(2)
+        .when(pl.col("level") <= 2)
+        .then(0)
+        .otherwise(1)
+    )
+
+
+def change_list(connection, since: int) -> dict[str, list[dict]]:
+    """New, changed and retired associations after run ``since``, in processing order,
+    each with the members it gained and lost (as polars frames: a day is 50k entries)."""
+    a, v = t.associations, t.versions
+    # the versions made after ``since`` (by the run index: a GROUP BY here would read
+    # every version), then their associations by key
+    made = pl.DataFrame(
+        fetch_all(connection, sa.select(v.c.asn_pk, v.c.version).where(v.c.run_id > since)),
+        schema={"asn_pk": pl.Int64, "version": pl.Int64},
+        orient="row",
+    )
+    first_new = made.group_by("asn_pk").agg(pl.col("version").min().alias("first_new"))
+    columns = [a.c[name] for name in (*ENTRY_FIELDS, *_CHANGE_FIELDS)]
+    touched = []
+    for chunk in batched(sorted(first_new["asn_pk"].to_list())):
+        touched += fetch_all(
+            connection, sa.select(*columns).where(is_in(connection, a.c.asn_pk, chunk))
+        )
+    kept = (
+        pl.DataFrame(touched, schema=_ENTRY_SCHEMA | _CHANGE_SCHEMA, orient="row")
+        .join(first_new, on="asn_pk")
+        .filter(pl.col("retired_run").is_null() | (pl.col("retired_run") <= since))
+        .with_columns(
+            (pl.col("first_new") - 1).alias("before"),
+            pl.col("current_version").alias("version"),
+        )
+    )
+    wanted = pl.concat(
+        [
+            kept.select("asn_pk", "version"),
+            kept.filter(pl.col("before") > 0).select("asn_pk", pl.col("before").alias("version")),
+        ]
+    )
+    members = member_frame(connection, wanted)
+    empty = pl.lit([], dtype=pl.List(pl.Utf8))
+    kept = (
+        kept.join(members.rename({"members": "after"}), on=["asn_pk", "version"], how="left")
+        .join(
+            members.rename({"version": "before", "members": "old"}),
+            on=["asn_pk", "before"],
+            how="left",
+        )
+        .with_columns(pl.col("after").fill_null(empty), pl.col("old").fill_null(empty))
+        .with_columns(
+            pl.col("after").list.set_difference("old").list.sort().alias("members_added"),
+            pl.col("old").list.set_difference("after").list.sort().alias("members_removed"),
+            pl.when((pl.col("before") > 0) & (pl.col("created_run") <= since))
+            .then(pl.lit("changed"))
+            .otherwise(pl.lit("new"))
+            .alias("kind"),
+        )
+        .sort(_stage_expr(), "name")
+    )
+    fields = [*ENTRY_FIELDS, "version", "members_added", "members_removed"]
+    out: dict[str, list[dict]] = {
+        kind: kept.filter(pl.col("kind") == kind).select(fields).to_dicts()
+        for kind in ("new", "changed")
+    }
+    retired = fetch_all(
+        connection,
+        sa.select(*(a.c[name] for name in ENTRY_FIELDS), a.c.retired_reason).where(
+            a.c.retired_run > since
+        ),
+    )
+    out["retired"] = sorted(
+        (dict(zip(ENTRY_FIELDS, row[:-1], strict=True)) | {"reason": row[-1]} for row in retired),
+        key=_processing_key,
+    )
+    return out
+
+
 def _fill(report: RunReport, changes: Changes) -> None:
     report.new = sorted(changes.new)
     report.changed = sorted(changes.changed)
@@ -790,40 +869,59 @@ def _fill(report: RunReport, changes: Changes) -> None:
 
 
 def _delta_table(pools: list[Pool]) -> pl.DataFrame:
-    """One row per file of the pools: its pool rows as JSON lines (sorted, repeats
-    counted once) and their hash.
+    """One row per file of the pools, in file-name order: its pool rows as JSON lines
+    (sorted, repeats counted once) and their hash.
 
     A file may sit on several rows (romancal's own pools list one file under two
     observations); rows that disagree on what describes the file itself are refused,
-    naming both places, across pools as within one (``check_duplicate_files``)."""
+    naming both places, across pools as within one (``check_duplicate_files``). Only
+    the columns the catalog keeps are carried: a first load of millions of rows holds
+    this table, the pools and the catalog's page cache at once."""
+    from roman_asn.pool.reader import FILE_FACTS
+
     frames = []
-    locations: list[dict] = []
     for pool in pools:
         table = pool.table
-        frames.append(
-            table.drop(ROW_COLUMN).with_columns(
-                encode_rows(table).alias("__data"), pl.lit(pool.name).alias("__pool")
-            )
-        )
-        locations += [pool.where(int(r)) for r in table[ROW_COLUMN].to_list()]
+        kept = [c for c in ("filename", "program", "start_time", *FILE_FACTS) if c in table.columns]
+        frames.append(table.select(*dict.fromkeys(kept), encode_rows(table).alias("__data")))
     joined = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+    del frames
+    ends = np.cumsum([len(p) for p in pools])
+
+    def locate(row: int) -> dict:
+        """The error location of the joined table's ``row`` (its pool and source row)."""
+        k = int(np.searchsorted(ends, row, side="right"))
+        pool = pools[k]
+        return pool.where(int(pool.table[ROW_COLUMN][row - (int(ends[k - 1]) if k else 0)]))
+
     joined = joined.with_row_index(ROW_COLUMN)
     if joined["filename"].null_count():
-        index = joined["filename"].is_null().arg_true()[0]
-        raise PoolError("empty filename", **locations[index])
-    check_duplicate_files(joined, lambda row: locations[row])
-    per_file = (
-        joined.unique(["filename", "__data"], keep="first", maintain_order=True)
-        .sort(["filename", "__data"])
-        .group_by("filename", maintain_order=True)
-        .agg(
-            pl.col("__data").str.join("\n"),
-            *[pl.col(c).first() for c in ("program", "start_time") if c in joined.columns],
+        raise PoolError("empty filename", **locate(int(joined["filename"].is_null().arg_true()[0])))
+    check_duplicate_files(joined, locate)
+    kept = [c for c in ("filename", "__data", "program", "start_time") if c in joined.columns]
+    joined = joined.select(kept)
+    if not joined["filename"].is_duplicated().any():  # one row a file: the common case
+        per_file = joined.sort("filename")
+    else:
+        per_file = (
+            joined.unique(["filename", "__data"], keep="first", maintain_order=True)
+            .sort(["filename", "__data"])
+            .group_by("filename", maintain_order=True)
+            .agg(
+                pl.col("__data").str.join("\n"),
+                *[pl.col(c).first() for c in ("program", "start_time") if c in joined.columns],
+            )
         )
-    )
-    return per_file.with_columns(
-        pl.Series("__hash", row_hashes(per_file["__data"].to_list()), dtype=pl.Utf8)
-    )
+    del joined
+    return per_file.with_columns(_hashes(per_file["__data"]).alias("__hash"))
+
+
+def _hashes(data: pl.Series, step: int = 100_000) -> pl.Series:
+    """``row_hashes`` a slice at a time: never all rows as Python strings at once."""
+    digests: list[str] = []
+    for start in range(0, len(data), step):
+        digests += row_hashes(data.slice(start, step).to_list())
+    return pl.Series(digests, dtype=pl.Utf8)
 
 
 def export(catalog: Catalog, output, since: int | None = None) -> int:

@@ -27,7 +27,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 import sqlalchemy as sa
@@ -50,6 +50,7 @@ from roman_asn.rules.loader import Rule
 
 BATCH = 5_000  # values per IN (...) list
 BULK_CACHE_KIB = 4 * 1024 * 1024  # SQLite page cache of a first load
+RECORD_SLICE = 250_000  # associations recorded at a time by a first load
 
 
 @dataclass
@@ -214,19 +215,28 @@ def _group_ids(connection: Connection, keys: list[str]) -> pl.DataFrame:
 
 
 def read_files(connection: Connection, file_ids: Iterable[int], schema: pl.Schema) -> pl.DataFrame:
-    """The active rows of these files as a pool table, in file-name order, with file_id."""
-    ids, data = [], []
-    for chunk in batched(sorted(set(file_ids))):
-        rows = fetch_all(
-            connection,
-            sa.select(t.exposures.c.file_id, t.exposures.c.data).where(
-                is_in(connection, t.exposures.c.file_id, chunk) & ~t.exposures.c.withdrawn
-            ),
+    """The active rows of these files as a pool table, in file-name order, with file_id
+    (decoded a batch at a time: a first load reads back millions of rows)."""
+    parts = []
+    for chunk in batched(sorted(set(file_ids)), 10 * BATCH):
+        ids, data = [], []
+        for inner in batched(chunk):
+            rows = fetch_all(
+                connection,
+                sa.select(t.exposures.c.file_id, t.exposures.c.data).where(
+                    is_in(connection, t.exposures.c.file_id, inner) & ~t.exposures.c.withdrawn
+                ),
+            )
+            for file_id, text in rows:  # a file's pool rows, one JSON object a line
+                ids += [file_id] * (text.count("\n") + 1)
+                data.append(text)
+        parts.append(
+            decode_rows(data, schema).with_columns(pl.Series("file_id", ids, dtype=pl.Int64))
         )
-        for file_id, text in rows:  # a file's pool rows, one JSON object a line
-            ids += [file_id] * (text.count("\n") + 1)
-            data.append(text)
-    table = decode_rows(data, schema).with_columns(pl.Series("file_id", ids, dtype=pl.Int64))
+    if not parts:
+        empty = decode_rows([], schema).with_columns(pl.Series("file_id", [], dtype=pl.Int64))
+        parts.append(empty)
+    table = pl.concat(parts, how="vertical")
     return table.sort("filename", maintain_order=True).with_row_index(ROW_COLUMN)
 
 
@@ -389,8 +399,30 @@ def _first_by_cells(
         for part in parts:
             if part.associations.height or part.dropped.height:
                 keys = touched_groups(part, recording.keying)
-                _record(connection, part, delta, keys, delta_ids, recording)
+                for piece in _slices(part, recording.rules):
+                    _record(connection, piece, delta, keys, delta_ids, recording)
     return recording.changes
+
+
+def _slices(part: GenerationResult, rules: list[Rule]) -> Iterator[GenerationResult]:
+    """A first load's part (the rules outside sky cells: a million Level 2 associations
+    and more) a slice of associations at a time, so that recording holds a slice's
+    frames, not the part's. The slices follow the order in which ``_assign_names``
+    numbers (program, rule, group), so counters continue from slice to slice and the
+    names are those of one whole part; the dropped groups go with the first slice."""
+    if part.associations.height <= RECORD_SLICE:
+        yield part
+        return
+    place = pl.col("rule").replace_strict(
+        rule_indexes(rules), default=len(rules), return_dtype=pl.Int64
+    )
+    ranked = part.associations.sort(pl.col("program"), place, pl.col("group"))
+    for start in range(0, ranked.height, RECORD_SLICE):
+        yield replace(
+            part,
+            associations=ranked.slice(start, RECORD_SLICE),
+            dropped=part.dropped if start == 0 else part.dropped.head(0),
+        )
 
 
 def _incomplete_winners(
@@ -550,9 +582,9 @@ def _record(
             t.group_rows.delete().where(is_in(connection, t.group_rows.c.file_id, chunk))
         )
     if result is not None:
-        delta_rows = table.filter(pl.col("file_id").is_in(sorted(delta_ids))).select(
-            pl.col(ROW_COLUMN).alias("rows"), "file_id"
-        )
+        if not _empty(connection):
+            table = table.filter(pl.col("file_id").is_in(sorted(delta_ids)))
+        delta_rows = table.select(pl.col(ROW_COLUMN).alias("rows"), "file_id")
         pairs = (
             pl.concat([current.select("key", "rows"), dropped.select("key", "rows")])
             .explode("rows")
@@ -712,21 +744,30 @@ def member_names(text: str) -> list[str]:
     return json.loads(text)["members"]
 
 
-def member_lists(
-    connection: Connection, wanted: set[tuple[int, int]]
-) -> dict[tuple[int, int], list[str]]:
-    """Member names of many (association, version) pairs, read in batches by the key of
-    ``versions`` (an association has few versions: the others are read and skipped)."""
+MEMBER_NAMES = pl.Struct({"members": pl.List(pl.Utf8)})  # a version's ``members`` JSON
+
+
+def member_frame(connection: Connection, wanted: pl.DataFrame) -> pl.DataFrame:
+    """(asn_pk, version, members): member names of many (association, version) pairs
+    (``wanted``), read in batches by the key of ``versions`` (an association has few
+    versions: the others are read and dropped) and decoded by polars in one pass."""
     v = t.versions
-    found: dict[tuple[int, int], list[str]] = {}
-    for chunk in batched(sorted({pk for pk, _ in wanted})):
+    rows: list[tuple[int, int, str]] = []
+    for chunk in batched(sorted(set(wanted["asn_pk"].to_list()))):
         statement = sa.select(v.c.asn_pk, v.c.version, v.c.members).where(
             is_in(connection, v.c.asn_pk, chunk)
         )
-        for pk, version, text in fetch_all(connection, statement):
-            if (pk, version) in wanted:
-                found[(pk, version)] = member_names(text)
-    return found
+        rows += fetch_all(connection, statement)
+    found = pl.DataFrame(
+        rows,
+        schema={"asn_pk": pl.Int64, "version": pl.Int64, "members": pl.Utf8},
+        orient="row",
+    )
+    return found.join(
+        wanted.select(pl.col("asn_pk", "version").cast(pl.Int64)).unique(),
+        on=["asn_pk", "version"],
+        how="semi",
+    ).with_columns(pl.col("members").str.json_decode(MEMBER_NAMES).struct.field("members"))
 
 
 def _stem_expr(name: pl.Expr) -> pl.Expr:
@@ -772,15 +813,14 @@ def _insert_stems(
     older = sorted(set(frame["asn_pk"].to_list()) - opened_only - grown_pks)
     if older:
         # the open intervals are the stems of the version before (retiring closes none)
-        before = dict(frame.select("asn_pk", pl.col("version") - 1).iter_rows())
-        lists = member_lists(connection, {(pk, before[pk]) for pk in older})
-        held = [(name, pk) for (pk, _), names in lists.items() for name in names]
-        if held:
-            open_ = (
-                pl.DataFrame(held, schema={"stem": pl.Utf8, "asn_pk": pl.Int64}, orient="row")
-                .with_columns(_stem_expr(pl.col("stem")).alias("stem"))
-                .unique()
-            )
+        before = frame.select("asn_pk", pl.col("version") - 1).filter(
+            pl.col("asn_pk").is_in(pl.Series(older, dtype=pl.Int64).implode())
+        )
+        held = member_frame(connection, before).explode("members").drop_nulls("members")
+        if held.height:
+            open_ = held.select(
+                _stem_expr(pl.col("members")).alias("stem"), pl.col("asn_pk")
+            ).unique()
             versions = frame.select("asn_pk", pl.col("version").alias("removed"))
             gone = open_.join(stems, on=["stem", "asn_pk"], how="anti").join(versions, on="asn_pk")
             if gone.height:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 
 import click
 from rich.table import Table
@@ -34,7 +36,7 @@ def _print_json(value) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
-def _print_json_entries(value: list | dict[str, list]) -> None:
+def _json_entries(value: list | dict[str, list]) -> str:
     """A listing (entries, or lists of entries by kind) as JSON, one entry a line: as easy
     to read as indented JSON, and written by json's C encoder (indenting is pure Python:
     a day's change list, tens of MB, took a second longer)."""
@@ -48,9 +50,40 @@ def _print_json_entries(value: list | dict[str, list]) -> None:
 
     if isinstance(value, dict):
         body = ",\n".join(f"  {json.dumps(k)}: {listing(v, '  ')}" for k, v in value.items())
-        click.echo(f"{{\n{body}\n}}" if value else "{}")
-    else:
-        click.echo(listing(value, ""))
+        return f"{{\n{body}\n}}" if value else "{}"
+    return listing(value, "")
+
+
+def _print_json_entries(value: list | dict[str, list]) -> None:
+    click.echo(_json_entries(value))
+
+
+def _write_change_list(path: str | None, report) -> None:
+    """``--changes FILE``: the run's change list, as ``catalog changes --json`` prints it."""
+    if path is None or report.change_list is None:
+        return
+    from roman_asn.atomic import WriteError, atomic_write_text, write_error
+
+    try:
+        atomic_write_text(path, _json_entries(report.change_list) + "\n")
+    except (OSError, WriteError) as error:
+        failed = error if isinstance(error, WriteError) else write_error(error, path)
+        # the run is in the catalog: say how to list its changes again
+        raise WriteError(
+            f"{failed.message}; run {report.run_id} was recorded "
+            f"(`roman-asn catalog changes CATALOG --since {report.run_id - 1}` lists it)",
+            path=path,
+        ) from error
+
+
+CHANGES = click.option(
+    "--changes",
+    "changes_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    metavar="FILE",
+    help="Also write this run's change list (as `catalog changes --json` gives it) to FILE.",
+)
 
 
 def _entries_table(
@@ -74,6 +107,13 @@ def _entries_table(
     return table
 
 
+def _handed_over(items: list) -> Iterator:
+    """The items, each dropped from ``items`` as it is taken: the ingest lets a pool go
+    once its rows are in the catalog, and nothing here should keep it alive."""
+    while items:
+        yield items.pop(0)
+
+
 @click.group("catalog")
 def command() -> None:
     """Keep associations in a catalog that grows as exposures arrive.
@@ -87,20 +127,28 @@ def command() -> None:
 @click.argument("pools", nargs=-1, required=True, metavar="POOL...")
 @rule_options
 @click.option("--data-release-id", default=None, help="Data release id (set once, at creation).")
+@CHANGES
 @JSON
-def ingest(catalog, pools, rule_files, ignore_default, no_skycells, data_release_id, as_json):
+def ingest(
+    catalog, pools, rule_files, ignore_default, no_skycells, data_release_id, changes_file, as_json
+):
     """Add the rows of POOL... and bring the associations up to date."""
     from roman_asn.catalog import Catalog
     from roman_asn.pool import read_pool
 
     rules = selected_rules(rule_files, ignore_default, no_skycells)
     pools = [read_pool(p) for p in pools]  # a bad pool is refused before a catalog is made
-    with Catalog.open(catalog, create=True) as store:
+    count = len(pools)
+    with Catalog.open(catalog, create=True) as store, contextlib.ExitStack() as stack:
         if err_console.is_terminal:
-            with err_console.status(f"ingesting {len(pools)} pool(s)", spinner="dots"):
-                report = store.ingest(pools, rules, data_release_id=data_release_id)
-        else:
-            report = store.ingest(pools, rules, data_release_id=data_release_id)
+            stack.enter_context(err_console.status(f"ingesting {count} pool(s)"))
+        report = store.ingest(
+            _handed_over(pools),
+            rules,
+            data_release_id=data_release_id,
+            with_changes=bool(changes_file),
+        )
+    _write_change_list(changes_file, report)
     if as_json:
         _print_json({"run": report.run_id, **report.counts(), "seconds": report.seconds})
         return
@@ -118,12 +166,14 @@ def ingest(catalog, pools, rule_files, ignore_default, no_skycells, data_release
 @CATALOG
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @rule_options
+@CHANGES
 @JSON
-def withdraw(catalog, files, rule_files, ignore_default, no_skycells, as_json):
+def withdraw(catalog, files, rule_files, ignore_default, no_skycells, changes_file, as_json):
     """Take FILE... out of the catalog (bad data); their associations are versioned."""
     rules = selected_rules(rule_files, ignore_default, no_skycells)
     with _open(catalog) as store:
-        report = store.withdraw(files, rules)
+        report = store.withdraw(files, rules, with_changes=bool(changes_file))
+    _write_change_list(changes_file, report)
     if as_json:
         _print_json({"run": report.run_id, **report.counts()})
         return

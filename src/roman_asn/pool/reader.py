@@ -534,6 +534,8 @@ def check_duplicate_files(frame: pl.DataFrame, pool: Pool | Callable[[int], dict
     where = locate(int(second[ROW_COLUMN]))
     other = locate(int(first[ROW_COLUMN]))
     earlier = f"line {other['line']}" if other["line"] else f"row {other['row']}"
+    if other["path"] != where["path"]:  # an ingest of several pools: name the other one
+        earlier = f"{other['path']}, {earlier}"
     raise PoolError(
         f"file {name!r} is listed twice with different {', '.join(differ)} (also at "
         f"{earlier}); which to use would depend on row order",
