@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from roman_asn import generate, load_asn, load_rules, read_pool
 from roman_asn.catalog import Catalog, CatalogError, export
+from roman_asn.catalog.catalog import as_dicts
 from roman_asn.errors import PoolError
 from roman_asn.outputs import open_output
 from roman_asn.pool import Pool
@@ -163,8 +164,9 @@ def test_changed_metadata_versions_and_withdraw_retires(catalog_location):
         # withdraw the F087 file: its own associations are retired, never deleted
         gone = catalog.withdraw([rows[0]["filename"]], RULES, with_changes=True)
         assert gone.withdrawn == 1 and gone.retired
-        assert gone.change_list == catalog.changes(gone.run_id - 1)
-        assert sorted(e["name"] for e in gone.change_list["retired"]) == gone.retired
+        listed = as_dicts(gone.change_list)
+        assert listed == catalog.changes(gone.run_id - 1)
+        assert sorted(e["name"] for e in listed["retired"]) == gone.retired
         for name in gone.retired:
             assert catalog.show(name)["retired_reason"] == "left without members"
         assert not catalog.find(rows[0]["filename"])[0]["current"]
@@ -281,6 +283,8 @@ def test_cli_session(tmp_path, demo):
     # the ingest's own change list is, to the byte, what a reader asks for afterwards
     assert (tmp_path / "day2_changes.json").read_text() == listed
     changes = json.loads(listed)
+    with Catalog.open(db) as catalog:  # and what the Python API gives
+        assert changes == catalog.changes()
     assert set(changes) == {"new", "changed", "retired"}
     assert len(changes["new"]) == counts["new"]
     stale = json.loads(cli("stale", str(db), "--json").stdout)
@@ -316,7 +320,7 @@ def test_change_lists_agree_with_each_history(catalog_location, demo):
     with Catalog.open(catalog_location, create=True) as catalog:
         for piece in thirds:
             report = catalog.ingest([piece], RULES, with_changes=True)
-            listed = report.change_list
+            listed = as_dicts(report.change_list)
             assert listed == catalog.changes(report.run_id - 1)
             assert sorted(e["name"] for e in listed["new"]) == report.new
             assert sorted(e["name"] for e in listed["changed"]) == report.changed
@@ -366,6 +370,29 @@ def test_change_list_file_that_cannot_be_written(tmp_path, demo):
 
 def demo_associations(demo: Pool) -> list:
     return [a for a in generate(demo, RULES).associations.iter_rows()]
+
+
+def test_runs_and_cells_that_do_not_exist_are_errors_not_empty_lists(tmp_path, demo):
+    """A run number past the last one (or negative), or a malformed sky-cell name, would
+    list nothing silently: each is an error naming the catalog, and nothing is written."""
+    db = tmp_path / "cat.db"
+    with Catalog.open(db, create=True) as catalog:
+        catalog.ingest([demo], RULES)
+        for since in (2, -1):
+            with pytest.raises(CatalogError, match=f"no run {since}: .* runs are 1 to 1"):
+                catalog.changes(since)
+        assert catalog.changes(1) == {"new": [], "changed": [], "retired": []}
+        with pytest.raises(CatalogError, match="not a sky-cell name"):
+            catalog.cell("270p65")
+    done = subprocess.run(
+        [sys.executable, "-m", "roman_asn", "catalog", "export", str(db), "-o", "out"]
+        + ["--since", "5"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2 and "no run 5" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_bad_pool_writes_nothing(tmp_path, demo):

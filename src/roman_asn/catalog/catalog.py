@@ -105,8 +105,8 @@ class RunReport:
     changed: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    # this run's change list (as :meth:`Catalog.changes` gives it), when asked for
-    change_list: dict[str, list[dict]] | None = None
+    # this run's change list (as ``Catalog.changes(frames=True)`` gives it), when asked for
+    change_list: dict[str, pl.DataFrame] | None = None
 
     def counts(self) -> dict[str, int]:
         return {
@@ -497,9 +497,25 @@ class Catalog:
                 for r in rows
             ]
 
+    def check_run(self, since: int) -> int:
+        """``since`` if the catalog has had such a run, else a CatalogError."""
+        with reading(self.engine) as connection:
+            return self._check_run(connection, since)
+
+    def _check_run(self, connection, since: int) -> int:
+        """``since`` as given, if the catalog has had that many runs: a run not made
+        yet (a typo, another catalog's number) would list nothing, silently."""
+        last = connection.execute(sa.select(sa.func.max(t.runs.c.run_id))).scalar() or 0
+        if since < 0 or since > last:
+            raise CatalogError(
+                f"no run {since}: this catalog's runs are 1 to {last} (0: from the start)",
+                path=self.where,
+            )
+        return since
+
     def _default_since(self, connection, since: int | None) -> int:
         if since is not None:
-            return since
+            return self._check_run(connection, since)
         ids = (
             connection.execute(
                 sa.select(t.runs.c.run_id)
@@ -512,11 +528,13 @@ class Catalog:
         )
         return ids[1] if len(ids) > 1 else 0
 
-    def changes(self, since: int | None = None) -> dict[str, list[dict]]:
+    def changes(self, since: int | None = None, *, frames: bool = False) -> dict[str, Any]:
         """New, changed and retired associations after run ``since`` (default: the runs
-        after the one before the last), in processing order, with members added/removed."""
+        after the one before the last), in processing order, with members added/removed:
+        lists of entries, or (``frames``) a polars frame per kind."""
         with reading(self.engine) as connection:
-            return change_list(connection, self._default_since(connection, since))
+            found = change_list(connection, self._default_since(connection, since))
+        return found if frames else as_dicts(found)
 
     def stale(self) -> list[dict]:
         """The reprocessing plan: current associations never processed, or processed at
@@ -610,6 +628,13 @@ class Catalog:
 
     def cell(self, skycell: str) -> list[dict]:
         """Current associations on this sky cell."""
+        from roman_asn.skycells.skymap import NAME_PATTERN
+
+        if NAME_PATTERN.match(skycell) is None:
+            raise CatalogError(
+                f"{skycell!r} is not a sky-cell name (expected e.g. 270p65x48y69)",
+                path=self.where,
+            )
         with reading(self.engine) as connection:
             a = t.associations
             rows = (
@@ -737,6 +762,8 @@ class Catalog:
             options = GenerateOptions(
                 data_release_id=self._setting(connection, "data_release_id") or "p"
             )
+            if since is not None:
+                self._check_run(connection, since)
             return current_results(connection, options, since)
 
 
@@ -791,9 +818,10 @@ def _stage_expr() -> pl.Expr:
     )
 
 
-def change_list(connection, since: int) -> dict[str, list[dict]]:
+def change_list(connection, since: int) -> dict[str, pl.DataFrame]:
     """New, changed and retired associations after run ``since``, in processing order,
-    each with the members it gained and lost (as polars frames: a day is 50k entries)."""
+    each with the members it gained and lost: a frame per kind (a day is 50k entries,
+    too many to build as Python objects on the way to a JSON file)."""
     a, v = t.associations, t.versions
     # the versions made after ``since`` (by the run index: a GROUP BY here would read
     # every version), then their associations by key
@@ -845,21 +873,22 @@ def change_list(connection, since: int) -> dict[str, list[dict]]:
         .sort(_stage_expr(), "name")
     )
     fields = [*ENTRY_FIELDS, "version", "members_added", "members_removed"]
-    out: dict[str, list[dict]] = {
-        kind: kept.filter(pl.col("kind") == kind).select(fields).to_dicts()
-        for kind in ("new", "changed")
-    }
+    out = {kind: kept.filter(pl.col("kind") == kind).select(fields) for kind in ("new", "changed")}
     retired = fetch_all(
         connection,
         sa.select(*(a.c[name] for name in ENTRY_FIELDS), a.c.retired_reason).where(
             a.c.retired_run > since
         ),
     )
-    out["retired"] = sorted(
-        (dict(zip(ENTRY_FIELDS, row[:-1], strict=True)) | {"reason": row[-1]} for row in retired),
-        key=_processing_key,
-    )
+    out["retired"] = pl.DataFrame(
+        retired, schema=_ENTRY_SCHEMA | {"reason": pl.Utf8}, orient="row"
+    ).sort(_stage_expr(), "name")
     return out
+
+
+def as_dicts(frames: dict[str, pl.DataFrame]) -> dict[str, list[dict]]:
+    """A change list's frames as lists of entries (what :meth:`Catalog.changes` gives)."""
+    return {kind: frame.to_dicts() for kind, frame in frames.items()}
 
 
 def _fill(report: RunReport, changes: Changes) -> None:

@@ -38,15 +38,22 @@ def _print_json(value) -> None:
 
 def _json_entries(value: list | dict[str, list]) -> str:
     """A listing (entries, or lists of entries by kind) as JSON, one entry a line: as easy
-    to read as indented JSON, and written by json's C encoder (indenting is pure Python:
-    a day's change list, tens of MB, took a second longer)."""
-    encoder = json.JSONEncoder(ensure_ascii=False, default=str, separators=(", ", ": "))
+    to read as indented JSON, and written by a C encoder (indenting is pure Python: a
+    day's change list, tens of MB, took a second longer). Entries may come as a polars
+    frame, written by polars itself (a day's 50k changes, never built as dicts)."""
+    encoder = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))
 
-    def listing(entries: list, pad: str) -> str:
-        if not entries:
+    def lines(entries) -> list[str]:
+        if hasattr(entries, "write_ndjson"):
+            return entries.write_ndjson().splitlines() if entries.height else []
+        return [encoder.encode(entry) for entry in entries]
+
+    def listing(entries, pad: str) -> str:
+        each = lines(entries)
+        if not each:
             return "[]"
-        lines = ",\n".join(f"{pad}  {encoder.encode(entry)}" for entry in entries)
-        return f"[\n{lines}\n{pad}]"
+        body = ",\n".join(f"{pad}  {line}" for line in each)
+        return f"[\n{body}\n{pad}]"
 
     if isinstance(value, dict):
         body = ",\n".join(f"  {json.dumps(k)}: {listing(v, '  ')}" for k, v in value.items())
@@ -87,10 +94,16 @@ CHANGES = click.option(
 
 
 def _entries_table(
-    title: str, entries: list[dict], extra: tuple[str, ...] = (), limit: int = 0
+    title: str,
+    entries: list[dict],
+    extra: tuple[str, ...] = (),
+    limit: int = 0,
+    *,
+    total: int | None = None,
 ) -> Table:
+    """``total``: how many entries there are when ``entries`` are already the shown ones."""
     shown = entries[:limit] if limit else entries
-    more = len(entries) - len(shown)
+    more = (len(entries) if total is None else total) - len(shown)
     caption = f"and {more:,} more (--limit 0 or --json for all)" if more else None
     table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     entries = shown
@@ -192,7 +205,7 @@ def withdraw(catalog, files, rule_files, ignore_default, no_skycells, changes_fi
 def changes(catalog, since, limit, as_json):
     """New, changed and retired associations since a run (default: the last ingest)."""
     with _open(catalog) as store:
-        found = store.changes(since)
+        found = store.changes(since, frames=True)
     if as_json:
         _print_json_entries(found)
         return
@@ -201,8 +214,10 @@ def changes(catalog, since, limit, as_json):
         ("changed", ("version", "members_added", "members_removed")),
         ("retired", ("reason",)),
     ):
-        entries = found[kind]
-        console.print(_entries_table(f"{kind}: {len(entries):,}", entries, extra, limit))
+        frame = found[kind]
+        shown = (frame.head(limit) if limit else frame).to_dicts()
+        title = f"{kind}: {frame.height:,}"
+        console.print(_entries_table(title, shown, extra, total=frame.height))
 
 
 @command.command("export")
@@ -217,9 +232,11 @@ def export(catalog, output_dir, since, bundle):
     from roman_asn.catalog import export as export_all
     from roman_asn.outputs import open_output
 
-    # exports update a folder of earlier exports (--since): other files stay
-    output = open_output(output_dir, bundle=bundle, existing="force")
     with _open(catalog) as store:
+        if since is not None:
+            store.check_run(since)  # before anything is written
+        # exports update a folder of earlier exports (--since): other files stay
+        output = open_output(output_dir, bundle=bundle, existing="force")
         written = export_all(store, output, since)
     console.print(f"wrote {written:,} associations to {output.where}", soft_wrap=True)
 
