@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from roman_asn import generate, load_asn, load_rules, read_pool
 from roman_asn.catalog import Catalog, CatalogError, export
-from roman_asn.catalog.catalog import as_dicts
+from roman_asn.catalog.catalog import as_dicts, processing_stage
 from roman_asn.errors import PoolError
 from roman_asn.outputs import open_output
 from roman_asn.pool import Pool
@@ -325,9 +325,9 @@ def test_change_lists_agree_with_each_history(catalog_location, demo):
             assert sorted(e["name"] for e in listed["new"]) == report.new
             assert sorted(e["name"] for e in listed["changed"]) == report.changed
             for kind in ("new", "changed"):
+                # the frames' sort expression agrees with the one rule of processing order
                 order = [
-                    (2 if e["asn_type"] == "multiband" else int(e["level"] > 2), e["name"])
-                    for e in listed[kind]
+                    (processing_stage(e["level"], e["asn_type"]), e["name"]) for e in listed[kind]
                 ]
                 assert order == sorted(order)
                 for entry in listed[kind]:

@@ -808,7 +808,8 @@ _CHANGE_SCHEMA = {name: pl.Int64 for name in _CHANGE_FIELDS}
 
 
 def _stage_expr() -> pl.Expr:
-    """:func:`processing_stage` of a frame's rows."""
+    """:func:`processing_stage` of a frame's rows (the same rule as an expression, for
+    change lists; ``test_change_lists_agree_with_each_history`` holds them together)."""
     return (
         pl.when(pl.col("asn_type") == MULTIBAND)
         .then(2)
