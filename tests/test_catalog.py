@@ -395,6 +395,25 @@ def test_runs_and_cells_that_do_not_exist_are_errors_not_empty_lists(tmp_path, d
     assert not (tmp_path / "out").exists()
 
 
+def test_an_ingest_likely_to_fill_the_disk_says_so_first(tmp_path, demo, monkeypatch, caplog):
+    """The catalog and its write-ahead log need about twice its growth until the commit."""
+    import shutil
+    from collections import namedtuple
+
+    from roman_asn.catalog import catalog as module
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
+    with (
+        caplog.at_level("WARNING", logger="roman_asn.catalog"),
+        Catalog.open(tmp_path / "cat.db", create=True) as catalog,
+    ):
+        catalog.ingest([demo], RULES)  # a warning, not a refusal: the need is estimated
+    need = 2 * module.BYTES_PER_FILE * demo.table["filename"].n_unique() / 1e6
+    assert f"ingesting {demo.table['filename'].n_unique():,} files" in caplog.text
+    assert f"needs about {need:.1f} MB of free disk" in caplog.text and "0.0 MB free" in caplog.text
+
+
 def test_bad_pool_writes_nothing(tmp_path, demo):
     db = tmp_path / "cat.db"
     with Catalog.open(db, create=True) as catalog:

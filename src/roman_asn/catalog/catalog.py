@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import MISSING, dataclass, field
@@ -46,6 +47,7 @@ from roman_asn.catalog.store import (
     check_revision,
     fetch_all,
     is_in,
+    log,
     make_engine,
     reading,
     refresh_statistics,
@@ -88,6 +90,9 @@ def rules_hash(rules: Sequence[Rule], *, _legacy: bool = False) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+BYTES_PER_FILE = 11_000  # a SQLite catalog's size per pool file (10.5 GB at 1M, default rules)
 
 
 @dataclass
@@ -250,6 +255,7 @@ class Catalog:
         read = [p if isinstance(p, Pool) else read_pool(p) for p in pools]  # all checked first
         names = [p.name for p in read]
         delta = _delta_table(read)
+        self._warn_if_short_of_disk(delta.height)
         with writing(self.engine) as connection:
             digest = self._check_rules(connection, rules)
             options = self._options(connection, data_release_id)
@@ -278,6 +284,25 @@ class Catalog:
             self._refresh_if_grown(connection, report.added + report.updated)
             self._finish(connection, report, started, with_changes)
         return report
+
+    def _warn_if_short_of_disk(self, files: int) -> None:
+        """Say so before an ingest that will likely fill the disk of a SQLite catalog: it
+        grows by about BYTES_PER_FILE a file, and its write-ahead log holds as much again
+        until the commit (a full disk leaves the catalog as it was, after the time the
+        ingest took; a 3M-row first load needs about 60 GB)."""
+        if "://" in self.location:
+            return
+        need = 2 * BYTES_PER_FILE * files
+        free = shutil.disk_usage(Path(self.location).resolve().parent).free
+        if free < need:
+            log.warning(
+                "ingesting %s files into %s needs about %s of free disk (the catalog and, "
+                "until the commit, its write-ahead log); %s free",
+                f"{files:,}",
+                self.where,
+                _size(need),
+                _size(free),
+            )
 
     def withdraw(
         self, files: Iterable[str], rules: list[Rule] | None = None, *, with_changes: bool = False
@@ -765,6 +790,10 @@ class Catalog:
             if since is not None:
                 self._check_run(connection, since)
             return current_results(connection, options, since)
+
+
+def _size(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
 
 
 def _asn_name(name: str) -> str:
