@@ -47,6 +47,7 @@ from roman_asn.catalog.store import (
     check_revision,
     fetch_all,
     is_in,
+    is_url,
     log,
     make_engine,
     reading,
@@ -143,7 +144,7 @@ class Catalog:
     @property
     def where(self) -> str:
         """The location for people: a URL's password is never shown."""
-        if "://" not in self.location:
+        if not is_url(self.location):
             return self.location
         return self.engine.url.render_as_string(hide_password=True)
 
@@ -153,9 +154,9 @@ class Catalog:
     ) -> Catalog:
         """Open the catalog; ``create``: make a new one if nothing is there."""
         text = os.fspath(location)
-        if "://" not in text and not create and not Path(text).exists():
+        if not is_url(text) and not create and not Path(text).exists():
             raise CatalogError("no catalog here (ingest a pool to create one)", path=text)
-        if "://" not in text and create:
+        if not is_url(text) and create:
             parent = Path(text).parent
             if not parent.is_dir():
                 raise CatalogError(f"folder {parent} does not exist", path=text)
@@ -167,7 +168,7 @@ class Catalog:
     def upgrade(location: str | os.PathLike[str]) -> tuple[str | None, str]:
         """Bring an older catalog's schema up to date; return (before, after) revisions."""
         text = os.fspath(location)
-        if "://" not in text and not Path(text).exists():
+        if not is_url(text) and not Path(text).exists():
             raise CatalogError("no catalog here", path=text)
         return upgrade(make_engine(text))
 
@@ -290,7 +291,7 @@ class Catalog:
         grows by about BYTES_PER_FILE a file, and its write-ahead log holds as much again
         until the commit (a full disk leaves the catalog as it was, after the time the
         ingest took; a 3M-row first load needs about 60 GB)."""
-        if "://" in self.location:
+        if is_url(self.location):
             return
         need = 2 * BYTES_PER_FILE * files
         free = shutil.disk_usage(Path(self.location).resolve().parent).free
@@ -800,28 +801,7 @@ def _asn_name(name: str) -> str:
     return Path(name).name.removesuffix(".json").removesuffix("_asn")
 
 
-ENTRY_FIELDS = (
-    "name",
-    "file_name",
-    "product_name",
-    "rule",
-    "level",
-    "asn_type",
-    "program",
-    "asn_id",
-    "skycell",
-)
-_CHANGE_FIELDS = ("asn_pk", "current_version", "created_run", "retired_run")
-
-
-def _entry(row) -> dict:
-    return {name: row[name] for name in ENTRY_FIELDS}
-
-
-def _processing_key(entry: dict) -> tuple:
-    return (processing_stage(entry["level"], entry["asn_type"]), entry["name"])
-
-
+# an association's entry in listings, with its type in change-list frames
 _ENTRY_SCHEMA = {
     "name": pl.Utf8,
     "file_name": pl.Utf8,
@@ -833,6 +813,18 @@ _ENTRY_SCHEMA = {
     "asn_id": pl.Utf8,
     "skycell": pl.Utf8,
 }
+ENTRY_FIELDS = tuple(_ENTRY_SCHEMA)
+_CHANGE_FIELDS = ("asn_pk", "current_version", "created_run", "retired_run")
+
+
+def _entry(row) -> dict:
+    return {name: row[name] for name in ENTRY_FIELDS}
+
+
+def _processing_key(entry: dict) -> tuple:
+    return (processing_stage(entry["level"], entry["asn_type"]), entry["name"])
+
+
 _CHANGE_SCHEMA = {name: pl.Int64 for name in _CHANGE_FIELDS}
 
 
@@ -972,15 +964,7 @@ def _delta_table(pools: list[Pool]) -> pl.DataFrame:
             )
         )
     del joined
-    return per_file.with_columns(_hashes(per_file["__data"]).alias("__hash"))
-
-
-def _hashes(data: pl.Series, step: int = 100_000) -> pl.Series:
-    """``row_hashes`` a slice at a time: never all rows as Python strings at once."""
-    digests: list[str] = []
-    for start in range(0, len(data), step):
-        digests += row_hashes(data.slice(start, step).to_list())
-    return pl.Series(digests, dtype=pl.Utf8)
+    return per_file.with_columns(row_hashes(per_file["__data"]).alias("__hash"))
 
 
 def export(catalog: Catalog, output, since: int | None = None) -> int:

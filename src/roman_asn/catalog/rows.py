@@ -35,8 +35,14 @@ def encode_rows(table: pl.DataFrame) -> pl.Series:
     return pl.DataFrame({"data": text}).select(expr)["data"]
 
 
-def row_hashes(data: list[str]) -> list[str]:
-    return [hashlib.sha1(text.encode()).hexdigest() for text in data]
+def row_hashes(data: pl.Series, step: int = 100_000) -> pl.Series:
+    """SHA-1 of each row's JSON, a slice at a time: never all rows as Python strings at
+    once (a first load hashes millions)."""
+    digests: list[str] = []
+    for start in range(0, len(data), step):
+        part = data.slice(start, step).to_list()
+        digests += [hashlib.sha1(text.encode()).hexdigest() for text in part]
+    return pl.Series(digests, dtype=pl.Utf8)
 
 
 def merge_schemas(old: pl.Schema | None, new: pl.Schema) -> pl.Schema:
