@@ -80,3 +80,20 @@ def test_module_entry_point_and_unknown_command():
         [sys.executable, "-m", "roman_asn", "nonsense"], capture_output=True, text=True
     )
     assert run.returncode == 2 and "No such command" in run.stderr
+
+
+def test_an_exit_with_a_message_prints_it():
+    """A SystemExit carrying a message (``sys.exit("...")``) says it, as Python would:
+    no path out of the command line ends silently with status 1."""
+    script = (
+        "import sys, click\n"
+        "from roman_asn.cli.common import run_cli\n"
+        "@click.group()\n"
+        "def g(): pass\n"
+        "@g.command()\n"
+        "def stop(): sys.exit('the reason')\n"
+        "sys.exit(run_cli(g, ['stop']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: the reason"

@@ -34,7 +34,10 @@ def run_cli(group: click.Group, argv: list[str] | None = None) -> int:
         group.main(args=argv, prog_name="roman-asn", standalone_mode=True)
     except SystemExit as stop:
         code = stop.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        if code is None or isinstance(code, int):
+            return code or 0
+        err_console.print(f"error: {code}", markup=False, highlight=False)  # as sys.exit would
+        return 1
     return 0
 
 
