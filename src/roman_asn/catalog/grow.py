@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from roman_asn.catalog import schema as t
 from roman_asn.catalog.store import fetch_all, is_in
-from roman_asn.generator.engine import GROUP_SEPARATOR, name_fields
+from roman_asn.generator.engine import group_identity, name_fields
 from roman_asn.rules.loader import Rule
 
 
@@ -97,8 +97,9 @@ class Completion:
                 "__key": list(self.stored),
             }
         )
-        text = pl.concat_str(["rule", "asn_type", "constraints"], separator=GROUP_SEPARATOR)
-        matched = made.with_columns(text.alias("__text")).join(texts, on="__text", how="inner")
+        matched = made.with_columns(group_identity().alias("__text")).join(
+            texts, on="__text", how="inner"
+        )
         self.unsure |= set(self.stored) - set(matched["__key"].to_list())
         if matched["__key"].is_duplicated().any():  # never expected: one group, one text
             self.unsure |= set(matched.filter(pl.col("__key").is_duplicated())["__key"])

@@ -38,7 +38,15 @@ from roman_asn.catalog import store
 from roman_asn.catalog.grow import Completion, stored_groups
 from roman_asn.catalog.rows import decode_rows
 from roman_asn.catalog.store import fetch_all, is_in
-from roman_asn.generator.engine import GROUP_SEPARATOR, GenerationResult, generate
+from roman_asn.generator.engine import (
+    GROUP_SEPARATOR,
+    GenerationResult,
+    finish,
+    generate,
+    group_identity,
+    prepare,
+    undeduplicated_associations,
+)
 from roman_asn.generator.naming import (
     ACID_PLACEHOLDER,
     DISCOVERED_SUFFIX,
@@ -236,7 +244,13 @@ def read_files(connection: Connection, file_ids: Iterable[int], schema: pl.Schem
     if not parts:
         empty = decode_rows([], schema).with_columns(pl.Series("file_id", [], dtype=pl.Int64))
         parts.append(empty)
-    table = pl.concat(parts, how="vertical")
+    return in_pool_order(parts)
+
+
+def in_pool_order(tables: list[pl.DataFrame]) -> pl.DataFrame:
+    """Rows read by ``read_files`` (each table's ``pool_row`` dropped) as one table in
+    file-name order, numbered again: a file's rows keep their order."""
+    table = pl.concat([t.drop(ROW_COLUMN, strict=False) for t in tables], how="vertical")
     return table.sort("filename", maintain_order=True).with_row_index(ROW_COLUMN)
 
 
@@ -316,9 +330,11 @@ def _reconcile(connection, delta_ids, recording: Recording, options, schema) -> 
     delta = read_files(connection, delta_ids, schema)
     if _empty(connection) and _by_cells(delta, rules):
         return _first_by_cells(connection, delta, delta_ids, recording, options)
-    first = generate(delta.drop("file_id"), rules, options) if delta.height else None
-    if first is not None:
-        keys |= touched_groups(first, keying)  # where they go
+    first = None
+    if delta.height:  # the groups the delta makes alone: where its files go
+        prepared = prepare(delta.drop("file_id"), rules)
+        first = undeduplicated_associations(prepared, options)
+        keys |= set(keying.of_frame(first.select(group_identity().alias("group")))["key"])
     # groups that only gain files are completed from their stored members, not read back
     stored = stored_groups(connection, keys - before, rules, delta.columns)
     product_rules = {r.name for r in rules if r.source_rules}
@@ -327,9 +343,11 @@ def _reconcile(connection, delta_ids, recording: Recording, options, schema) -> 
         pairs = files_of_groups(connection, keys - set(stored))
         files = set(pairs["file_id"].to_list()) | delta_ids
         if first is not None and not stored and files == set(delta["file_id"].to_list()):
-            result, table = first, delta  # nothing else to read: the delta is the whole group set
+            # nothing else to read: the delta is the whole group set
+            result, table = finish(prepared, first, rules, options, asn_pool="none"), delta
         else:
-            table = read_files(connection, files, schema)
+            # the delta was read already: the same rows as reading all again
+            table = in_pool_order([delta, read_files(connection, files - delta_ids, schema)])
             scoped = _rows_by_rule(pairs, rules, table, delta_ids)
             completion = Completion(stored, product_rules)
             result = (

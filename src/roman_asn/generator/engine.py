@@ -332,10 +332,38 @@ def generate(
         table, pool_name = source, "none"
         if ROW_COLUMN not in table.columns:
             table = table.with_row_index(ROW_COLUMN)
-    asn_pool = options.asn_pool or pool_name
     prepared = prepare(table, rules, rows_by_rule)
-    associations, dropped = build_associations(prepared, rules, options, rows_by_rule, amend)
+    undeduplicated = undeduplicated_associations(prepared, options, rows_by_rule)
     lines = source.lines if isinstance(source, Pool) else None
+    return finish(
+        prepared,
+        undeduplicated,
+        rules,
+        options,
+        asn_pool=options.asn_pool or pool_name,
+        lines=lines,
+        amend=amend,
+        started=started,
+    )
+
+
+def finish(
+    prepared: Prepared,
+    undeduplicated: pl.DataFrame,
+    rules: list[Rule],
+    options: GenerateOptions,
+    *,
+    asn_pool: str,
+    lines: np.ndarray | None = None,
+    amend: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    started: float | None = None,
+) -> GenerationResult:
+    """The result of ``generate`` from its prepared rules and every association they
+    made: the catalog first looks at which groups a delta makes (``group_identity`` of
+    the undeduplicated frame), and finishes only when that was all there was to do."""
+    if amend is not None:
+        undeduplicated = amend(undeduplicated)
+    associations, dropped = finalize(undeduplicated, rules, options)
     orphans = find_orphans(prepared, associations, options, lines)
     return GenerationResult(
         associations=associations,
@@ -344,10 +372,10 @@ def generate(
         options=options,
         asn_pool=asn_pool,
         rules=list(rules),
-        n_rows=table.height,
+        n_rows=prepared.table.height,
         skipped_rules=prepared.skipped,
         notes=prepared.notes,
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - (started or time.perf_counter()),
     )
 
 
@@ -694,6 +722,13 @@ def _flat_members(rows: pl.DataFrame, positions: pl.DataFrame, extras: list[str]
     return out.with_columns(every_row["rows"])
 
 
+def group_identity() -> pl.Expr:
+    """A group's identity across runs (the catalog keys groups by it): its rule, type and
+    group values, the candidate id included for candidate associations, not a
+    discovered one (an ``undeduplicated_associations`` frame has what it reads)."""
+    return pl.concat_str(["rule", "asn_type", "constraints"], separator=GROUP_SEPARATOR)
+
+
 def _finalize(
     undeduplicated: pl.DataFrame,
     options: GenerateOptions,
@@ -708,10 +743,7 @@ def _finalize(
     # the group's identity across runs (the catalog's key): rule, type and group values,
     # the candidate id included for candidate associations, not the discovered one
     undeduplicated = undeduplicated.with_columns(
-        pl.concat_str(["rule", "asn_type", "constraints"], separator=GROUP_SEPARATOR).alias(
-            "group"
-        ),
-        pl.col("product_name").alias("product_template"),
+        group_identity().alias("group"), pl.col("product_name").alias("product_template")
     )
     marked = mark_duplicates(undeduplicated)
     winners = marked.filter(pl.col("idx") == pl.col("winner"))
