@@ -149,14 +149,14 @@ class Completion:
 
     def gained_stems(self) -> pl.DataFrame:
         """(asn_pk, stem): the member stems each completed association did not hold."""
-        from roman_asn.catalog.ingest import _stem_expr
+        from roman_asn.catalog.ingest import stems_of
 
         def stems(pairs: dict[int, list[str]]) -> pl.DataFrame:
             frame = pl.DataFrame(
-                {"asn_pk": list(pairs), "stem": list(pairs.values())},
-                schema={"asn_pk": pl.Int64, "stem": pl.List(pl.Utf8)},
-            ).explode("stem")
-            return frame.with_columns(_stem_expr(pl.col("stem")).alias("stem")).unique()
+                {"asn_pk": list(pairs), "member": list(pairs.values())},
+                schema={"asn_pk": pl.Int64, "member": pl.List(pl.Utf8)},
+            ).explode("member")
+            return stems_of(frame, "member").unique()
 
         gained = stems(self.added)
         if gained.height == 0:

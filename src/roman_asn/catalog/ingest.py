@@ -799,6 +799,15 @@ def _stem_expr(name: pl.Expr) -> pl.Expr:
     )
 
 
+def stems_of(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``frame`` with the member names of ``column`` replaced by their ``stem``, worked
+    out once per distinct name: a day's members repeat across its associations (1.3M
+    names, 20k distinct, at 1M rows)."""
+    names = frame.select(pl.col(column).unique())
+    stems = names.with_columns(_stem_expr(pl.col(column)).alias("stem"))
+    return frame.join(stems, on=column, how="left", maintain_order="left").drop(column)
+
+
 def _insert_stems(
     connection: Connection,
     frame: pl.DataFrame,
@@ -814,13 +823,15 @@ def _insert_stems(
     from roman_asn.catalog.store import bulk_insert
 
     grown_pks = set() if grown is None else set(grown["asn_pk"].to_list())
-    stems = (
+    members = (
         frame.filter(~pl.col("asn_pk").is_in(sorted(grown_pks)))
         .select("asn_pk", "version", "members")
         .explode("members")
         .drop_nulls("members")
-        .select(pl.col("members").alias("stem"), "asn_pk", pl.col("version").alias("added"))
-        .with_columns(_stem_expr(pl.col("stem")).alias("stem"))
+    )
+    stems = (
+        stems_of(members, "members")
+        .select("stem", "asn_pk", pl.col("version").alias("added"))
         .unique(["stem", "asn_pk"], maintain_order=True)
     )
     if grown_pks:
@@ -836,9 +847,8 @@ def _insert_stems(
         )
         held = member_frame(connection, before).explode("members").drop_nulls("members")
         if held.height:
-            open_ = held.select(
-                _stem_expr(pl.col("members")).alias("stem"), pl.col("asn_pk")
-            ).unique()
+            open_ = stems_of(held.select("members", "asn_pk"), "members").select("stem", "asn_pk")
+            open_ = open_.unique()
             versions = frame.select("asn_pk", pl.col("version").alias("removed"))
             gone = open_.join(stems, on=["stem", "asn_pk"], how="anti").join(versions, on="asn_pk")
             if gone.height:
