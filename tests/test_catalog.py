@@ -770,3 +770,55 @@ def test_upgrade_keeps_the_hashed_keys_of_a_catalog_with_groups(tmp_path):
         assert raw.execute("SELECT value FROM settings WHERE key='group_keys'").fetchall() == [
             ("ordered",)
         ]
+
+
+def test_an_unreachable_server_is_named_as_given_without_its_password(tmp_path):
+    """The error names the URL the user typed (not the driver's spelling of it) and
+    never prints its password."""
+    done = subprocess.run(
+        [sys.executable, "-m", "roman_asn", "catalog", "stats"]
+        + ["postgresql://bob:s3cret@127.0.0.1:1/archive"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: postgresql://bob:***@127.0.0.1:1/archive: cannot open")
+    assert "s3cret" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_mark_from_a_reprocessing_plan_or_a_list(tmp_path):
+    """`mark --from` takes what the catalog prints (`stale --json` from stdin, a change
+    list) or names one a line with product paths; a broken JSON list is an error
+    naming the file and line, and marks nothing."""
+    db = tmp_path / "cat.db"
+
+    def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "roman_asn", "catalog", *args],
+            capture_output=True,
+            text=True,
+            input=stdin,
+            cwd=tmp_path,
+        )
+
+    assert cli("ingest", str(db), str(DEMO)).returncode == 0
+    plan = cli("stale", str(db), "--json").stdout
+    names = [e["name"] for e in json.loads(plan)]
+    first, second = names[0], names[1]
+    (tmp_path / "broken.json").write_text(plan.replace("}", "", 1))
+    broken = cli("mark", str(db), "--from", "broken.json")
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("error: broken.json: line 3: not JSON")
+    assert len(json.loads(cli("stale", str(db), "--json").stdout)) == len(names)
+
+    (tmp_path / "done.txt").write_text(f"{first}\tproducts/{first}.asdf\n\n{second}_asn.json\n")
+    assert cli("mark", str(db), "--from", "done.txt").returncode == 0
+    with Catalog.open(db) as catalog:
+        assert catalog.show(first)["processing"][0]["product_path"] == f"products/{first}.asdf"
+        assert catalog.show(second)["processing"][0]["product_path"] is None
+    left = cli("stale", str(db), "--json").stdout
+    reasons = {e["name"]: e["reason"] for e in json.loads(left)}
+    assert all(reasons.get(n, "") != "never processed" for n in (first, second))
+    assert cli("mark", str(db), "--from", "-", stdin=left).returncode == 0
+    assert json.loads(cli("stale", str(db), "--json").stdout) == []

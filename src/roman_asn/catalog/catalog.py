@@ -801,6 +801,46 @@ def _asn_name(name: str) -> str:
     return Path(name).name.removesuffix(".json").removesuffix("_asn")
 
 
+def read_mark_list(text: str, source: str) -> dict[str, str | None]:
+    """Association name -> product path (or None) from what ``catalog mark --from``
+    reads: names one a line, each optionally with a tab and the product path, or the
+    JSON a catalog listing prints (``catalog stale --json``: a list of entries with
+    ``name`` and, if given, ``product_path``; ``catalog changes --json``: its new and
+    changed entries; a list of names). ``source`` names the input in errors."""
+    stripped = text.lstrip()
+    if not stripped.startswith(("[", "{")):
+        marks: dict[str, str | None] = {}
+        for line in text.splitlines():
+            name, _, path = line.partition("\t")
+            if name.strip():
+                marks[_asn_name(name.strip())] = path.strip() or None
+        return marks
+    try:
+        listed = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CatalogError(
+            f"line {error.lineno}: not JSON ({error.msg}); expected a listing of "
+            "`catalog stale --json` or `catalog changes --json`, or names one a line",
+            path=source,
+        ) from None
+    if isinstance(listed, dict):  # a change list: what is now current
+        listed = [*listed.get("new", []), *listed.get("changed", [])]
+    marks = {}
+    for number, entry in enumerate(listed if isinstance(listed, list) else [listed], 1):
+        if isinstance(entry, str):
+            name, path = entry, None
+        elif isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            name, path = entry["name"], entry.get("product_path")
+        else:
+            raise CatalogError(
+                f"entry {number}: expected an association name or an object with a "
+                f"'name', found {json.dumps(entry)[:80]}",
+                path=source,
+            )
+        marks[_asn_name(name)] = path if isinstance(path, str) and path else None
+    return marks
+
+
 # an association's entry in listings, with its type in change-list frames
 _ENTRY_SCHEMA = {
     "name": pl.Utf8,

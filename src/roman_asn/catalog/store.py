@@ -121,8 +121,8 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
 
 def check_revision(engine: Engine, location: str, *, create: bool) -> None:
     """Create a new catalog at the head revision, or refuse one of another revision."""
-    if is_url(location):  # never show a password
-        location = engine.url.render_as_string(hide_password=True)
+    if is_url(location):  # the URL as given (not the driver's), never with its password
+        location = sa.engine.make_url(location).render_as_string(hide_password=True)
     try:
         with engine.connect() as connection:
             revision = current_revision(connection)

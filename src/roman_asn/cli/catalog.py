@@ -249,25 +249,22 @@ def export(catalog, output_dir, since, bundle):
     "--from",
     "from_file",
     type=click.File("r"),
-    help="Names (one per line, optionally a tab and the product path); - for stdin.",
+    help="Names (one per line, optionally a tab and the product path), or the JSON of "
+    "'catalog stale --json' or 'catalog changes --json'; - for stdin.",
 )
 @click.option("--failed", is_flag=True, help="Record a failed processing instead.")
 def mark(catalog, names, all_current, from_file, failed):
     """Record that the current version of associations was processed."""
-    paths: dict[str, str] = {}
+    from roman_asn.catalog.catalog import read_mark_list
+
     wanted = list(names)
+    paths: dict[str, str] = {}
     if from_file is not None:
-        for line in from_file:
-            parts = line.rstrip("\n").split("\t")
-            if parts[0].strip():
-                wanted.append(parts[0].strip())
-                if len(parts) > 1 and parts[1].strip():
-                    paths[parts[0].strip()] = parts[1].strip()
+        listed = read_mark_list(from_file.read(), from_file.name)
+        wanted += listed
+        paths = {name: path for name, path in listed.items() if path}
     if not wanted and not all_current:
         raise RomanAsnError("name associations with --processed NAME, --from FILE or --all")
-    from roman_asn.catalog.catalog import _asn_name
-
-    paths = {_asn_name(k): v for k, v in paths.items()}
     with _open(catalog) as store:
         count = store.mark(wanted, all_current=all_current, failed=failed, product_paths=paths)
     console.print(f"marked {count:,} association(s) {'failed' if failed else 'processed'}")
