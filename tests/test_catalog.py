@@ -822,3 +822,23 @@ def test_mark_from_a_reprocessing_plan_or_a_list(tmp_path):
     assert all(reasons.get(n, "") != "never processed" for n in (first, second))
     assert cli("mark", str(db), "--from", "-", stdin=left).returncode == 0
     assert json.loads(cli("stale", str(db), "--json").stdout) == []
+
+
+def test_one_ahead_keeps_order_and_raises_at_the_failing_item():
+    from roman_asn.catalog.ingest import one_ahead
+
+    def items(fail_at=None):
+        for i in range(5):
+            if i == fail_at:
+                raise ValueError(f"item {i}")
+            yield i
+
+    assert list(one_ahead(items())) == [0, 1, 2, 3, 4]
+    seen = []
+    with pytest.raises(ValueError, match="item 3"):
+        for i in one_ahead(items(fail_at=3)):
+            seen.append(i)
+    assert seen == [0, 1, 2]
+    early = one_ahead(items())
+    assert next(early) == 0
+    early.close()  # waits for the item in hand, leaves no thread behind

@@ -27,7 +27,9 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import polars as pl
 import sqlalchemy as sa
@@ -59,6 +61,7 @@ from roman_asn.rules.loader import Rule
 BATCH = 5_000  # values per IN (...) list
 BULK_CACHE_KIB = 4 * 1024 * 1024  # SQLite page cache of a first load
 RECORD_SLICE = 250_000  # associations recorded at a time by a first load
+T = TypeVar("T")
 
 
 @dataclass
@@ -410,16 +413,31 @@ def _first_by_cells(
     a part, not by the load."""
     from roman_asn.generator import cell_units
 
-    parts = cell_units.generate_by_cells(
-        delta.drop("file_id"), recording.rules, options, unit_pairs=cell_units.UNIT_PAIRS
-    )
-    with _bulk_load(connection):
-        for part in parts:
+    def keyed_parts() -> Iterator[tuple[GenerationResult, set[str]]]:
+        for part in cell_units.generate_by_cells(
+            delta.drop("file_id"), recording.rules, options, unit_pairs=cell_units.UNIT_PAIRS
+        ):
             if part.associations.height or part.dropped.height:
-                keys = touched_groups(part, recording.keying)
-                for piece in _slices(part, recording.rules):
-                    _record(connection, piece, delta, keys, delta_ids, recording)
+                yield part, touched_groups(part, recording.keying)
+
+    with _bulk_load(connection):
+        for part, keys in one_ahead(keyed_parts()):
+            for piece in _slices(part, recording.rules):
+                _record(connection, piece, delta, keys, delta_ids, recording)
     return recording.changes
+
+
+def one_ahead(items: Iterator[T]) -> Iterator[T]:
+    """``items``, the next one made in a thread while the caller works on this one: a
+    first load generates its next part (polars, which lets go of the GIL) while it
+    writes this one (SQLite, which lets go of it in each step). Exceptions come out
+    of the item that raised them; closing early waits for the item in hand."""
+    end = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="next-part") as pool:
+        coming = pool.submit(next, items, end)
+        while (item := coming.result()) is not end:
+            coming = pool.submit(next, items, end)
+            yield item
 
 
 def _slices(part: GenerationResult, rules: list[Rule]) -> Iterator[GenerationResult]:
