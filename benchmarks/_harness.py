@@ -109,7 +109,6 @@ def measure(
     """
     with (
         tempfile.TemporaryFile("w+") as out,
-        tempfile.TemporaryFile("w+") as err,
         open(stdin or os.devnull, "rb") as feed,
     ):
         start = time.perf_counter()
@@ -118,11 +117,15 @@ def measure(
             cwd=cwd,
             stdin=feed,
             stdout=out,
-            stderr=err,
+            # in memory, not a file: a command failing on a full disk still says why
+            stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,  # so a timeout can stop the command and its children
             env={**os.environ, "PYTHONHASHSEED": "0"},
         )
+        said: list[str] = []
+        listener = threading.Thread(target=lambda: said.append(process.stderr.read()))
+        listener.start()
         expired = threading.Event()
 
         def stop() -> None:
@@ -153,9 +156,10 @@ def measure(
         if timer:
             timer.cancel()
         process.returncode = os.waitstatus_to_exitcode(status)
+        listener.join()
+        process.stderr.close()
         out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
+        stdout, stderr = out.read(), "".join(said)
     return Run(
         command=[str(c) for c in command],
         returncode=process.returncode,
