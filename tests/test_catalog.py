@@ -842,3 +842,23 @@ def test_one_ahead_keeps_order_and_raises_at_the_failing_item():
     early = one_ahead(items())
     assert next(early) == 0
     early.close()  # waits for the item in hand, leaves no thread behind
+
+
+def test_a_writer_sorts_in_files_beside_the_catalog_a_reader_in_memory(tmp_path):
+    """A first load's index build must not hold its whole sort in memory, and its
+    temporary files go to the catalog's own folder, nowhere else."""
+    from roman_asn.catalog.store import make_engine, reading, writing
+
+    engine = make_engine(tmp_path / "cat.db")
+
+    def temporary(connection) -> tuple[int, str]:
+        raw = connection.connection.dbapi_connection
+        store = raw.execute("PRAGMA temp_store").fetchone()[0]
+        folder = raw.execute("PRAGMA temp_store_directory").fetchone()
+        return store, folder[0] if folder else ""
+
+    with writing(engine) as connection:
+        assert temporary(connection) == (1, str(tmp_path))  # FILE, beside the catalog
+    with reading(engine) as connection:
+        assert temporary(connection) == (2, "")  # MEMORY
+    engine.dispose()
