@@ -865,8 +865,11 @@ def _insert_stems(
         )
         held = member_frame(connection, before).explode("members").drop_nulls("members")
         if held.height:
-            open_ = stems_of(held.select("members", "asn_pk"), "members").select("stem", "asn_pk")
-            open_ = open_.unique()
+            open_ = (
+                stems_of(held.select("members", "asn_pk"), "members")
+                .select("stem", "asn_pk")
+                .unique()
+            )
             versions = frame.select("asn_pk", pl.col("version").alias("removed"))
             gone = open_.join(stems, on=["stem", "asn_pk"], how="anti").join(versions, on="asn_pk")
             if gone.height:

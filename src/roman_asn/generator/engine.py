@@ -375,7 +375,7 @@ def finish(
         n_rows=prepared.table.height,
         skipped_rules=prepared.skipped,
         notes=prepared.notes,
-        seconds=time.perf_counter() - (started or time.perf_counter()),
+        seconds=0.0 if started is None else time.perf_counter() - started,
     )
 
 
