@@ -4,14 +4,23 @@ numbers depend on other groups, duplicates, orphans, GBTDS, candidate modes)."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from roman_asn.cli import main
-from roman_asn.generator.explain import explain, explain_row, explain_rows
+from roman_asn.generator.explain import (
+    SKYCELL_NAME,
+    _foreign_cell_names,
+    explain,
+    explain_row,
+    explain_rows,
+)
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.pool import Pool
 from roman_asn.pool.columns import ROW_COLUMN
@@ -151,3 +160,33 @@ def test_explain_of_a_parquet_pool_names_a_bad_row_in_the_file(tmp_path, capsys)
     assert main(["explain", str(path), "#7"]) == 2
     err = capsys.readouterr().err
     assert "row 8" in err and "pass" in err
+
+
+CELL_TEXT = st.text(alphabet="0123456789pmxy_٣", max_size=40)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.one_of(CELL_TEXT, st.sampled_from(["270p65x48y69", "001m02x03y04"]))),
+            st.sampled_from(["270p65x48y69", "001m02x03y04", "270p65", None]),
+        ),
+        max_size=20,
+    )
+)
+def test_a_sky_cell_product_holding_another_cell_name_is_found(cases):
+    """The one-pass check of sky-cell product names agrees with searching each name
+    for every cell name, overlapping ones included."""
+    names = ["".join(parts) for parts, _ in cases]
+    cells = [cell for _, cell in cases]
+    frame = pl.DataFrame(
+        {"product_key": names, "skycell": cells},
+        schema={"product_key": pl.Utf8, "skycell": pl.Utf8},
+    )
+    search = re.compile(f"(?=({SKYCELL_NAME}))")
+    expected = [
+        name
+        for name, cell in zip(names, cells, strict=True)
+        if {m.group(1) for m in search.finditer(name)} != {cell}
+    ]
+    assert _foreign_cell_names(frame) == expected

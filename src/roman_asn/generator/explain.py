@@ -541,14 +541,9 @@ def _fallback_reason(
     )
     if names.str.contains(full).any():
         return "a product name that could also be a sky-cell product's"
-    cell = re.compile(f"(?=({SKYCELL_NAME}))")
-    for name, skycell in (
-        combined.filter(pl.col("rule").is_in(list(sky)))
-        .select("product_key", "skycell")
-        .iter_rows()
-    ):
-        if {m.group(1) for m in cell.finditer(name)} != {skycell}:
-            return f"sky-cell product name {name} holds another sky cell's name"
+    wrong = _foreign_cell_names(combined.filter(pl.col("rule").is_in(list(sky))))
+    if wrong:
+        return f"sky-cell product name {wrong[0]} holds another sky cell's name"
     # a DMS file name numbers the names of one id and type; sky-cell products of that
     # id and type rank after it only if its name sorts after their common prefix
     mine = associations.filter(pl.col("rows").list.contains(row) & ~pl.col("rule").is_in(list(sky)))
@@ -561,6 +556,29 @@ def _fallback_reason(
             if name.startswith(prefix) or name > prefix:
                 return f"the sequence number of {name} counts sky-cell products"
     return None
+
+
+def _foreign_cell_names(products: pl.DataFrame) -> list[str]:
+    """The ``product_key`` values of ``products`` that hold a sky-cell name other than
+    their row's ``skycell`` (or none at all), overlapping names included.
+
+    Every cell name starts with three digits and p or m, and two such starts never
+    overlap: where each of them begins an occurrence of the row's own (well-formed) cell
+    name, the name holds that one only (the common case, in one pass); the rest are searched
+    one by one."""
+    key = pl.col("product_key")
+    own = key.str.count_matches(pl.col("skycell"), literal=True)
+    certain = (
+        pl.col("skycell").str.contains(f"^{SKYCELL_NAME}$")
+        & (own >= 1)
+        & (key.str.count_matches(r"\d{3}[pm]") == own)
+    ).fill_null(False)
+    cell = re.compile(f"(?=({SKYCELL_NAME}))")
+    return [
+        name
+        for name, skycell in products.filter(~certain).select("product_key", "skycell").iter_rows()
+        if {m.group(1) for m in cell.finditer(name)} != {skycell}
+    ]
 
 
 def _pieces(template: str) -> list[tuple[str, str | None, str, str | None]]:
