@@ -862,3 +862,70 @@ def test_a_writer_sorts_in_files_beside_the_catalog_a_reader_in_memory(tmp_path)
     with reading(engine) as connection:
         assert temporary(connection) == (2, "")  # MEMORY
     engine.dispose()
+
+
+def test_a_full_disk_in_the_middle_of_an_ingest_changes_nothing(
+    tmp_path, demo, monkeypatch, capsys
+):
+    """SQLite's page limit fails a write as a full disk does (SQLITE_FULL), wherever the
+    ingest is: in a bulk insert (the driver's own error) or a statement (SQLAlchemy's)."""
+    import sqlalchemy as sa
+
+    import roman_asn.catalog.catalog as catalog_module
+    from roman_asn.catalog.store import make_engine
+    from roman_asn.cli import main
+
+    db = tmp_path / "cat.db"
+    first, second = parts(demo, [i % 2 for i in range(demo.table.height)])
+    with Catalog.open(db, create=True) as catalog:
+        catalog.ingest([first], RULES)
+        before = catalog.stats()
+    pages = sqlite3.connect(db).execute("PRAGMA page_count").fetchone()[0]
+    second.write(tmp_path / "second.parquet")
+
+    for room in (1, 8, 64):  # the disk fills at different points of the ingest
+
+        def small_disk(location, room=room, **kwargs):
+            engine = make_engine(location, **kwargs)
+            sa.event.listen(
+                engine,
+                "connect",
+                lambda dbapi, _: dbapi.execute(f"PRAGMA max_page_count={pages + room}"),
+            )
+            return engine
+
+        monkeypatch.setattr(catalog_module, "make_engine", small_disk)
+        code = main(["catalog", "ingest", str(db), str(tmp_path / "second.parquet")])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert "catalog write failed: database or disk is full" in err and str(db) in err
+        monkeypatch.undo()
+        with Catalog.open(db) as catalog:
+            assert catalog.stats() == before
+
+
+def test_a_damaged_catalog_is_an_error_not_a_crash(tmp_path, demo, capsys):
+    """Pages overwritten anywhere in the file: each read command works or says the
+    catalog cannot be read (exit 2), never a traceback."""
+    from roman_asn.cli import main
+
+    db = tmp_path / "cat.db"
+    with Catalog.open(db, create=True) as catalog:
+        catalog.ingest([demo], RULES)
+    good = db.read_bytes()
+    failed = 0
+    for offset in range(0, len(good), len(good) // 16):
+        damaged = tmp_path / f"damaged{offset}.db"
+        data = bytearray(good)
+        data[offset : offset + 8192] = b"\xff" * len(data[offset : offset + 8192])
+        damaged.write_bytes(bytes(data))
+        for command in (["stats"], ["changes", "--json"], ["stale", "--json"]):
+            code = main(["catalog", command[0], str(damaged), *command[1:]])
+            err = capsys.readouterr().err
+            assert code in (0, 2), err
+            if code == 2:
+                failed += 1
+                assert str(damaged) in err and (
+                    "catalog read failed" in err or "cannot open" in err
+                )
+    assert failed

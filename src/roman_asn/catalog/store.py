@@ -186,16 +186,14 @@ def writing(engine: Engine) -> Iterator[Connection]:
                 connection.info.pop("write", None)
                 if sqlite:
                     _sort_beside_the_catalog(connection, False)
-    except sa.exc.OperationalError as error:
+    except _database_errors(engine) as error:
         reason = _reason(error)
         if "locked" in reason or "lock timeout" in reason or "canceling statement" in reason:
             raise CatalogError(
                 f"another process is writing to the catalog; waited {wait:g} s: try again later",
-                path=str(engine.url.database or engine.url),
+                path=_where(engine),
             ) from None
-        raise CatalogError(
-            f"catalog write failed: {reason}", path=str(engine.url.database)
-        ) from None
+        raise CatalogError(f"catalog write failed: {reason}", path=_where(engine)) from None
 
 
 def _sort_beside_the_catalog(connection: Connection, on: bool) -> None:
@@ -258,11 +256,27 @@ def _joined(connection: Connection) -> Iterator[None]:
     connection.commit()
 
 
+def _where(engine: Engine) -> str:
+    """The catalog for people: a file's path, a server's URL without its password."""
+    if engine.dialect.name == "sqlite":
+        return str(engine.url.database)
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=True)
+
+
+def _database_errors(engine: Engine) -> tuple[type[BaseException], ...]:
+    """What a failing database raises: SQLAlchemy's wrapped errors, and the driver's own
+    from the raw cursors of the bulk paths (a full disk in the middle of an insert)."""
+    return (sa.exc.DBAPIError, engine.dialect.loaded_dbapi.Error)
+
+
 @contextlib.contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A consistent read (one snapshot) that never waits for a writer."""
-    with engine.connect() as connection, connection.begin():
-        yield connection
+    try:
+        with engine.connect() as connection, connection.begin():
+            yield connection
+    except _database_errors(engine) as error:
+        raise CatalogError(f"catalog read failed: {_reason(error)}", path=_where(engine)) from None
 
 
 def refresh_statistics(connection: Connection) -> None:
