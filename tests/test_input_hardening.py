@@ -397,3 +397,31 @@ def test_a_footprint_wider_than_any_detector_is_a_row_reason_not_a_crash(tmp_pat
     assert not any(wide["filename"].replace("_uncal", "_cal") == m for m in members)
     (story,) = explain(pool([wide, fine]), load_rules(), GenerateOptions(), wide["filename"])
     assert "footprint wider than 20 deg" in repr(story)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_an_empty_pool_gives_no_associations_in_every_mode(tmp_path, capsys, kind):
+    """A pool with columns and no rows (the sky-cell rules on): nothing to write, the
+    same outputs whole or chunked, and explain says the pool has no rows."""
+    header = DEMO.read_text().splitlines()[0]
+    path = tmp_path / f"empty.{kind}"
+    if kind == "csv":
+        path.write_text(header + "\n")
+    else:
+        read_pool(DEMO).table.head(0).drop("pool_row").write_parquet(path)
+    outputs = {}
+    for mode in ([], ["--chunked"]):
+        out = tmp_path / f"out{len(mode)}"
+        code = main(["generate", str(path), "--bundle", f"{out}.parquet", "-o", str(out), *mode])
+        assert code == 0, capsys.readouterr().err
+        code = main(["generate", str(path), "--bundle", f"{out}.jsonl", *mode])
+        assert code == 0, capsys.readouterr().err
+        assert not out.exists() or not list(out.iterdir())
+        outputs[len(mode)] = (
+            Path(f"{out}.parquet").read_bytes(),
+            Path(f"{out}.jsonl").read_bytes(),
+        )
+    assert outputs[0] == outputs[1] and outputs[0][1] == b""
+    capsys.readouterr()
+    assert main(["explain", str(path), "#0"]) == 2
+    assert "the pool has no rows" in capsys.readouterr().err

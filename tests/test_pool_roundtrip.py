@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -66,3 +68,23 @@ def test_row_order_is_recorded(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("filename\nb\na\n")
     assert read_pool(path).table["pool_row"].to_list() == [0, 1]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "ecsv", "parquet"])
+def test_extra_nested_columns_are_written_as_json_text(tmp_path, suffix):
+    """A Parquet pool with nested columns the rules do not read (a list of lists, a
+    struct) converts to every format; the candidates keep their cell style."""
+    demo = read_pool(Path(__file__).parents[1] / "src/roman_asn/data/demo_pool.csv")
+    frame = demo.table.drop("pool_row").with_columns(
+        pl.lit([[1, 2], [3]]).alias("lists"),
+        pl.struct(pl.lit("a").alias("x"), pl.lit(2).alias("y")).alias("pair"),
+    )
+    source = tmp_path / "nested.parquet"
+    frame.write_parquet(source)
+    out = tmp_path / f"out.{suffix}"
+    read_pool(source).write(out)
+    back = read_pool(out).table
+    assert back.height == frame.height
+    assert back["candidates"].to_list() == demo.table["candidates"].to_list()
+    if suffix != "parquet":
+        assert back["lists"][0] == "[[1,2],[3]]" and back["pair"][0] == '{"x":"a","y":2}'

@@ -166,6 +166,6 @@ def _chunked(path: str, rules, options, output: Output, client, reporter: Report
 
     with reporter.status("splitting the pool by program"):
         tally = _write_parts(generate_chunked(path, rules, options, client=client), output, said)
-    if not tally.parts:
-        raise RomanAsnError("the pool has no rows", path=path)
+    if not tally.parts:  # no rows: the empty result a whole run gives (same outputs)
+        return _whole(path, rules, options, output, None, reporter, False)
     return tally.result()

@@ -83,7 +83,7 @@ def split_pool(
             pieces.setdefault(key, []).append(str(piece))
             sizes[key] += group.height
     wanted = max(parts, math.ceil(n_rows / max(1, unit_rows)))
-    bins = _in_program_order(sizes, wanted)
+    bins = [keys for keys in _in_program_order(sizes, wanted) if keys]  # none: no rows
     return SplitPool(
         name=source.name,
         n_rows=n_rows,

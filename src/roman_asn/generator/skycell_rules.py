@@ -126,7 +126,7 @@ def expand_matched(
     counts = matches.counts()
     repeats = np.maximum(counts, 1)
     take = np.repeat(np.arange(frame.height), repeats)
-    starts = np.concatenate([[0], np.cumsum(repeats)[:-1]]).astype(np.int64)
+    starts = (np.cumsum(repeats) - repeats).astype(np.int64)  # an empty frame too
     inner = np.arange(len(take)) - np.repeat(starts, repeats)
     matched = np.repeat(counts > 0, repeats)
     index = np.full(len(take), -1, dtype=np.int64)

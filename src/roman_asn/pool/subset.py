@@ -77,6 +77,8 @@ class PoolRows:
                 number = int(text[1:])
             except ValueError:
                 raise RomanAsnError(f"row {spec!r}: expected #N with N a row number") from None
+            if self.height == 0:
+                raise RomanAsnError(f"row {spec!r}: the pool has no rows", path=self.path)
             if not 0 <= number < self.height:
                 raise RomanAsnError(
                     f"row #{number} is not in the pool (rows #0..#{self.height - 1})",

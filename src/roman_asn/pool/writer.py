@@ -37,10 +37,31 @@ def _candidate_text(column: pl.Expr) -> pl.Expr:
     return pl.concat_str([pl.lit("["), column.list.eval(pair).list.join(", "), pl.lit("]")])
 
 
+def _is_candidate_list(dtype: pl.DataType) -> bool:
+    """A list of (id, type) structs, as the candidates column holds."""
+    inner = dtype.inner if isinstance(dtype, pl.List) else None
+    return isinstance(inner, pl.Struct) and {f.name for f in inner.fields} >= {"id", "type"}
+
+
+def _nested_text(column: pl.Expr) -> pl.Expr:
+    """Any other nested value (a list, a struct) as its JSON text."""
+    return pl.struct(column.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
+
+
+def _as_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+    """A nested column as text: candidate lists in the pool format's cell style, other
+    nested values as JSON; None for a column that is not nested."""
+    if _is_candidate_list(dtype):
+        return _candidate_text(column)
+    if dtype.is_nested():
+        return _nested_text(column)
+    return None
+
+
 def _with_candidates_as_text(frame: pl.DataFrame) -> pl.DataFrame:
-    """List (candidate) columns as their cell text; the other columns as they are."""
-    lists = [n for n, t in frame.schema.items() if isinstance(t, pl.List)]
-    return frame.with_columns(_candidate_text(pl.col(n)).alias(n) for n in lists)
+    """Nested columns as text (:func:`_as_text`); the other columns as they are."""
+    nested = {n: _as_text(pl.col(n), t) for n, t in frame.schema.items()}
+    return frame.with_columns(text.alias(n) for n, text in nested.items() if text is not None)
 
 
 def _text_frame(pool: Pool) -> pl.DataFrame:
@@ -51,10 +72,9 @@ def _text_frame(pool: Pool) -> pl.DataFrame:
         column = pl.col(name)
         if dtype == pl.Boolean:
             text = pl.when(column).then(pl.lit("T")).when(~column).then(pl.lit("F"))
-        elif isinstance(dtype, pl.List):
-            text = _candidate_text(column)
         else:
-            text = column.cast(pl.Utf8)
+            text = _as_text(column, dtype)
+            text = column.cast(pl.Utf8) if text is None else text
         exprs.append(text.alias(name))
     return frame.select(exprs)
 
