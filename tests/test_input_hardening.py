@@ -425,3 +425,11 @@ def test_an_empty_pool_gives_no_associations_in_every_mode(tmp_path, capsys, kin
     capsys.readouterr()
     assert main(["explain", str(path), "#0"]) == 2
     assert "the pool has no rows" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero here")
+def test_an_endless_binary_stream_is_refused_from_its_start():
+    """A device or pipe is read whole (it can be read only once), unless its first
+    bytes are already no pool: /dev/zero is refused at once, not read forever."""
+    message = one_line_error(Path("/dev/zero"))
+    assert "line 1: not a text pool (binary data at byte 0)" in message

@@ -144,7 +144,7 @@ def open_source(path: str | os.PathLike[str]) -> PoolSource:
     if str(path) == "-":
         import sys
 
-        raw = sys.stdin.buffer.read()
+        raw = _read_stream(sys.stdin.buffer, "<stdin>")
         return PoolSource("<stdin>", None, _strip_bom(raw[:HEAD_BYTES]), raw)
     path = Path(path)
     label = str(path)
@@ -156,12 +156,24 @@ def open_source(path: str | os.PathLike[str]) -> PoolSource:
             with path.open("rb") as handle:
                 return PoolSource(label, path, _strip_bom(handle.read(HEAD_BYTES)))
         with path.open("rb") as handle:  # a pipe or device: it can be read only once
-            raw = handle.read()
+            raw = _read_stream(handle, label)
     except FileNotFoundError:
         raise PoolError("no such file", path=label) from None
     except OSError as error:
         raise PoolError(f"cannot read: {error.strerror or error}", path=label) from None
     return PoolSource(label, None, _strip_bom(raw[:HEAD_BYTES]), raw)
+
+
+def _read_stream(handle, label: str) -> bytes:
+    """All of a pipe or device, unless its start already shows it is no pool: neither a
+    text pool nor a Parquet file (after PAR1) starts with NUL bytes, and a stream such
+    as /dev/zero never ends."""
+    from roman_asn.pool.text_table import check_text
+
+    head = handle.read(HEAD_BYTES)
+    if not head.startswith(b"PAR1") and b"\x00" in head:
+        check_text(head, label)  # raises, naming the line and byte
+    return head + handle.read()
 
 
 def _strip_bom(head: bytes) -> bytes:
