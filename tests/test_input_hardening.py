@@ -433,3 +433,20 @@ def test_an_endless_binary_stream_is_refused_from_its_start():
     bytes are already no pool: /dev/zero is refused at once, not read forever."""
     message = one_line_error(Path("/dev/zero"))
     assert "line 1: not a text pool (binary data at byte 0)" in message
+
+
+def test_a_rule_grouping_by_a_list_column_is_skipped_with_the_reason(tmp_path, capsys):
+    """A rule may name any pool column; one whose values are lists (candidates, or a
+    nested Parquet column) cannot make groups or names: skipped, saying why."""
+    rules = tmp_path / "lists.toml"
+    rules.write_text(
+        '[[rule]]\nname = "ByCandidates"\nlevel = 2\ncandidates = "none"\n'
+        'group_by = ["candidates"]\nasn_type = "image"\nproduct_name = "r{candidates}"\n'
+    )
+    args = ["generate", str(DEMO), "--rules", str(rules), "--bundle", str(tmp_path / "b.jsonl")]
+    assert main([*args, "--ignore-default"]) == 2
+    assert "ByCandidates: it groups by or names with candidates, which hold lists" in (
+        capsys.readouterr().err
+    )
+    assert main(args) == 0  # the default rules run; the table says why this one did not
+    assert "rule skipped: it groups by or names with candidates" in capsys.readouterr().out

@@ -67,3 +67,29 @@ def test_validate_cli_exit_status(tmp_path, capsys):
     )
     assert f"{broken}: $: not valid JSON" in out
     assert "1 valid, 2 invalid" in out
+
+
+WRONG = [None, 5, 2.5, True, "text", [], [5], {}, {"x": 1}]
+
+
+def _places(data, path=()):
+    """Every (path) in ``data``: keys of objects and items of lists, all levels."""
+    items = data.items() if isinstance(data, dict) else enumerate(data)
+    for key, value in items:
+        yield (*path, key)
+        if isinstance(value, dict | list) and value:
+            yield from _places(value, (*path, key))
+
+
+@pytest.mark.parametrize("wrong", WRONG, ids=repr)
+def test_any_value_of_any_type_anywhere_is_a_problem_not_a_crash(wrong):
+    """Each value of a good association replaced by a value of another type: validate
+    reports problems (or none) and never raises."""
+    for place in _places(good()):
+        data = good()
+        target = data
+        for key in place[:-1]:
+            target = target[key]
+        target[place[-1]] = wrong
+        problems = validate_dict(data, "x")
+        assert all(p.json_path.startswith("$") for p in problems), place

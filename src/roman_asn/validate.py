@@ -92,7 +92,8 @@ def validate_dict(data: Any, label: str = "<association>") -> list[Problem]:
             elif isinstance(name, str):
                 names[name] = i
             seen: dict[str, int] = {}
-            for j, member in enumerate(product.get("members") or []):
+            members = product.get("members")  # not a list: the schema says so
+            for j, member in enumerate(members if isinstance(members, list) else []):
                 expname = member.get("expname") if isinstance(member, dict) else None
                 if not isinstance(expname, str):
                     continue
