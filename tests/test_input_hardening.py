@@ -450,3 +450,22 @@ def test_a_rule_grouping_by_a_list_column_is_skipped_with_the_reason(tmp_path, c
     )
     assert main(args) == 0  # the default rules run; the table says why this one did not
     assert "rule skipped: it groups by or names with candidates" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_association_files_that_are_pipes_or_devices_are_problems_not_hangs(tmp_path, capsys):
+    """A FIFO nobody writes to, or a link to /dev/zero, named like an association file:
+    reported as not a regular file, never waited on or read forever."""
+    folder = tmp_path / "asns"
+    folder.mkdir()
+    good = Path(__file__).parent / "data" / "L3_mosaic_wcs_info_asn.json"
+    (folder / "good_asn.json").write_bytes(good.read_bytes())
+    os.mkfifo(folder / "fifo_asn.json")
+    if os.path.exists("/dev/zero"):
+        (folder / "zero_asn.json").symlink_to("/dev/zero")
+    assert main(["validate", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert f"INVALID {folder / 'fifo_asn.json'}: $: not a regular file (a pipe or device)" in out
+    assert "1 valid" in out
+    with pytest.raises(AssociationError, match="not a regular file"):
+        load_asn(folder / "fifo_asn.json")

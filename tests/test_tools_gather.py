@@ -121,3 +121,18 @@ def test_file_gathered_earlier_counts_as_found(tmp_path: Path) -> None:
     (tmp_path / "raw2" / "deep" / "b_cal.asdf").unlink()
     result = gather(asn, work, [tmp_path / "raw"])
     assert result.complete and len(result.up_to_date) == 2
+
+
+def test_a_product_without_a_string_name_is_named_by_its_place(tmp_path: Path, capsys) -> None:
+    """gather checks what it needs (members); a product name that is missing or not a
+    string is no crash: a missing member's product is shown as products[N]."""
+    asn, work = setup_sources(tmp_path)
+    data = json.loads(asn.read_text())
+    for name in (None, 5, ["p"], "absent"):
+        if name == "absent":
+            data["products"][0].pop("name", None)
+        else:
+            data["products"][0]["name"] = name
+        asn.write_text(json.dumps(data))
+        assert main(["gather", str(asn), "--to", str(work)]) == 1
+        assert "product products[0]); searched" in capsys.readouterr().err

@@ -118,3 +118,16 @@ def test_sample_files_load_after_update(tmp_path: Path, name: str) -> None:
     shutil.copy(DATA / name, asn)
     assert main(["update-path", str(asn), "--path", "moved"]) == 0
     assert all(m.expname.startswith("moved/") for m in load_asn(asn, validate=True).members)
+
+
+def test_a_lone_surrogate_is_an_error_and_the_file_is_left_as_it_was(tmp_path: Path, capsys):
+    """JSON may escape half of a surrogate pair ("\\ud800"); such text cannot be written
+    as UTF-8: one line naming the file, exit 2, the file untouched, no temporary."""
+    asn = tmp_path / "x_asn.json"
+    shutil.copy(DATA / "L3_mosaic_asn.json", asn)
+    text = asn.read_text().replace('"asn_pool": "', '"asn_pool": "\\ud800', 1)
+    asn.write_text(text)
+    assert main(["update-path", str(asn), "--path", "/data/new"]) == 2
+    err = capsys.readouterr().err
+    assert str(asn) in err and "unpaired surrogate" in err and "Traceback" not in err
+    assert asn.read_text() == text and sorted(tmp_path.iterdir()) == [asn]

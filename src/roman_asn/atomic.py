@@ -197,10 +197,16 @@ class _RawFile(io.RawIOBase):
 def atomic_write_text(
     path: str | os.PathLike[str], text: str, *, follow_symlinks: bool = True
 ) -> None:
-    with atomic_open(
-        path, "w", encoding="utf-8", newline="\n", follow_symlinks=follow_symlinks
-    ) as handle:
-        handle.write(text)
+    try:  # before anything is opened: JSON text may hold a lone surrogate ("\ud800")
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        bad = error.object[error.start : error.end]
+        raise WriteError(
+            f"cannot be written as UTF-8: the text holds {bad!r} at character {error.start}"
+            " (an unpaired surrogate, not a character)",
+            path=str(path),
+        ) from None
+    atomic_write_bytes(path, data, follow_symlinks=follow_symlinks)
 
 
 def atomic_write_bytes(

@@ -125,7 +125,9 @@ def gather(
     # must be known before anything is copied.
     plan: dict[str, Path] = {}
     result = GatherResult(association=None)
-    for product in data["products"]:
+    for number, product in enumerate(data["products"]):
+        label = product.get("name")  # only members are checked: any name is shown as is
+        label = label if isinstance(label, str) else f"products[{number}]"
         for member in product["members"]:
             for key in MEMBER_FILE_KEYS:
                 name = member.get(key)
@@ -136,7 +138,7 @@ def gather(
                 searched.append(dest / posixpath.basename(name))
                 found = next((p for p in searched if p.is_file()), None)
                 if found is None:
-                    result.missing.append(Missing(product["name"], key, name, tuple(searched)))
+                    result.missing.append(Missing(label, key, name, tuple(searched)))
                     continue
                 base = posixpath.basename(name)
                 earlier = plan.get(base)

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from roman_asn.association import load_asn
+from roman_asn.association import load_asn, read_file_bytes
 from roman_asn.errors import AssociationError, RomanAsnError
 from roman_asn.validate import structural_problems
 
@@ -100,19 +100,6 @@ def association_paths(sources: Iterable[str], *, stdin: TextIO | None = None) ->
     return out
 
 
-def _read_bytes(path: str) -> bytes:
-    """The whole file through bare ``os.read``: 40% faster than ``open().read()`` for
-    many small files (no buffered file object per file)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    return b"".join(chunks)
-
-
 def read_association_dict(path: str) -> dict[str, Any]:
     """The JSON object of one association file, read once and parsed once.
 
@@ -122,10 +109,10 @@ def read_association_dict(path: str) -> dict[str, Any]:
     one-line error naming the file is the one every command gives.
     """
     try:
-        data = json.loads(_read_bytes(path).decode("utf-8"))
+        data = json.loads(read_file_bytes(path).decode("utf-8"))
         if not structural_problems(data, path):
             return data
-    except (OSError, ValueError, RecursionError):
+    except (AssociationError, ValueError, RecursionError):
         pass
     load_asn(path)  # raises the error of this file
     raise AssociationError("not a valid association", path=path)  # load_asn found none
