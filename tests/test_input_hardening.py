@@ -469,3 +469,62 @@ def test_association_files_that_are_pipes_or_devices_are_problems_not_hangs(tmp_
     assert "1 valid" in out
     with pytest.raises(AssociationError, match="not a regular file"):
         load_asn(folder / "fifo_asn.json")
+
+
+BOMB = """#ASDF 1.0.0
+#ASDF_STANDARD 1.5.0
+%YAML 1.1
+--- !core/asdf-1.1.0
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+j: &j [*i,*i,*i,*i,*i,*i,*i,*i,*i]
+roman: {meta: *j}
+...
+"""
+
+
+def test_an_asdf_alias_bomb_is_left_out_not_expanded(tmp_path):
+    """A few hundred bytes of YAML aliases standing for billions of nodes: asdf would
+    walk them for hours; make-pool leaves the file out at once, saying why, and
+    footprints refuse it the same way. A tree with a few aliases (or one that holds
+    itself) is measured, not refused."""
+    import yaml
+
+    from roman_asn.asdf_guard import expanded_size
+    from roman_asn.make_pool import scan_file
+    from roman_asn.skycells.footprints import read_level2
+
+    bomb = tmp_path / "bomb_cal.asdf"
+    bomb.write_text(BOMB)
+    result = scan_file(str(bomb))
+    assert result.row is None and "alias bomb" in result.reason
+    with pytest.raises(RomanAsnError, match="alias bomb"):
+        read_level2(bomb)
+    small = yaml.compose("a: &a [1, 2]\nb: [*a, *a]\n")
+    # the mapping, its keys a and b, [1, 2] (3 nodes), b's list holding [1, 2] twice (7)
+    assert expanded_size(small, 1000) == 1 + 2 + 3 + 7
+    looped = yaml.compose("a: &a [1, *a]\n")
+    assert expanded_size(looped, 1000) == 1 + 1 + 2  # the list holds itself: counted once
+
+
+def test_make_pool_numbers_must_fit_their_columns():
+    """An integer past 64 bits is no exposure's (the file is left out, naming the key);
+    an integer where a float column is expected becomes a float."""
+    from roman_asn.make_pool import RejectedInput, _fit_columns
+
+    places = {"exposure": "meta.observation.exposure", "pointing_ra": "meta.pointing.ra_v1"}
+    with pytest.raises(RejectedInput, match="meta.observation.exposure: 18446744073709551616"):
+        _fit_columns({"exposure": 2**64}, places)
+    with pytest.raises(RejectedInput, match="out of range"):
+        _fit_columns({"pointing_ra": 10**400}, places)
+    row = {"pointing_ra": 5, "exposure": 3, "filename": "x"}
+    _fit_columns(row, places)
+    assert row == {"pointing_ra": 5.0, "exposure": 3, "filename": "x"}
+    assert isinstance(row["pointing_ra"], float)

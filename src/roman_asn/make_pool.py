@@ -213,7 +213,7 @@ def _s_region_text(corners: list[tuple[float, float]]) -> str:
 
 def read_exposure_row(path: str | os.PathLike[str]) -> dict[str, Any]:
     """One pool row from the metadata of one WFI exposure file; ``RejectedInput`` if not one."""
-    import asdf
+    from roman_asn.asdf_guard import open_asdf
 
     path = Path(path)
     try:
@@ -226,7 +226,7 @@ def read_exposure_row(path: str | os.PathLike[str]) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unknown tags, version notes: not the user's problem
         try:
-            handle = asdf.open(path, lazy_load=True, lazy_tree=True, memmap=False)
+            handle = open_asdf(path, lazy_load=True, lazy_tree=True, memmap=False)
         except Exception as error:
             raise RejectedInput(f"broken ASDF file: {_short(error)}") from None
         with handle as af:
@@ -241,6 +241,28 @@ def read_exposure_row(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _short(error: BaseException) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+INT64 = (-(2**63), 2**63 - 1)
+METADATA_PLACES = {column: "meta." + ".".join(path) for column, path, _ in METADATA_FIELDS}
+
+
+def _fit_columns(row: dict[str, Any], places: Mapping[str, str]) -> None:
+    """Every number as its pool column holds it: an integer beyond 64 bits, or a float
+    column's number beyond a float's range, is no exposure's (the file is left out)."""
+    for column, value in row.items():
+        dtype = COLUMN_TYPES.get(column)
+        if dtype is None or not isinstance(value, int) or isinstance(value, bool):
+            continue
+        if dtype.is_integer() and not INT64[0] <= value <= INT64[1]:
+            raise RejectedInput(f"{places.get(column, column)}: {value} is not a 64-bit integer")
+        if dtype.is_float():
+            try:
+                row[column] = float(value)
+            except OverflowError:
+                raise RejectedInput(
+                    f"{places.get(column, column)}: {value} is out of range"
+                ) from None
 
 
 def _row_from_tree(tree: Mapping[str, Any], filename: str) -> dict[str, Any]:
@@ -273,6 +295,7 @@ def _row_from_tree(tree: Mapping[str, Any], filename: str) -> dict[str, Any]:
     for column in ("pointing_ra", "pointing_dec", "pointing_pa"):
         if row[column] is not None and not isinstance(row[column], int | float):
             row[column] = None
+    _fit_columns(row, METADATA_PLACES)
     for column in ("detector", "optical_element", "instrument", "exp_type"):
         if row[column] is not None:
             row[column] = str(row[column]).upper()

@@ -111,7 +111,7 @@ def read_level2(path: str | os.PathLike[str]) -> dict:
     was sampled on (:func:`pixel_box`). Raises RomanAsnError naming the file and
     the reason when it cannot be used.
     """
-    import asdf
+    from roman_asn.asdf_guard import HostileTree, open_asdf
 
     label = str(path)
     p = Path(path)
@@ -122,7 +122,9 @@ def read_level2(path: str | os.PathLike[str]) -> dict:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            af = asdf.open(p, lazy_load=True, memmap=False, lazy_tree=True)
+            af = open_asdf(p, lazy_load=True, memmap=False, lazy_tree=True)
+    except HostileTree as error:
+        raise RomanAsnError(str(error), path=label) from None
     except Exception as error:
         raise RomanAsnError(f"not an ASDF file ({type(error).__name__})", path=label) from None
     with af:

@@ -220,13 +220,13 @@ def load_reference(path: str | os.PathLike[str]) -> SkyMap:
     """Read a SKYCELLS reference file (or an extract of one) with asdf, lazily."""
     import warnings
 
-    import asdf
+    from roman_asn.asdf_guard import open_asdf
 
     label = str(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # version notices about the writing software
-            handle = asdf.open(path, lazy_load=True, memmap=True)
+            handle = open_asdf(path, lazy_load=True, memmap=True)
     except FileNotFoundError:
         raise RomanAsnError("no such sky map file", path=label) from None
     except Exception as error:  # asdf raises many types for non-ASDF input
