@@ -133,3 +133,27 @@ def test_cell_names_only_where_they_fit(tmp_path):
     assert not any("left out" in note for note in few["notes"])
     many = plot_coverage(pool(18), tmp_path / "many.png")
     assert f"{len(many['cells'])} sky-cell names left out: too small to read" in many["notes"]
+
+
+def test_a_sky_cell_wcs_that_cannot_be_drawn_is_named_not_a_crash(tmp_path, capsys):
+    """skycell_wcs_info with a value of the wrong kind (text, a list, infinity, a side
+    of 10^40 pixels): one line naming the key, exit 2, no file written."""
+    from roman_asn.skycells import skycell_wcs_info
+
+    data = json.loads((Path(__file__).parent / "data" / "L3_mosaic_asn.json").read_text())
+    for key, value in [
+        ("pixel_scale", "abc"),
+        ("ra_projection_center", [1]),
+        ("dec_projection_center", float("inf")),
+        ("nx", 10**40),
+        ("ny", None),
+    ]:
+        info = skycell_wcs_info("270p65x69y48")
+        info[key] = value
+        data["skycell_wcs_info"] = info
+        asn = tmp_path / "a_asn.json"
+        asn.write_text(json.dumps(data))
+        out = tmp_path / "cell.png"
+        assert main(["plot", str(asn), "-o", str(out)]) == 2
+        assert f"no sky-cell outline: skycell_wcs_info.{key}: " in capsys.readouterr().err
+        assert not out.exists()

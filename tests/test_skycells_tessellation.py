@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from roman_asn.errors import RomanAsnError
 from roman_asn.skycells import cells_containing, get_skymap, load_reference, skycell_wcs_info
 from roman_asn.skycells import tessellation as tess
 from roman_asn.skycells.projection import sky_to_tan
@@ -194,3 +195,23 @@ def test_rotation_matrix_is_astropys_to_the_bit(angle, axis):
     from astropy.coordinates.matrix_utilities import rotation_matrix
 
     assert np.array_equal(tess.rotation_matrix(angle, axis), rotation_matrix(angle, axis, "rad"))
+
+
+@pytest.mark.parametrize(
+    "damage", ["no regions", "no cells", "negative start", "backwards"], ids=str
+)
+def test_a_damaged_sky_map_file_is_an_error_naming_it(tmp_path, extract, damage):
+    regions, cells = (part.copy() for part in extract)
+    if damage == "no regions":
+        regions = regions[:0]
+    elif damage == "no cells":
+        cells = cells[:0]
+    elif damage == "negative start":
+        regions["skycell_start"][0] = -5
+    else:
+        regions["skycell_end"][0] = regions["skycell_start"][0] - 1
+    path = tmp_path / "damaged.asdf"
+    asdf.AsdfFile({"roman": {"projection_regions": regions, "skycells": cells}}).write_to(path)
+    with pytest.raises(RomanAsnError, match="not a usable sky-cell table") as caught:
+        load_reference(path)
+    assert str(path) in str(caught.value)

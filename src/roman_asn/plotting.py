@@ -56,8 +56,11 @@ def footprints_of_association(path: Path) -> tuple[list[tuple[NDArray, NDArray]]
             f"{path.parent.resolve()} (where romancal looks: relative to the association): {shown}"
         )
     if not polys and isinstance(asn.skycell_wcs_info, dict):
-        polys.append(skycell_outline(asn.skycell_wcs_info))
-        notes.append(OUTLINE_NOTE)
+        try:
+            polys.append(skycell_outline(asn.skycell_wcs_info))
+            notes.append(OUTLINE_NOTE)
+        except ValueError as error:  # not a usable sky-cell WCS: say so, draw nothing
+            notes.append(f"no sky-cell outline: {error}")
     return polys, notes
 
 
@@ -110,7 +113,8 @@ def plot_coverage(
     else:
         polys, notes = footprints_of_pool(path)
     if not polys:
-        raise RomanAsnError("nothing to draw: no footprints found", path=str(path))
+        why = f" ({'; '.join(notes)})" if notes else ""
+        raise RomanAsnError(f"nothing to draw: no footprints found{why}", path=str(path))
     skymap = skymap or get_skymap()
     outline_only = OUTLINE_NOTE in notes
     fields = _fields(polys)

@@ -247,14 +247,24 @@ def load_reference(path: str | os.PathLike[str]) -> SkyMap:
     if missing:
         handle.close()
         raise RomanAsnError(f"sky-cell table lacks fields {missing}", path=label)
-    regions = np.zeros(len(regions_raw), dtype=tess.REGION_DTYPE)
-    for field in tess.REGION_DTYPE.names:
-        regions[field] = regions_raw[field]
-    # an extract may stop inside a region: trust only what the cell table holds
-    n_cells = len(cells)
-    regions["skycell_end"] = np.minimum(regions["skycell_end"], n_cells)
-    regions["skycell_start"] = np.minimum(regions["skycell_start"], n_cells)
-    grid = _grid_from_cells(regions, cells)
+    try:
+        regions = np.zeros(len(regions_raw), dtype=tess.REGION_DTYPE)
+        for field in tess.REGION_DTYPE.names:
+            regions[field] = regions_raw[field]
+        # an extract may stop inside a region: trust only what the cell table holds
+        n_cells = len(cells)
+        regions["skycell_end"] = np.minimum(regions["skycell_end"], n_cells)
+        regions["skycell_start"] = np.minimum(regions["skycell_start"], n_cells)
+        starts, ends = regions["skycell_start"], regions["skycell_end"]
+        if not len(regions) or not n_cells:
+            raise ValueError("it has no projection regions or no sky cells")
+        if np.any(starts < 0) or np.any(ends < starts):
+            raise ValueError("a region's cells run backwards or from before the first cell")
+        grid = _grid_from_cells(regions, cells)
+    except (ValueError, TypeError, IndexError, OverflowError) as error:
+        handle.close()
+        text = " ".join(str(error).split())[:200] or type(error).__name__
+        raise RomanAsnError(f"not a usable sky-cell table: {text}", path=label) from None
     return SkyMap(regions, grid, cells=cells, source=label, handle=handle)
 
 

@@ -74,16 +74,17 @@ def wcs_from_info(info: dict[str, Any]):
     from astropy.modeling import models
     from gwcs import WCS, coordinate_frames
 
-    angle = np.radians(float(info.get("orientat_projection_center", 0.0)))
+    number = _numbers_of(info)
+    angle = np.radians(number("orientat_projection_center", 0.0))
     matrix = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    scale = float(info["pixel_scale"])
+    scale = number("pixel_scale")
     transform = (
-        (models.Shift(-float(info["x0_projection"])) & models.Shift(-float(info["y0_projection"])))
+        (models.Shift(-number("x0_projection")) & models.Shift(-number("y0_projection")))
         | models.AffineTransformation2D(matrix)
         | (models.Scale(scale) & models.Scale(scale))
         | models.Pix2Sky_TAN()
         | models.RotateNative2Celestial(
-            float(info["ra_projection_center"]), float(info["dec_projection_center"]), 180.0
+            number("ra_projection_center"), number("dec_projection_center"), 180.0
         )
     )
     detector = coordinate_frames.Frame2D(
@@ -93,10 +94,37 @@ def wcs_from_info(info: dict[str, Any]):
         reference_frame=coordinates.ICRS(), name="icrs", unit=(u.deg, u.deg)
     )
     wcs = WCS([(detector, transform), (sky, None)], name="skycell")
-    nx, ny = int(info["nx"]), int(info["ny"])
+    nx, ny = (_pixels(info, key) for key in ("nx", "ny"))
     wcs.bounding_box = ((-0.5, nx - 0.5), (-0.5, ny - 0.5))
     wcs.array_shape = (ny, nx)
     return wcs
+
+
+MAX_PIXELS = 100_000  # a side of a sky cell (5000 today) or of any mosaic made of them
+
+
+def _numbers_of(info: dict[str, Any]):
+    """A getter of ``info``'s finite numbers: ValueError naming the key otherwise."""
+
+    def number(key: str, default: float | None = None) -> float:
+        value = info.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"skycell_wcs_info.{key}: {value!r} is not a number")
+        if not np.isfinite(float(value)):
+            raise ValueError(f"skycell_wcs_info.{key}: {value!r} is not a finite number")
+        return float(value)
+
+    return number
+
+
+def _pixels(info: dict[str, Any], key: str) -> int:
+    value = info.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_PIXELS:
+        raise ValueError(
+            f"skycell_wcs_info.{key}: {value!r} is not a whole number of pixels"
+            f" from 1 to {MAX_PIXELS:,}"
+        )
+    return value
 
 
 def skycell_gwcs(name_or_index: str | int, skymap: SkyMap | None = None):
