@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import numbers
 from typing import Any
 
 import numpy as np
@@ -108,7 +109,7 @@ def _numbers_of(info: dict[str, Any]):
 
     def number(key: str, default: float | None = None) -> float:
         value = info.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValueError(f"skycell_wcs_info.{key}: {value!r} is not a number")
         if not np.isfinite(float(value)):
             raise ValueError(f"skycell_wcs_info.{key}: {value!r} is not a finite number")
@@ -119,12 +120,13 @@ def _numbers_of(info: dict[str, Any]):
 
 def _pixels(info: dict[str, Any], key: str) -> int:
     value = info.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_PIXELS:
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not whole or not 0 < value <= MAX_PIXELS:
         raise ValueError(
             f"skycell_wcs_info.{key}: {value!r} is not a whole number of pixels"
             f" from 1 to {MAX_PIXELS:,}"
         )
-    return value
+    return int(value)
 
 
 def skycell_gwcs(name_or_index: str | int, skymap: SkyMap | None = None):
