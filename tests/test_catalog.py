@@ -929,3 +929,27 @@ def test_a_damaged_catalog_is_an_error_not_a_crash(tmp_path, demo, capsys):
                     "catalog read failed" in err or "cannot open" in err
                 )
     assert failed
+
+
+def test_arguments_and_mark_lists_that_are_not_text_are_errors(tmp_path, demo, capsys):
+    """A command-line byte that is not UTF-8 arrives as a lone surrogate; a --from file
+    may not be UTF-8, nest too deeply or hold the wrong types: each a one-line error."""
+    from roman_asn.cli import main
+
+    db = tmp_path / "cat.db"
+    with Catalog.open(db, create=True) as catalog:
+        catalog.ingest([demo], RULES)
+    bad = "a\udcff"
+    for args in (["find", str(db), bad], ["show", str(db), bad]):
+        assert main(["catalog", *args]) == 2
+        assert "is not UTF-8 text" in capsys.readouterr().err
+    cases = {
+        "latin1.txt": "name\xe9\n".encode("latin-1"),
+        "deep.json": b"[" * 100_000 + b"]" * 100_000,
+        "types.json": json.dumps({"new": 5, "changed": []}).encode(),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        assert main(["catalog", "mark", str(db), "--from", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert name in err and "Traceback" not in err and err.count("\n") == 1

@@ -627,8 +627,8 @@ class Catalog:
 
     def find(self, filename: str) -> list[dict]:
         """Every association, current or past version, that holds the file."""
-        stem = member_stem(Path(filename).name)
-        with reading(self.engine) as connection:
+        with reading(self.engine) as connection:  # which says so if the name is not text
+            stem = member_stem(Path(filename).name)
             a, m = t.associations, t.member_stems
             rows = (
                 connection.execute(
@@ -815,16 +815,23 @@ def read_mark_list(text: str, source: str) -> dict[str, str | None]:
             if name.strip():
                 marks[_asn_name(name.strip())] = path.strip() or None
         return marks
+    expected = (
+        "expected a listing of `catalog stale --json` or `catalog changes --json`,"
+        " or names one a line"
+    )
     try:
         listed = json.loads(text)
     except json.JSONDecodeError as error:
         raise CatalogError(
-            f"line {error.lineno}: not JSON ({error.msg}); expected a listing of "
-            "`catalog stale --json` or `catalog changes --json`, or names one a line",
-            path=source,
+            f"line {error.lineno}: not JSON ({error.msg}); {expected}", path=source
         ) from None
+    except RecursionError:
+        raise CatalogError(f"JSON nested too deeply; {expected}", path=source) from None
     if isinstance(listed, dict):  # a change list: what is now current
-        listed = [*listed.get("new", []), *listed.get("changed", [])]
+        parts = [listed.get(kind, []) for kind in ("new", "changed")]
+        if not all(isinstance(part, list) for part in parts):
+            raise CatalogError(f"'new' and 'changed' must be lists; {expected}", path=source)
+        listed = [*parts[0], *parts[1]]
     marks = {}
     for number, entry in enumerate(listed if isinstance(listed, list) else [listed], 1):
         if isinstance(entry, str):

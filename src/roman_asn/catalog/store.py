@@ -186,6 +186,8 @@ def writing(engine: Engine) -> Iterator[Connection]:
                 connection.info.pop("write", None)
                 if sqlite:
                     _sort_beside_the_catalog(connection, False)
+    except UnicodeEncodeError as error:
+        raise _not_text(error, engine) from None
     except _database_errors(engine) as error:
         reason = _reason(error)
         if "locked" in reason or "lock timeout" in reason or "canceling statement" in reason:
@@ -275,8 +277,21 @@ def reading(engine: Engine) -> Iterator[Connection]:
     try:
         with engine.connect() as connection, connection.begin():
             yield connection
+    except UnicodeEncodeError as error:
+        raise _not_text(error, engine) from None
     except _database_errors(engine) as error:
         raise CatalogError(f"catalog read failed: {_reason(error)}", path=_where(engine)) from None
+
+
+def _not_text(error: UnicodeEncodeError, engine: Engine) -> CatalogError:
+    """A value given to the catalog that is not text: a command-line argument with a
+    byte that is not UTF-8 arrives as a lone surrogate, which no database stores."""
+    value = error.object if isinstance(error.object, str) else repr(error.object)
+    return CatalogError(
+        f"{value!r} is not UTF-8 text (it holds {value[error.start : error.end]!r});"
+        " the catalog holds text only",
+        path=_where(engine),
+    )
 
 
 def refresh_statistics(connection: Connection) -> None:

@@ -260,7 +260,14 @@ def mark(catalog, names, all_current, from_file, failed):
     wanted = list(names)
     paths: dict[str, str] = {}
     if from_file is not None:
-        listed = read_mark_list(from_file.read(), from_file.name)
+        try:
+            text = from_file.read()
+        except UnicodeDecodeError as error:
+            raise RomanAsnError(
+                f"not UTF-8 text (byte {error.start}): expected names one a line or JSON",
+                path=from_file.name,
+            ) from None
+        listed = read_mark_list(text, from_file.name)
         wanted += listed
         paths = {name: path for name, path in listed.items() if path}
     if not wanted and not all_current:
