@@ -528,3 +528,55 @@ def test_make_pool_numbers_must_fit_their_columns():
     _fit_columns(row, places)
     assert row == {"pointing_ra": 5.0, "exposure": 3, "filename": "x"}
     assert isinstance(row["pointing_ra"], float)
+
+
+def test_bad_urls_addresses_and_damaged_parquet_are_one_line_errors(tmp_path, capsys):
+    """A catalog URL that does not parse (its password never shown) or names another
+    driver, a Dask address of an unknown scheme, a Parquet pool with a column twice
+    (whole, chunked and explain), a negative seed: exit 2, one line, no traceback."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    twice = tmp_path / "twice.parquet"
+    pq.write_table(
+        pa.table(
+            [pa.array(["a.asdf"]), pa.array([1]), pa.array([2])],
+            names=["filename", "program", "program"],
+        ),
+        twice,
+    )
+    runs = [
+        (["catalog", "stats", "postgresql://bob:secret@[::1"], "not a valid database URL"),
+        (["catalog", "stats", "postgresql+psycopg2://u@127.0.0.1:1/db"], "psycopg 3"),
+        (
+            [
+                "generate",
+                str(DEMO),
+                "--bundle",
+                str(tmp_path / "b.jsonl"),
+                "--scheduler",
+                "garbage://x",
+            ],
+            "cannot reach the Dask scheduler",
+        ),
+        (["generate", str(twice), "-o", str(tmp_path / "o1"), "--chunked"], "twice.parquet"),
+        (["generate", str(twice), "-o", str(tmp_path / "o2")], "twice.parquet"),
+        (["explain", str(twice), "#0"], "twice.parquet"),
+        (
+            ["synth-pool", "-o", str(tmp_path / "s.csv"), "--exposures", "2", "--seed", "-5"],
+            "--seed",
+        ),
+    ]
+    for args, what in runs:
+        code = main(args)
+        err = capsys.readouterr().err
+        assert code == 2, (args, err)
+        assert what in err and "Traceback" not in err and "secret" not in err, (args, err)
+
+
+def test_running_out_of_memory_is_a_one_line_error():
+    from roman_asn.cli.common import user_errors
+
+    expected = "not enough memory for this run: Unable to alloc"
+    with pytest.raises(RomanAsnError, match=expected), user_errors(False):
+        raise MemoryError("Unable to allocate 146. GiB for an array")

@@ -43,13 +43,23 @@ def is_url(location: str) -> bool:
 def make_engine(location: str | os.PathLike[str], *, wait: float = WAIT_SECONDS) -> Engine:
     text = os.fspath(location)
     if is_url(text):
-        url = sa.engine.make_url(text)
+        try:
+            url = sa.engine.make_url(text)
+            url.port  # parsed lazily: "[::1" fails here  # noqa: B018
+        except (sa.exc.ArgumentError, ValueError) as error:
+            shown = "...@" + text.rsplit("@", 1)[1] if "@" in text else text  # no password
+            raise CatalogError(f"not a valid database URL ({shown}): {error}") from None
         if url.get_backend_name() != "postgresql":
             raise CatalogError(
                 f"a catalog is a file (SQLite) or a postgresql:// URL, not {url.drivername}://"
             )
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
+        elif url.drivername != "postgresql+psycopg":  # the one driver installed with us
+            raise CatalogError(
+                f"{url.drivername}:// needs a driver roman-asn does not use: "
+                "write postgresql:// (psycopg 3)"
+            )
         engine = sa.create_engine(
             url, connect_args={"connect_timeout": 10}, pool_pre_ping=True, future=True
         )

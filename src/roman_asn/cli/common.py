@@ -50,6 +50,9 @@ def user_errors(debug: bool) -> Iterator[None]:
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         raise click.exceptions.Exit(130) from None
+    except MemoryError as error:  # e.g. a synthetic pool of 10^11 exposures
+        detail = f": {' '.join(str(error).split())[:160]}" if str(error) else ""
+        raise RomanAsnError(f"not enough memory for this run{detail}") from None
     except (RomanAsnError, OSError) as error:
         if debug:
             traceback.print_exception(error)

@@ -28,7 +28,9 @@ from roman_asn.synth import N_DETECTORS, SURVEYS, synth_pool
     type=click.IntRange(min=1),
     help=f"Number of exposures; the pool has {N_DETECTORS} detector rows per exposure.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option(
+    "--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Random seed."
+)
 @click.option(
     "--survey",
     type=click.Choice(SURVEYS),

@@ -48,7 +48,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     if scheduler:
         try:
             client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError, ValueError) as error:  # ValueError: a bad address
             raise RomanAsnError(
                 f"cannot reach the Dask scheduler at {scheduler}: {error}"
             ) from None

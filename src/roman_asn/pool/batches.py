@@ -54,8 +54,16 @@ def parquet_batches(
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise PoolError(f"unreadable Parquet file: {first}", path=source.label) from None
     offset = 0
-    for batch in parquet.iter_batches(batch_size=batch_rows):
-        frame = pl.from_arrow(batch)
+    batches = parquet.iter_batches(batch_size=batch_rows)
+    while True:
+        try:
+            batch = next(batches, None)
+            if batch is None:
+                return
+            frame = pl.from_arrow(batch)
+        except Exception as error:  # a damaged row group, duplicate column names, ...
+            first = " ".join(str(error).split())[:200] or type(error).__name__
+            raise PoolError(f"unreadable Parquet file: {first}", path=source.label) from None
         try:
             table = normalize(frame, path=source.label, fmt="parquet", lines=None).table
         except PoolError as error:

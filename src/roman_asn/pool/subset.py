@@ -153,7 +153,11 @@ class PoolRows:
         """Normalize the scanned rows (projected on ``columns``), keeping their pool_row."""
         wanted = {c.lower() for c in columns} | {"filename", "program", "visit_id"}
         names = [raw for name, raw in self._columns.items() if name in wanted]
-        frame = scan.select(_INDEX, *names).collect()
+        try:
+            frame = scan.select(_INDEX, *names).collect()
+        except Exception as error:  # a damaged row group, duplicate names: polars' errors
+            first = " ".join(str(error).split())[:200] or type(error).__name__
+            raise PoolError(f"unreadable Parquet file: {first}", path=self.path) from None
         index = frame[_INDEX]
         try:
             pool = normalize(frame.drop(_INDEX), path=self.path, fmt="parquet", lines=None)
