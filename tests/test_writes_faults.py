@@ -327,3 +327,27 @@ def test_file_names_that_leave_the_folder_are_refused(result, tmp_path):
         write_associations(replace(result, associations=bad), tmp_path / "out")
     assert not (tmp_path / "escape_asn.json").exists()
     assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_a_device_or_pipe_given_as_output_is_refused_not_replaced(tmp_path):
+    """The temporary file would be renamed over it (as root, /dev/null would become a
+    regular file): refused, and the node stays what it was."""
+    import stat as stat_module
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(WriteError, match="is a device, pipe or socket"):
+        atomic_write_text(fifo, "x")
+    assert stat_module.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_only_our_own_temporary_names_are_cleaned(tmp_path):
+    """A user's hidden files that merely end in .<digits>.tmp are never removed; a
+    temporary of ours whose process is gone is."""
+    mine = [".notes.99999.tmp", ".2023.report.tmp", ".x.99999.tmp"]
+    for name in mine:
+        (tmp_path / name).write_text("precious")
+    ours = tmp_path / ".out.csv.99999999.0a1b2c3d.tmp"  # no such process
+    ours.write_text("left by a killed run")
+    atomic_write_text(tmp_path / "out.csv", "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*mine, "out.csv"])

@@ -21,6 +21,7 @@ import contextlib
 import errno
 import io
 import os
+import re
 import secrets
 import stat
 import threading
@@ -57,15 +58,14 @@ def temporary_name(name: str, suffix: str | None = None) -> str:
     return f".{name}{suffix or temporary_suffix()}"
 
 
+_TEMPORARY = re.compile(r"^\..+\.(\d{1,10})\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX) + "$")
+
+
 def _owner(entry_name: str) -> int | None:
-    """The pid in a temporary name made by :func:`temporary_name` (or ``.<name>.<pid>.tmp``)."""
-    if not (entry_name.startswith(".") and entry_name.endswith(TEMP_SUFFIX)):
-        return None
-    parts = entry_name[: -len(TEMP_SUFFIX)].split(".")
-    for candidate in (parts[-2:-1], parts[-1:]):
-        if candidate and candidate[0].isdigit():
-            return int(candidate[0])
-    return None
+    """The pid in a temporary name made by :func:`temporary_name`, exactly
+    ``.<name>.<pid>.<8 hex digits>.tmp``: a user's own ``.notes.2024.tmp`` is not ours."""
+    found = _TEMPORARY.match(entry_name)
+    return int(found.group(1)) if found else None
 
 
 def _alive(pid: int) -> bool:
@@ -108,7 +108,17 @@ def resolve_target(path: str | os.PathLike[str], follow_symlinks: bool = True) -
     """The file a write of ``path`` replaces: through symlinks unless told otherwise."""
     target = Path(path)
     if follow_symlinks and target.is_symlink():
-        return Path(os.path.realpath(target))
+        target = Path(os.path.realpath(target))
+    try:
+        kind = os.stat(target, follow_symlinks=False).st_mode
+    except OSError:
+        return target  # nothing there yet (or not reachable: the write will say so)
+    if not (stat.S_ISREG(kind) or stat.S_ISDIR(kind)):
+        # the temporary file would be renamed over it: /dev/null would become a file
+        raise WriteError(
+            "is a device, pipe or socket, not a file: give a file path for the output",
+            path=str(path),
+        )
     return target
 
 
