@@ -113,7 +113,7 @@ def resolve_target(path: str | os.PathLike[str], follow_symlinks: bool = True) -
         kind = os.stat(target, follow_symlinks=False).st_mode
     except OSError:
         return target  # nothing there yet (or not reachable: the write will say so)
-    if not (stat.S_ISREG(kind) or stat.S_ISDIR(kind)):
+    if not (stat.S_ISREG(kind) or stat.S_ISDIR(kind) or stat.S_ISLNK(kind)):  # a link: replaced
         # the temporary file would be renamed over it: /dev/null would become a file
         raise WriteError(
             "is a device, pipe or socket, not a file: give a file path for the output",
