@@ -13,7 +13,7 @@ from typing import Any
 
 from roman_asn._version import __version__
 from roman_asn.atomic import atomic_write_text
-from roman_asn.errors import AssociationError
+from roman_asn.errors import AssociationError, first_line
 
 NO_DEGRADED = "No known degraded exposures in association."
 DEGRADED = (
@@ -227,7 +227,7 @@ def parse_json(text: str, label: str) -> Any:
     except RecursionError:
         raise AssociationError("not valid JSON: nested too deeply", path=label) from None
     except ValueError as error:  # e.g. an integer beyond Python's 4300-digit limit
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        reason = first_line(error)
         if "digits" in reason:
             reason = "an integer with more digits than any association value has"
         raise AssociationError(f"not valid JSON: {reason}", path=label) from None

@@ -72,3 +72,10 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.json_path}: {self.message}"
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (libraries such as polars, pyarrow and asdf
+    write several), or its type's name when it has none: one line for our messages."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import polars as pl
 
-from roman_asn.errors import PoolError
+from roman_asn.errors import PoolError, first_line
 from roman_asn.pool.columns import ROW_COLUMN
 from roman_asn.pool.reader import BOM, PoolSource, normalize, open_source
 from roman_asn.pool.text_table import first_content_line, read_text_table
@@ -51,8 +51,9 @@ def parquet_batches(
     try:
         parquet = pq.ParquetFile(source.binary())
     except Exception as error:  # pyarrow raises many kinds
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise PoolError(f"unreadable Parquet file: {first}", path=source.label) from None
+        raise PoolError(
+            f"unreadable Parquet file: {first_line(error)}", path=source.label
+        ) from None
     offset = 0
     batches = parquet.iter_batches(batch_size=batch_rows)
     while True:
@@ -62,8 +63,9 @@ def parquet_batches(
                 return
             frame = pl.from_arrow(batch)
         except Exception as error:  # a damaged row group, duplicate column names, ...
-            first = " ".join(str(error).split())[:200] or type(error).__name__
-            raise PoolError(f"unreadable Parquet file: {first}", path=source.label) from None
+            raise PoolError(
+                f"unreadable Parquet file: {first_line(error)}", path=source.label
+            ) from None
         try:
             table = normalize(frame, path=source.label, fmt="parquet", lines=None).table
         except PoolError as error:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from roman_asn.errors import PoolError
+from roman_asn.errors import PoolError, first_line
 from roman_asn.pool.candidates import CANDIDATE_ID, CandidateSyntaxError, parse_candidates
 from roman_asn.pool.columns import (
     CANDIDATE_DTYPE,
@@ -197,7 +197,7 @@ def read_parquet_source(source: PoolSource) -> Pool:
         frame = pl.read_parquet(source.binary())
     except Exception as error:  # pyarrow/polars raise many kinds
         raise PoolError(
-            f"unreadable Parquet file: {_first_line(error)}", path=source.label
+            f"unreadable Parquet file: {first_line(error)}", path=source.label
         ) from None
     return normalize(frame, path=source.label, fmt="parquet", lines=None)
 
@@ -214,18 +214,13 @@ def read_text_source(source: PoolSource) -> Pool:
     return normalize(frame, path=source.label, fmt=fmt, lines=lines)
 
 
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def _read_ecsv_astropy(source: PoolSource) -> pl.DataFrame:
     from astropy.table import Table
 
     try:
         table = Table.read(source.text.decode("utf-8"), format="ascii.ecsv")
     except Exception as error:
-        raise PoolError(f"unreadable ECSV file: {_first_line(error)}", path=source.label) from None
+        raise PoolError(f"unreadable ECSV file: {first_line(error)}", path=source.label) from None
     columns = {}
     for name in table.colnames:
         column = table[name]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from roman_asn.errors import PoolError, RomanAsnError
+from roman_asn.errors import PoolError, RomanAsnError, first_line
 from roman_asn.pool.columns import ROW_COLUMN, canonical_name
 from roman_asn.pool.reader import MISSING_TEXT, Pool, normalize, open_source, read_pool
 
@@ -56,8 +56,7 @@ class PoolRows:
             schema = dict(pl.read_parquet_schema(source.path))
             height = pl.scan_parquet(source.path).select(pl.len()).collect().item()
         except Exception as error:  # pyarrow/polars raise many kinds
-            first = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
-            raise PoolError(f"unreadable Parquet file: {first}", path=label) from None
+            raise PoolError(f"unreadable Parquet file: {first_line(error)}", path=label) from None
         columns = {canonical_name(n): n for n in schema if n != ROW_COLUMN}
         if "filename" not in columns:
             # read_pool words this error; let it
@@ -156,8 +155,9 @@ class PoolRows:
         try:
             frame = scan.select(_INDEX, *names).collect()
         except Exception as error:  # a damaged row group, duplicate names: polars' errors
-            first = " ".join(str(error).split())[:200] or type(error).__name__
-            raise PoolError(f"unreadable Parquet file: {first}", path=self.path) from None
+            raise PoolError(
+                f"unreadable Parquet file: {first_line(error)}", path=self.path
+            ) from None
         index = frame[_INDEX]
         try:
             pool = normalize(frame.drop(_INDEX), path=self.path, fmt="parquet", lines=None)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from roman_asn.errors import PoolError
+from roman_asn.errors import PoolError, first_line
 
 NEWLINE = ord("\n")
 _SPACE_BYTES = np.frombuffer(b" \t\r\n\f\v", dtype=np.uint8)
@@ -193,7 +193,7 @@ def read_comma_table(raw: bytes, path: str) -> tuple[pl.DataFrame, np.ndarray]:
             quote_char='"',
         )
     except pl.exceptions.PolarsError as error:
-        raise PoolError(f"not a readable CSV table: {_first_line(error)}", path=path) from None
+        raise PoolError(f"not a readable CSV table: {first_line(error)}", path=path) from None
     _check_header(list(table.columns), path, 1)
     # blank lines come back as all-null rows: drop them, as the pipe reader does
     if table.width:
@@ -201,10 +201,6 @@ def read_comma_table(raw: bytes, path: str) -> tuple[pl.DataFrame, np.ndarray]:
     if len(lines) != table.height:  # the csv module and polars disagree: do not guess
         lines = np.zeros(table.height, dtype=np.int64)
     return table, lines
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def read_text_table(path: str | Path, raw: bytes) -> tuple[pl.DataFrame, np.ndarray, str]:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from roman_asn.errors import RomanAsnError
+from roman_asn.errors import RomanAsnError, first_line
 from roman_asn.skycells import tessellation as tess
 
 SKYMAP_ENV = "SKYMAP_PATH"
@@ -263,8 +263,9 @@ def load_reference(path: str | os.PathLike[str]) -> SkyMap:
         grid = _grid_from_cells(regions, cells)
     except (ValueError, TypeError, IndexError, OverflowError) as error:
         handle.close()
-        text = " ".join(str(error).split())[:200] or type(error).__name__
-        raise RomanAsnError(f"not a usable sky-cell table: {text}", path=label) from None
+        raise RomanAsnError(
+            f"not a usable sky-cell table: {first_line(error)}", path=label
+        ) from None
     return SkyMap(regions, grid, cells=cells, source=label, handle=handle)
 
 
