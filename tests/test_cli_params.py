@@ -112,3 +112,19 @@ def test_spread_ids_gives_every_id_its_own_option(ids, rest):
     spread = spread_ids(["-i", *ids, *tail])
     assert spread == [part for i in ids for part in ("-i", i)] + tail
     assert spread_ids(tail) == tail  # without -i nothing changes
+
+
+@pytest.mark.parametrize("ra", ["0:60:0", "0:59:60", "17h60m"])
+def test_sexagesimal_minutes_and_seconds_stop_below_60(ra):
+    from roman_asn.skycells.coordinates import parse_ra
+
+    with pytest.raises(ValueError, match="must be below 60"):
+        parse_ra(ra)
+    assert parse_ra("12:30:59.99") == pytest.approx(187.749958, abs=1e-5)
+
+
+def test_a_cone_radius_is_a_number(tmp_path, capsys):
+    from roman_asn.cli import main
+
+    assert main(["catalog", "cone", str(tmp_path / "c.db"), "10", "10", "nan"]) == 2
+    assert "is not a number of degrees" in capsys.readouterr().err

@@ -528,6 +528,8 @@ def test_make_pool_numbers_must_fit_their_columns():
     _fit_columns(row, places)
     assert row == {"pointing_ra": 5.0, "exposure": 3, "filename": "x"}
     assert isinstance(row["pointing_ra"], float)
+    with pytest.raises(RejectedInput, match="meta.observation.exposure: True is not a number"):
+        _fit_columns({"exposure": True}, places)
 
 
 def test_bad_urls_addresses_and_damaged_parquet_are_one_line_errors(tmp_path, capsys):
@@ -580,3 +582,46 @@ def test_running_out_of_memory_is_a_one_line_error():
     expected = "not enough memory for this run: Unable to alloc"
     with pytest.raises(RomanAsnError, match=expected), user_errors(False):
         raise MemoryError("Unable to allocate 146. GiB for an array")
+
+
+def test_a_lock_that_is_a_link_or_a_pipe_is_refused_not_followed(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    outside = tmp_path / "outside.lock"
+    (out / ".roman-asn.lock").symlink_to(outside)
+    assert main(["generate", str(DEMO), "-o", str(out)]) == 2
+    assert "is a symbolic link" in capsys.readouterr().err
+    assert not outside.exists() and not list(out.glob("*_asn.json"))
+    (out / ".roman-asn.lock").unlink()
+    os.mkfifo(out / ".roman-asn.lock")
+    assert main(["generate", str(DEMO), "-o", str(out)]) == 2
+    assert "not a plain file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["generate", str(DEMO), "-o", "{D}/out", "-r", "{X}"],
+        ["catalog", "mark", "{D}/c.db", "--from", "{X}"],
+        ["make-pool", "{X}", "-o", "{D}/p.csv"],
+        ["skycell-lookup", "find", "10", "10", "--skymap", "{X}"],
+        ["skycell-asn", "{X}", "-d", "{D}"],
+    ],
+)
+def test_pipes_and_devices_as_inputs_are_refused_at_once(tmp_path, capsys, kind, args):
+    """A FIFO nobody writes to would block, /dev/zero would never end."""
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "x")
+        source = str(tmp_path / "x")
+    else:
+        source = "/dev/zero"
+    code = subprocess.run(
+        [sys.executable, "-m", "roman_asn", *[a.format(D=tmp_path, X=source) for a in args]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert code.returncode == 2, code.stderr
+    assert "not a regular file (a pipe or device)" in code.stderr
+    assert "Traceback" not in code.stderr

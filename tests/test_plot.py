@@ -157,3 +157,48 @@ def test_a_sky_cell_wcs_that_cannot_be_drawn_is_named_not_a_crash(tmp_path, caps
         assert main(["plot", str(asn), "-o", str(out)]) == 2
         assert f"no sky-cell outline: skycell_wcs_info.{key}: " in capsys.readouterr().err
         assert not out.exists()
+
+
+def test_a_sky_cell_wcs_without_a_name_still_draws(tmp_path, capsys):
+    """skycell_wcs_info with no name (or an empty one) has no cell to draw heavier:
+    the outline is drawn; an empty mapping is named as undrawable."""
+    from roman_asn.skycells import skycell_wcs_info
+
+    data = json.loads((Path(__file__).parent / "data" / "L3_mosaic_asn.json").read_text())
+    info = skycell_wcs_info("270p65x69y48")
+    del info["name"]
+    data["skycell_wcs_info"] = info
+    asn = tmp_path / "a_asn.json"
+    asn.write_text(json.dumps(data))
+    assert main(["plot", str(asn), "-o", str(tmp_path / "a.png")]) == 0
+    _check_png(tmp_path / "a.png")
+    data["skycell_wcs_info"] = {}
+    asn.write_text(json.dumps(data))
+    assert main(["plot", str(asn), "-o", str(tmp_path / "b.png")]) == 2
+    err = capsys.readouterr().err
+    assert "nothing to draw" in err and "Traceback" not in err
+
+
+def test_footprints_too_wide_to_be_real_are_left_out_with_a_note(tmp_path, capsys):
+    """A pool row whose corners span the sky (bad metadata) is noted, not a crash;
+    the other rows are drawn."""
+    frame = pl.read_csv(DEMO_POOL, separator="|", infer_schema_length=0).head(4)
+    corners = [c for c in frame.columns if c.startswith(("ra_corn", "dec_corn"))]
+    assert corners, frame.columns
+    bad = frame.head(1).with_columns(
+        [pl.lit("250" if c.startswith("ra") else "45").alias(c) for c in corners[:2]]
+        + [pl.lit("290" if c.startswith("ra") else "85").alias(c) for c in corners[2:4]]
+    )
+    pool = tmp_path / "p.csv"
+    pl.concat([bad, frame.tail(3)]).write_csv(pool, separator="|")
+    assert main(["plot", str(pool), "-o", str(tmp_path / "c.png")]) == 0
+    captured = capsys.readouterr()
+    assert "3 footprints" in captured.out and "1 footprint left out" in captured.err
+
+
+def test_plot_one_exposure_file(tmp_path):
+    cal = tmp_path / "r0000101001001001001_0001_wfi01_cal.asdf"
+    make_cal(cal, 45.0, 86.0)
+    out = tmp_path / "one.png"
+    assert main(["plot", str(cal), "-o", str(out)]) == 0
+    _check_png(out)

@@ -88,3 +88,14 @@ def test_extra_nested_columns_are_written_as_json_text(tmp_path, suffix):
     assert back["candidates"].to_list() == demo.table["candidates"].to_list()
     if suffix != "parquet":
         assert back["lists"][0] == "[[1,2],[3]]" and back["pair"][0] == '{"x":"a","y":2}'
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".ecsv"])
+def test_a_field_longer_than_the_csv_modules_limit_reads_back(tmp_path, suffix):
+    """Python's csv reader stops at 128 KiB a field; our writers write any length, so
+    our readers read any length (ECSV quotes a field with spaces: the csv path)."""
+    long = "a b" * 70_000
+    pool = Pool(pl.DataFrame({"filename": ["x_cal.asdf", "y_cal.asdf"], "note": [long, "n"]}))
+    path = tmp_path / f"p{suffix}"
+    pool.write(path)
+    assert read_pool(path).table["note"].to_list() == [long, "n"]

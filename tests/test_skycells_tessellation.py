@@ -215,3 +215,14 @@ def test_a_damaged_sky_map_file_is_an_error_naming_it(tmp_path, extract, damage)
     with pytest.raises(RomanAsnError, match="not a usable sky-cell table") as caught:
         load_reference(path)
     assert str(path) in str(caught.value)
+
+
+def test_an_unwritable_cache_folder_only_costs_the_recomputation(tmp_path, monkeypatch):
+    from roman_asn.skycells.skymap import computed_skymap
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")  # the cache folder would have to be inside a file
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    skymap = computed_skymap()
+    assert str(skymap.records([5])[0]["name"])
+    assert blocker.read_text() == "x"

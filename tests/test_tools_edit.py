@@ -99,3 +99,18 @@ def test_from_list_tweakreg_catalogs(tmp_path: Path) -> None:
     assert all(
         "tweakreg_catalog" not in m for m in json.loads(out.read_text())["products"][0]["members"]
     )
+
+
+def test_a_file_named_like_json_text_is_a_file_and_empty_members_are_refused(
+    tmp_path, monkeypatch, capsys
+):
+    """'[v2]_asn.json' is a file name, not JSON text; '' or a folder is no member."""
+    from roman_asn.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["from-list", "a_cal.asdf", "-o", "[v2]_asn.json", "--product-name", "p"]) == 0
+    assert main(["edit", "add", "[v2]_asn.json", "b_cal.asdf"]) == 0
+    assert "b_cal.asdf" in (tmp_path / "[v2]_asn.json").read_text()
+    for bad in ("", "x/", ".."):
+        assert main(["edit", "add", "[v2]_asn.json", bad]) == 2
+        assert "is not a file name" in capsys.readouterr().err

@@ -13,6 +13,8 @@ import os
 import re
 from typing import Any
 
+from roman_asn.regular_files import open_regular
+
 MAX_NODES = 2_000_000  # a WFI exposure's tree has thousands
 TREE_BYTES = 64 << 20  # the YAML tree is at the file's start; blocks follow it
 _ALIAS = re.compile(rb"[\s\[{,:]\*[^\s,\[\]{}]+")
@@ -52,7 +54,7 @@ def _tree_bytes(path: str | os.PathLike[str], chunk: int = 1 << 16) -> bytes:
     """The file's YAML tree: up to the document end marker (blocks follow it, often
     gigabytes of them), at most TREE_BYTES."""
     buffer = bytearray()
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         while len(buffer) < TREE_BYTES and (part := handle.read(chunk)):
             start = max(0, len(buffer) - 4)  # the marker may straddle two reads
             buffer += part

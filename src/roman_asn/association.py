@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from roman_asn._version import __version__
 from roman_asn.atomic import atomic_write_text
 from roman_asn.errors import AssociationError, first_line
+from roman_asn.regular_files import NOT_REGULAR, read_regular
 
 NO_DEGRADED = "No known degraded exposures in association."
 DEGRADED = (
@@ -240,37 +240,25 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 
 def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
-    """The bytes of an association file, through bare ``os.read`` (for many small
-    files, 40% faster than ``open().read()``). Only a regular file: a FIFO or a device
-    (/dev/zero) named like one would block or never end."""
+    """The bytes of an association file; only a regular file (a FIFO or a device
+    named like one would block or never end)."""
     label = os.fspath(path)
     try:
-        # O_NONBLOCK: opening a FIFO that no process writes to would wait forever
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        return read_regular(path)
     except FileNotFoundError:
         raise AssociationError("no such file", path=label) from None
     except IsADirectoryError:
         raise AssociationError("is a directory, not an association file", path=label) from None
     except OSError as error:
-        raise AssociationError(f"cannot read: {error.strerror or error}", path=label) from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise AssociationError("is a directory, not an association file", path=label)
-        if not stat.S_ISREG(mode):
-            raise AssociationError("not a regular file (a pipe or device)", path=label)
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-    except OSError as error:
-        raise AssociationError(f"cannot read: {error.strerror or error}", path=label) from None
-    finally:
-        os.close(fd)
-    return b"".join(chunks)
+        reason = error.strerror or str(error)
+        what = reason if reason == NOT_REGULAR else f"cannot read: {reason}"
+        raise AssociationError(what, path=label) from None
 
 
 def _read_source(source: str | os.PathLike[str]) -> tuple[str, str]:
-    if isinstance(source, str) and source.lstrip().startswith(("{", "[")):
+    # JSON text, unless a file of that name exists: "[v2]_asn.json" is a file name
+    looks_like_json = isinstance(source, str) and source.lstrip().startswith(("{", "["))
+    if looks_like_json and ("\n" in source or '"' in source or not os.path.lexists(source)):
         return source, "<text>"
     path = Path(source)
     raw = read_file_bytes(path)

@@ -41,6 +41,7 @@ import polars as pl
 from roman_asn.errors import PoolError
 from roman_asn.pool.columns import CANDIDATE_DTYPE, COLUMN_TYPES, VISIT_ID_FIELDS
 from roman_asn.pool.reader import Pool
+from roman_asn.regular_files import open_regular
 from roman_asn.rejects import Rejected, RejectedInput
 from roman_asn.skycells.footprints import CORNER_COLUMNS, footprint_from_wcs, parse_s_region
 from roman_asn.visit_id import is_visit_id, visit_id_from_fields
@@ -217,7 +218,7 @@ def read_exposure_row(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     path = Path(path)
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             head = handle.read(len(ASDF_MAGIC))
     except OSError as error:
         raise RejectedInput(f"cannot read: {error.strerror or error}") from None
@@ -252,7 +253,11 @@ def _fit_columns(row: dict[str, Any], places: Mapping[str, str]) -> None:
     column's number beyond a float's range, is no exposure's (the file is left out)."""
     for column, value in row.items():
         dtype = COLUMN_TYPES.get(column)
-        if dtype is None or not isinstance(value, int) or isinstance(value, bool):
+        if dtype is None or not isinstance(value, int):
+            continue
+        if isinstance(value, bool):  # YAML's true is no program or exposure number
+            if dtype.is_numeric():
+                raise RejectedInput(f"{places.get(column, column)}: {value} is not a number")
             continue
         if dtype.is_integer() and not INT64[0] <= value <= INT64[1]:
             raise RejectedInput(f"{places.get(column, column)}: {value} is not a 64-bit integer")

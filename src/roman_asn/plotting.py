@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from roman_asn.errors import RomanAsnError
 from roman_asn.skycells.footprints import footprints_from_table, read_level2
-from roman_asn.skycells.lookup import match_footprints
+from roman_asn.skycells.lookup import MAX_FOOTPRINT_RADIUS_DEG, footprint_radii, match_footprints
 from roman_asn.skycells.projection import radec_to_unit, sky_to_tan, unit_to_radec
 from roman_asn.skycells.skymap import SkyMap, get_skymap
 from roman_asn.skycells.wcs import skycell_outline
@@ -94,7 +94,8 @@ def plot_coverage(
     size_inches: tuple[float, float] = (8.0, 8.0),
     dpi: int = 100,
 ) -> dict:
-    """Draw the coverage of an association (.json) or a pool to a PNG; returns a summary."""
+    """Draw the coverage of an association (.json), an exposure file (.asdf) or a pool
+    to a PNG; returns a summary."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -110,8 +111,12 @@ def plot_coverage(
     if path.suffix.lower() == ".json":
         polys, notes = footprints_of_association(path)
         own_cell = _cell_of(path)
+    elif path.suffix.lower() == ".asdf":  # one exposure file: its own footprint
+        info = read_level2(path)
+        polys, notes = [(info["ra"], info["dec"])], []
     else:
         polys, notes = footprints_of_pool(path)
+    polys = _drawable(polys, notes)
     if not polys:
         why = f" ({'; '.join(notes)})" if notes else ""
         raise RomanAsnError(f"nothing to draw: no footprints found{why}", path=str(path))
@@ -198,12 +203,32 @@ def _fields(polys: list[tuple[NDArray, NDArray]]) -> list[list[int]]:
     return sorted(fields, key=lambda f: (-len(f), f[0]))
 
 
+def _drawable(polys: list[tuple[NDArray, NDArray]], notes: list[str]) -> list:
+    """The footprints a tangent plane can show: finite, and no wider than a footprint
+    the sky-cell match takes (bad metadata otherwise; noted, as the generator does)."""
+    kept = []
+    for ra, dec in polys:
+        ra, dec = np.asarray(ra, dtype=float), np.asarray(dec, dtype=float)
+        ok = np.isfinite(ra) & np.isfinite(dec)
+        if ok.sum() >= 3:
+            radius = footprint_radii(ra[ok][None, :], dec[ok][None, :])[0]
+            if radius <= MAX_FOOTPRINT_RADIUS_DEG:
+                kept.append((ra[ok], dec[ok]))
+    if len(kept) < len(polys):
+        notes.append(
+            f"{plural(len(polys) - len(kept), 'footprint')} left out: fewer than 3 finite "
+            f"corners or wider than {MAX_FOOTPRINT_RADIUS_DEG:g} deg in radius"
+        )
+    return kept
+
+
 def _cell_of(path: Path) -> str | None:
-    """The sky cell an association is for (its skycell_wcs_info), if any."""
+    """The sky cell an association is for (its skycell_wcs_info name), if any."""
     from roman_asn.association import load_asn
 
     info = load_asn(path).skycell_wcs_info
-    return str(info["name"]) if isinstance(info, dict) else None
+    name = info.get("name") if isinstance(info, dict) else None
+    return str(name) if isinstance(name, str) and name else None
 
 
 def _draw_field(

@@ -170,7 +170,12 @@ class Catalog:
         text = os.fspath(location)
         if not is_url(text) and not Path(text).exists():
             raise CatalogError("no catalog here", path=text)
-        return upgrade(make_engine(text))
+        engine = make_engine(text)
+        try:  # a catalog of a newer version, or not a catalog, is refused as by open
+            check_revision(engine, text, create=False, older_ok=True)
+            return upgrade(engine)
+        finally:
+            engine.dispose()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -129,14 +129,19 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     return before, after or ""
 
 
-def check_revision(engine: Engine, location: str, *, create: bool) -> None:
-    """Create a new catalog at the head revision, or refuse one of another revision."""
-    if is_url(location):  # the URL as given (not the driver's), never with its password
-        location = sa.engine.make_url(location).render_as_string(hide_password=True)
+def check_revision(engine: Engine, location: str, *, create: bool, older_ok: bool = False) -> None:
+    """Create a new catalog at the head revision, or refuse one of another revision
+    (``older_ok``: accept an older one, which is about to be upgraded)."""
+    location = shown_location(location)
     try:
         with engine.connect() as connection:
             revision = current_revision(connection)
-            has_tables = sa.inspect(connection).has_table("runs")
+            # a SQLite file is one application's: never add our tables to someone
+            # else's; a PostgreSQL database may be shared, but not our table names
+            tables = set(sa.inspect(connection).get_table_names())
+            if connection.dialect.name != "sqlite":
+                tables &= {"runs", "exposures", "associations", "versions"}
+            has_tables = bool(tables)
     except sa.exc.DBAPIError as error:
         raise CatalogError(f"cannot open the catalog: {_reason(error)}", path=location) from None
     head = head_revision()
@@ -158,6 +163,8 @@ def check_revision(engine: Engine, location: str, *, create: bool) -> None:
         s.revision for s in ScriptDirectory.from_config(_alembic_config(None)).walk_revisions()
     }
     if revision in known:
+        if older_ok:
+            return
         raise CatalogError(
             f"the catalog has schema revision {revision}, this roman-asn needs {head}: "
             f"run `roman-asn catalog upgrade {location}` first",
@@ -168,6 +175,17 @@ def check_revision(engine: Engine, location: str, *, create: bool) -> None:
         f"(which knows up to {head}): it was made by a newer version",
         path=location,
     )
+
+
+def shown_location(location: str) -> str:
+    """A catalog location for people: a URL as given (not the driver's spelling),
+    never with its password."""
+    if not is_url(location):
+        return location
+    try:
+        return sa.engine.make_url(location).render_as_string(hide_password=True)
+    except Exception:  # a URL that does not parse: show its scheme only
+        return location.split(":", 1)[0] + "://***"
 
 
 def _reason(error: BaseException) -> str:

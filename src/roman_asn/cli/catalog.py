@@ -11,9 +11,12 @@ import click
 from rich.table import Table
 
 from roman_asn.cli.common import console, err_console
-from roman_asn.cli.coordinates import COORDINATE_CONTEXT, DEC, RA
+from roman_asn.cli.coordinates import COORDINATE_CONTEXT, DEC, RA, RADIUS
 from roman_asn.cli.generate import rule_options, selected_rules
-from roman_asn.errors import RomanAsnError
+from roman_asn.cli.outputs import Command, Group, OutputFile
+from roman_asn.cli.params import DATA_RELEASE_ID
+from roman_asn.errors import RomanAsnError, first_line
+from roman_asn.regular_files import read_regular
 
 CATALOG = click.argument("catalog", metavar="CATALOG")
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
@@ -30,6 +33,36 @@ def _open(location: str, *, create: bool = False):
     from roman_asn.catalog import Catalog
 
     return Catalog.open(location, create=create)
+
+
+# what code raises on a stored value it cannot use: bad JSON, null data, text in a
+# number column (page-level damage is the database driver's error, reported as such)
+_DAMAGE = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError)
+
+
+class _CatalogCommand(Command):
+    """A catalog command: a stored value it cannot use is one line naming the catalog,
+    not a traceback; ``--debug`` shows where."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        import polars as pl
+
+        try:
+            return super().invoke(ctx)
+        except RomanAsnError:
+            raise
+        except (*_DAMAGE, pl.exceptions.PolarsError) as error:
+            from roman_asn.catalog.store import CatalogError, shown_location
+
+            raise CatalogError(
+                f"cannot use a value stored in the catalog ({type(error).__name__}: "
+                f"{first_line(error)}); it was edited or damaged (--debug shows where)",
+                path=shown_location(str(ctx.params.get("catalog", "?"))),
+            ) from error
+
+
+class _CatalogGroup(Group):
+    command_class = _CatalogCommand
 
 
 def _print_json(value) -> None:
@@ -86,7 +119,7 @@ def _write_change_list(path: str | None, report) -> None:
 CHANGES = click.option(
     "--changes",
     "changes_file",
-    type=click.Path(dir_okay=False, writable=True),
+    type=OutputFile(),
     default=None,
     metavar="FILE",
     help="Also write this run's change list (as `catalog changes --json` gives it) to FILE.",
@@ -127,7 +160,7 @@ def _handed_over(items: list) -> Iterator:
         yield items.pop(0)
 
 
-@click.group("catalog")
+@click.group("catalog", cls=_CatalogGroup)
 def command() -> None:
     """Keep associations in a catalog that grows as exposures arrive.
 
@@ -139,20 +172,24 @@ def command() -> None:
 @CATALOG
 @click.argument("pools", nargs=-1, required=True, metavar="POOL...")
 @rule_options
-@click.option("--data-release-id", default=None, help="Data release id (set once, at creation).")
+@click.option(
+    "--data-release-id",
+    type=DATA_RELEASE_ID,
+    default=None,
+    help="Data release id (set once, at creation).",
+)
 @CHANGES
 @JSON
 def ingest(
     catalog, pools, rule_files, ignore_default, no_skycells, data_release_id, changes_file, as_json
 ):
     """Add the rows of POOL... and bring the associations up to date."""
-    from roman_asn.catalog import Catalog
     from roman_asn.pool import read_pool
 
     rules = selected_rules(rule_files, ignore_default, no_skycells)
     pools = [read_pool(p) for p in pools]  # a bad pool is refused before a catalog is made
     count = len(pools)
-    with Catalog.open(catalog, create=True) as store, contextlib.ExitStack() as stack:
+    with _open(catalog, create=True) as store, contextlib.ExitStack() as stack:
         if err_console.is_terminal:
             stack.enter_context(err_console.status(f"ingesting {count} pool(s)"))
         report = store.ingest(
@@ -226,7 +263,7 @@ def changes(catalog, since, limit, as_json):
     "-o", "--output-dir", default=".", type=click.Path(file_okay=False), show_default=True
 )
 @click.option("--since", type=int, default=None, metavar="RUN", help="Only changed after RUN.")
-@click.option("--bundle", type=click.Path(dir_okay=False), default=None, help=".jsonl or .parquet")
+@click.option("--bundle", type=OutputFile(), default=None, help=".jsonl or .parquet")
 def export(catalog, output_dir, since, bundle):
     """Write the current associations as association files (or one bundle)."""
     from roman_asn.catalog import export as export_all
@@ -248,7 +285,7 @@ def export(catalog, output_dir, since, bundle):
 @click.option(
     "--from",
     "from_file",
-    type=click.File("r"),
+    metavar="FILE",
     help="Names (one per line, optionally a tab and the product path), or the JSON of "
     "'catalog stale --json' or 'catalog changes --json'; - for stdin.",
 )
@@ -260,14 +297,18 @@ def mark(catalog, names, all_current, from_file, failed):
     wanted = list(names)
     paths: dict[str, str] = {}
     if from_file is not None:
+        label = "<stdin>" if from_file == "-" else from_file
         try:
-            text = from_file.read()
+            raw = sys.stdin.buffer.read() if from_file == "-" else read_regular(from_file)
+            text = raw.decode("utf-8")
+        except OSError as error:
+            raise RomanAsnError(f"cannot read: {error.strerror or error}", path=label) from None
         except UnicodeDecodeError as error:
             raise RomanAsnError(
                 f"not UTF-8 text (byte {error.start}): expected names one a line or JSON",
-                path=from_file.name,
+                path=label,
             ) from None
-        listed = read_mark_list(text, from_file.name)
+        listed = read_mark_list(text, label)
         wanted += listed
         paths = {name: path for name, path in listed.items() if path}
     if not wanted and not all_current:
@@ -325,7 +366,7 @@ def cell(catalog, skycell, limit, as_json):
 @CATALOG
 @click.argument("ra", type=RA)
 @click.argument("dec", type=DEC)
-@click.argument("radius", type=click.FloatRange(0, 180))
+@click.argument("radius", type=RADIUS)
 @LIMIT
 @JSON
 def cone(catalog, ra, dec, radius, limit, as_json):

@@ -28,10 +28,38 @@ console = _console(stderr=False)
 err_console = _console(stderr=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a batch system's time limit): unwound as Ctrl-C is, so
+    temporaries and the output folder's lock go with the run."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _unwinding_on_sigterm() -> Iterator[None]:
+    """Unwind on SIGTERM, in the main thread, unless someone else handles it."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
+    ):
+        yield
+        return
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def run_cli(group: click.Group, argv: list[str] | None = None) -> int:
     """Run ``group`` as click does on the command line and return the exit status."""
     try:
-        group.main(args=argv, prog_name="roman-asn", standalone_mode=True)
+        with _unwinding_on_sigterm():
+            group.main(args=argv, prog_name="roman-asn", standalone_mode=True)
     except SystemExit as stop:
         code = stop.code
         if code is None or isinstance(code, int):
@@ -47,6 +75,9 @@ def user_errors(debug: bool) -> Iterator[None]:
     ``debug`` the traceback of a user error is printed first; Ctrl-C exits 130."""
     try:
         yield
+    except Terminated:
+        err_console.print("Terminated.")
+        raise click.exceptions.Exit(143) from None
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         raise click.exceptions.Exit(130) from None

@@ -29,3 +29,16 @@ class _Coordinate(click.ParamType):
 
 RA = _Coordinate("ra", "parse_ra")
 DEC = _Coordinate("dec", "parse_dec")
+
+
+class _Radius(click.FloatRange):
+    """An angular radius in degrees, 0 to 180: never NaN (which passes any range)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number of degrees", param, ctx)
+        return number
+
+
+RADIUS = _Radius(0, 180)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from roman_asn.cli.common import console
+from roman_asn.cli.outputs import Command
 from roman_asn.pool import read_pool
 from roman_asn.pool.summary import summarize
 
@@ -16,7 +17,7 @@ def demo_pool_resource():
     return files("roman_asn.data").joinpath("demo_pool.csv")
 
 
-@click.command("demo")
+@click.command("demo", cls=Command)
 @click.option(
     "-o",
     "--output-dir",

@@ -8,6 +8,7 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import console, exit_with, progress
+from roman_asn.cli.outputs import Command
 from roman_asn.tools.diff import diff_associations
 from roman_asn.tools.inputs import STDIN, association_paths, read_association_dicts
 
@@ -16,7 +17,7 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-@click.command("diff")
+@click.command("diff", cls=Command)
 @click.argument("left", type=click.Path())
 @click.argument("right", type=click.Path())
 @click.option(

@@ -6,10 +6,11 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import console
+from roman_asn.cli.outputs import Command, OutputFile
 from roman_asn.tools.edit import ACTIONS, edit_association
 
 
-@click.command("edit")
+@click.command("edit", cls=Command)
 @click.argument("action", type=click.Choice(ACTIONS))
 @click.argument("association", type=click.Path(dir_okay=False))
 @click.argument("files", nargs=-1, required=True)
@@ -17,7 +18,7 @@ from roman_asn.tools.edit import ACTIONS, edit_association
     "-o",
     "--output-file",
     "output",
-    type=click.Path(dir_okay=False),
+    type=OutputFile(may_replace="association"),
     default=None,
     help="Write the edited association here instead of replacing ASSOCIATION.",
 )

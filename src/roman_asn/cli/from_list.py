@@ -5,19 +5,20 @@ from __future__ import annotations
 import click
 
 from roman_asn.cli.common import console
+from roman_asn.cli.outputs import Command, OutputFile
 from roman_asn.cli.params import DATA_RELEASE_ID
 from roman_asn.tools.from_list import asn_from_list, parse_item
 from roman_asn.tools.output import write_checked
 
 
-@click.command("from-list")
+@click.command("from-list", cls=Command)
 @click.argument("files", nargs=-1, required=True)
 @click.option(
     "-o",
     "--output-file",
     "output",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=OutputFile(),
     help="Association file to write (replaced atomically).",
 )
 @click.option("--product-name", required=True, help="Name of the product (Level 3 output).")

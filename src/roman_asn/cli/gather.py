@@ -6,10 +6,11 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import console, err_console, exit_with
+from roman_asn.cli.outputs import Command
 from roman_asn.tools.gather import gather
 
 
-@click.command("gather")
+@click.command("gather", cls=Command)
 @click.argument("association", type=click.Path(dir_okay=False))
 @click.option(
     "-s",

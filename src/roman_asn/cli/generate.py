@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from roman_asn.cli.common import console, err_console
+from roman_asn.cli.outputs import OutputFile
 from roman_asn.cli.params import (
     CANDIDATE_IDS,
     DATA_RELEASE_ID,
@@ -97,7 +98,7 @@ def selected_rules(rule_files: tuple[str, ...], ignore_default: bool, no_skycell
     "--orphans",
     "--save-orphans",
     "orphans_path",
-    type=click.Path(dir_okay=False),
+    type=OutputFile(),
     help="Write rows in no association, with reasons (.csv or .json).",
 )
 @click.option(
@@ -133,7 +134,7 @@ def selected_rules(rule_files: tuple[str, ...], ignore_default: bool, no_skycell
 @click.option(
     "--bundle",
     "bundle_path",
-    type=click.Path(dir_okay=False),
+    type=OutputFile(),
     default=None,
     help="Write all associations into one file (.jsonl or .parquet) instead of one each.",
 )

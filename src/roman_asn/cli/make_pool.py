@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from roman_asn.atomic import atomic_write_text
 from roman_asn.cli.common import console, err_console, exit_with, progress
+from roman_asn.cli.outputs import Command, OutputFile
 from roman_asn.errors import RomanAsnError
 from roman_asn.make_pool import ScanResult, make_pool
 from roman_asn.pool.writer import write_pool
@@ -25,13 +26,13 @@ def _rejects_csv(rejects: list[Rejected]) -> str:
     return buffer.getvalue()
 
 
-@click.command("make-pool")
+@click.command("make-pool", cls=Command)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(), metavar="FILE_OR_DIR...")
 @click.option(
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=OutputFile(),
     help="Pool to write: .csv (legacy pipe format), .parquet or .ecsv.",
 )
 @click.option(
@@ -47,7 +48,7 @@ def _rejects_csv(rejects: list[Rejected]) -> str:
 @click.option(
     "--rejects",
     "rejects_path",
-    type=click.Path(dir_okay=False),
+    type=OutputFile(),
     help="Also write the files left out, with the reason, to this CSV file.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")

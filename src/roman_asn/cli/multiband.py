@@ -6,11 +6,12 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import console, err_console, exit_with
+from roman_asn.cli.outputs import Command
 from roman_asn.cli.params import DATA_RELEASE_ID
 from roman_asn.tools.multiband import plan_multiband, write_multiband
 
 
-@click.command("multiband")
+@click.command("multiband", cls=Command)
 @click.argument("files", nargs=-1, required=True)
 @click.option(
     "-o",

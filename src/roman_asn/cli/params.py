@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import click
 
+from roman_asn.cli.outputs import Command
+from roman_asn.generator.options import is_data_release_id
 from roman_asn.pool.candidates import is_candidate_id
 
 # A bare --version-id: the UTC time of the run.
@@ -20,7 +22,7 @@ class DataReleaseId(click.ParamType):
     name = "DRID"
 
     def convert(self, value, param, ctx) -> str:
-        if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9]+", value):
+        if not is_data_release_id(value):
             self.fail(f"must be lower-case letters and digits (p, dr01, ...), not {value!r}")
         return value
 
@@ -63,7 +65,7 @@ def flat_ids(values: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
     return tuple(i for value in values for i in value)
 
 
-class SpacedIdsCommand(click.Command):
+class SpacedIdsCommand(Command):
     """A command whose ``-i/--ids`` takes several ids in a row, as jwst's
     ``asn_generate -i o001 o002`` does: each argument after ``-i ID`` that is a
     candidate id (no dot, no slash: never a file name with an extension) is one more."""

@@ -1,20 +1,20 @@
-"""``roman-asn plot``: coverage plot of an association or a pool."""
+"""``roman-asn plot``: coverage plot of an association, an exposure file or a pool."""
 
 from __future__ import annotations
 
 import click
 
 from roman_asn.cli.common import SKYMAP_OPTION, console, err_console
+from roman_asn.cli.outputs import Command, OutputFile
 
 
-@click.command("plot")
+@click.command("plot", cls=Command)
 @click.argument("source", type=click.Path(dir_okay=False))
-@click.option(
-    "-o", "--output", default="coverage.png", show_default=True, type=click.Path(dir_okay=False)
-)
+@click.option("-o", "--output", default="coverage.png", show_default=True, type=OutputFile())
 @SKYMAP_OPTION
 def command(source: str, output: str, skymap_path: str | None) -> None:
-    """Draw member footprints of SOURCE (association .json or pool) over their sky cells."""
+    """Draw the footprints of SOURCE (an association .json, an exposure .asdf or a pool)
+    over the sky cells they touch."""
     from roman_asn.plotting import plot_coverage, plural
     from roman_asn.skycells import get_skymap
 

@@ -8,12 +8,13 @@ import click
 from rich.table import Table
 
 from roman_asn.cli.common import console
+from roman_asn.cli.outputs import Group, OutputFile
 from roman_asn.pool import read_pool
 from roman_asn.pool.formats import format_names
 from roman_asn.pool.summary import PoolSummary, summarize
 
 
-@click.group("pool")
+@click.group("pool", cls=Group)
 def command() -> None:
     """Inspect and convert pools (legacy pipe format, CSV, ECSV, Parquet)."""
 
@@ -71,7 +72,7 @@ def info(pool: str, as_json: bool) -> None:
 
 @command.command("convert")
 @click.argument("source", type=click.Path(dir_okay=False))
-@click.argument("target", type=click.Path(dir_okay=False))
+@click.argument("target", type=OutputFile())
 @click.option(
     "--format", "fmt", type=click.Choice(format_names()), help="Output format (default: by suffix)."
 )

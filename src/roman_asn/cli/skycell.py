@@ -8,10 +8,11 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import SKYMAP_OPTION, console, err_console, exit_with
+from roman_asn.cli.outputs import Command
 from roman_asn.cli.params import DATA_RELEASE_ID
 
 
-@click.command("skycell-asn")
+@click.command("skycell-asn", cls=Command)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option(
     "-o",

@@ -8,6 +8,7 @@ import click
 
 from roman_asn.cli.common import SKYMAP_OPTION, console
 from roman_asn.cli.coordinates import COORDINATE_CONTEXT, DEC, RA
+from roman_asn.cli.outputs import Group
 
 
 def _skymap(path: str | None):
@@ -16,7 +17,7 @@ def _skymap(path: str | None):
     return get_skymap(path)
 
 
-@click.group("skycell-lookup")
+@click.group("skycell-lookup", cls=Group)
 def command() -> None:
     """Sky cells: find the cells at a position, show one by name."""
 

@@ -8,18 +8,19 @@ from pathlib import Path
 import click
 
 from roman_asn.cli.common import err_console
+from roman_asn.cli.outputs import Command, OutputFile
 from roman_asn.pool.formats import format_names
 from roman_asn.pool.writer import format_for, write_pool
 from roman_asn.synth import N_DETECTORS, SURVEYS, synth_pool
 
 
-@click.command("synth-pool")
+@click.command("synth-pool", cls=Command)
 @click.option(
     "-o",
     "--output",
     "output",
     required=True,
-    type=click.Path(dir_okay=False, writable=True),
+    type=OutputFile(),
     help="Pool file to write; the suffix picks the format (.csv legacy pipe, .parquet, .ecsv).",
 )
 @click.option(

@@ -6,11 +6,12 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import console, progress
+from roman_asn.cli.outputs import Command
 from roman_asn.tools.inputs import association_paths
 from roman_asn.tools.update_path import update_files
 
 
-@click.command("update-path")
+@click.command("update-path", cls=Command)
 @click.argument("sources", metavar="ASN|FOLDER|-...", nargs=-1, required=True)
 @click.option(
     "--path",

@@ -6,11 +6,12 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import console, exit_with, progress
+from roman_asn.cli.outputs import Command
 from roman_asn.tools.inputs import association_paths
 from roman_asn.validate import validate_file
 
 
-@click.command("validate")
+@click.command("validate", cls=Command)
 @click.argument("sources", metavar="FILE|FOLDER|-...", nargs=-1, required=True)
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files that pass.")
 def command(sources: tuple[str, ...], quiet: bool) -> None:

@@ -52,6 +52,10 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
             raise RomanAsnError(
                 f"cannot reach the Dask scheduler at {scheduler}: {error}"
             ) from None
+        except MemoryError:  # another protocol's bytes read as a Dask frame's length
+            raise RomanAsnError(
+                f"{scheduler} does not answer as a Dask scheduler does (another service?)"
+            ) from None
         with client:
             yield client
         return

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from roman_asn.errors import RomanAsnError
 from roman_asn.pool.candidates import is_candidate_id
+
+
+def is_data_release_id(value: object) -> bool:
+    """p (prompt), dr01, r0, ...: lower-case letters and digits, as the schema requires."""
+    return isinstance(value, str) and re.fullmatch(r"[a-z0-9]+", value) is not None
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,13 @@ class GenerateOptions:
     data_release_id: str = "p"
     version_id: str | None = None
     asn_pool: str | None = None  # None: the pool's file name
+
+    def __post_init__(self) -> None:
+        if not is_data_release_id(self.data_release_id):
+            raise RomanAsnError(
+                f"data release id {self.data_release_id!r}: lower-case letters and digits "
+                "(p, dr01, ...), as the association schema requires"
+            )
 
     @classmethod
     def from_flags(

@@ -6,7 +6,9 @@ written atomically, optionally by several processes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -471,10 +473,20 @@ def _take_lock(lock: Path) -> int:
     import fcntl
 
     while True:
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:  # never through a link: the lock must not create a file outside the folder
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
         except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise RomanAsnError(
+                    "is a symbolic link; roman-asn's lock must be a plain file: remove it",
+                    path=str(lock),
+                ) from None
             raise write_error(error, lock) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise RomanAsnError(
+                "is not a plain file; roman-asn's lock must be one: remove it", path=str(lock)
+            )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -157,6 +157,8 @@ def check_field_counts(
         text = raw.decode("utf-8")
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar='"')
         start = 1
+        # the csv module's 128 KiB field limit is not ours: a field is at most the file
+        limit = csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
         try:
             for record in reader:
                 blank = not record or (len(record) == 1 and not record[0].strip())
@@ -166,6 +168,8 @@ def check_field_counts(
                 start = reader.line_num + 1
         except csv.Error as error:
             raise PoolError(f"unreadable CSV: {error}", path=path, line=start + offset) from None
+        finally:
+            csv.field_size_limit(limit)
         if not counts_list:
             raise PoolError("no header line: the file has only comments or blank lines", path=path)
         counts = np.array(counts_list)

@@ -18,6 +18,7 @@ from typing import Any
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.naming import TemplateError, template_fields
 from roman_asn.pool.columns import canonical_name
+from roman_asn.regular_files import read_regular
 from roman_asn.rules.hooks import FILE_FIELDS, expanders
 
 CANDIDATE_MODES = ("observation", "each", "none")
@@ -179,10 +180,12 @@ def without_skycells(rules: list[Rule]) -> list[Rule]:
 def read_rules_file(path: str | os.PathLike[str]) -> list[Rule]:
     label = str(path)
     try:
-        text = Path(path).read_text("utf-8")
+        text = read_regular(path).decode("utf-8")
     except FileNotFoundError:
         raise RulesError("no such rules file", path=label) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
+        raise RulesError(f"cannot read rules file: {error.strerror or error}", path=label) from None
+    except UnicodeDecodeError as error:
         raise RulesError(f"cannot read rules file: {error}", path=label) from None
     return parse_rules(text, label)
 

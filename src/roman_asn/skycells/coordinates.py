@@ -35,10 +35,18 @@ def _angle(text: str, default_unit: str) -> float:
         unit = u.hourangle
     elif _DEGREE_UNIT.search(cleaned):
         unit = u.deg
+    from astropy.coordinates import IllegalMinuteWarning, IllegalSecondWarning
+
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # 24h, 60s: the range check below speaks
+            warnings.simplefilter("ignore")  # 24h, 90d: the range check below speaks
+            # 17:60:00 is no time: astropy only warns, and reads it as 18:00:00
+            warnings.simplefilter("error", IllegalMinuteWarning)
+            warnings.simplefilter("error", IllegalSecondWarning)
             return float(Angle(cleaned, unit=unit).to_value(u.deg))
+    except (IllegalMinuteWarning, IllegalSecondWarning) as error:
+        part = "minutes" if isinstance(error, IllegalMinuteWarning) else "seconds"
+        raise ValueError(f"{text!r}: {part} must be below 60") from None
     except (ValueError, TypeError, u.UnitsError):
         raise ValueError(
             f"{text!r} is not an angle (degrees such as 266.42, or sexagesimal such as "

@@ -125,6 +125,8 @@ def read_level2(path: str | os.PathLike[str]) -> dict:
             af = open_asdf(p, lazy_load=True, memmap=False, lazy_tree=True)
     except HostileTree as error:
         raise RomanAsnError(str(error), path=label) from None
+    except OSError as error:
+        raise RomanAsnError(f"cannot read: {error.strerror or error}", path=label) from None
     except Exception as error:
         raise RomanAsnError(f"not an ASDF file ({type(error).__name__})", path=label) from None
     with af:

@@ -207,12 +207,13 @@ def computed_skymap(*, use_cache: bool = True) -> SkyMap:
 
 
 def _save_cache(path: Path, grid: NDArray[np.int16], lattice: NDArray[np.float64]) -> None:
-    from roman_asn.atomic import atomic_path
+    from roman_asn.atomic import WriteError, atomic_path
 
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, grid=grid, lattice=lattice)
-    except OSError:
+    except (OSError, WriteError):
         pass  # a read-only home only costs the recomputation next time
 
 
@@ -229,6 +230,8 @@ def load_reference(path: str | os.PathLike[str]) -> SkyMap:
             handle = open_asdf(path, lazy_load=True, memmap=True)
     except FileNotFoundError:
         raise RomanAsnError("no such sky map file", path=label) from None
+    except OSError as error:
+        raise RomanAsnError(f"cannot read: {error.strerror or error}", path=label) from None
     except Exception as error:  # asdf raises many types for non-ASDF input
         raise RomanAsnError(f"cannot read as ASDF: {error}", path=label) from None
     try:

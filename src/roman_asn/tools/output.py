@@ -32,6 +32,8 @@ def member_path(path: str | os.PathLike[str], asn_folder: str | os.PathLike[str]
     relative to it (``../coadds/x``); other absolute paths stay absolute.
     """
     given = os.fspath(path)
+    if os.path.basename(given.rstrip("/")) in ("", ".", "..") or given.endswith("/"):
+        raise AssociationError(f"{given!r} is not a file name: a member is one file")
     target, base = os.path.abspath(given), os.path.abspath(asn_folder)
     try:
         inside = os.path.commonpath([target, base]) == base

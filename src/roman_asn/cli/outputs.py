@@ -1,0 +1,99 @@
+"""Output files never overwrite a command's inputs, or each other.
+
+A command declares each file it writes with :class:`OutputFile`; every other
+argument or option that names an existing file is an input. Before the command
+runs, :class:`Command` refuses an output that is the same file as an input (by
+device and inode, so links and other spellings count) or as another output:
+``generate P.csv --orphans P.csv`` or ``catalog ingest C.db P --changes C.db``
+would replace the very file being read, and two outputs on one path would lose
+one of them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+
+import click
+
+from roman_asn.errors import RomanAsnError
+
+
+class OutputFile(click.Path):
+    """A file the command writes. ``may_replace``: the one input parameter it may
+    be (an in-place edit of that input is the point, as with ``edit -o ASN``)."""
+
+    def __init__(self, *, may_replace: str | None = None) -> None:
+        super().__init__(dir_okay=False)
+        self.may_replace = may_replace
+
+
+class Command(click.Command):
+    """A command whose outputs are checked against its inputs before it runs."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        check_outputs(ctx)
+        return super().invoke(ctx)
+
+
+class Group(click.Group):
+    """A group whose subcommands are :class:`Command`."""
+
+    command_class = Command
+
+
+def _paths(value: object) -> Iterator[str]:
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _paths(item)
+    elif isinstance(value, (str, os.PathLike)):
+        yield os.fspath(value)
+    elif isinstance(getattr(value, "name", None), str):  # an opened click.File
+        yield value.name
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """The (device, inode) of the regular file ``path`` names, links followed."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (info.st_dev, info.st_ino) if stat.S_ISREG(info.st_mode) else None
+
+
+def _label(param: click.Parameter) -> str:
+    if isinstance(param, click.Option):
+        return next((opt for opt in param.opts if opt.startswith("--")), param.opts[0])
+    return (param.name or "").upper()
+
+
+def check_outputs(ctx: click.Context) -> None:
+    """Raise a one-line error, before anything is read or written, when an output
+    file of ``ctx``'s command is one of its input files or another output."""
+    inputs: dict[tuple[int, int], tuple[str, click.Parameter]] = {}
+    outputs: list[tuple[str, click.Parameter]] = []
+    for param in ctx.command.params:
+        for path in _paths(ctx.params.get(param.name or "")):
+            if isinstance(param.type, OutputFile):
+                outputs.append((path, param))
+            elif (key := _identity(path)) is not None:
+                inputs.setdefault(key, (path, param))
+    seen: dict[object, tuple[str, click.Parameter]] = {}
+    for path, param in outputs:
+        key = _identity(path)
+        source = inputs.get(key) if key is not None else None
+        if source is not None and source[1].name != param.type.may_replace:
+            raise RomanAsnError(
+                f"{_label(param)} would overwrite the input {source[0]} "
+                f"({_label(source[1])}); nothing was written: choose another output name",
+                path=path,
+            )
+        place = key if key is not None else os.path.realpath(path)
+        if place in seen:
+            raise RomanAsnError(
+                f"{_label(param)} and {_label(seen[place][1])} name the same file; "
+                "nothing was written: give each output its own name",
+                path=path,
+            )
+        seen[place] = (path, param)

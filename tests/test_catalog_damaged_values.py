@@ -1,0 +1,75 @@
+"""A catalog whose values were edited or damaged in valid SQLite (bad JSON, null
+data, text in number columns) gives one error line naming the catalog, exit 2, in
+every command: never a traceback, never a write outside the folder named."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from roman_asn.cli import main
+
+DEMO = Path(__file__).parents[1] / "src" / "roman_asn" / "data" / "demo_pool.csv"
+FILE = "r0000101001001001001_0001_wfi01_uncal.asdf"
+
+DAMAGE = {
+    "members not JSON": "update versions set members='{not json'",
+    "members of the wrong type": """update versions set members='{"members": 5}'""",
+    "data not JSON": "update exposures set data='[1,2'",
+    "data null": "update exposures set data='null'",
+    "run record not JSON": "update runs set inputs='xx', counts='{'",
+    "run record of the wrong type": "update runs set counts='[1]', inputs='5'",
+    "text in number columns": "update associations set level='abc', program='x', "
+    "current_version='z'",
+    "file name escaping the folder": "update associations set file_name="
+    "'../../escaped_' || asn_pk || '_asn.json'",
+}
+COMMANDS = [
+    ["show", "{C}", "NAME"],
+    ["changes", "{C}", "--since", "0"],
+    ["export", "{C}", "-o", "{D}/export"],
+    ["runs", "{C}"],
+    ["cone", "{C}", "270", "66", "1"],
+    ["find", "{C}", FILE],
+    ["stale", "{C}"],
+    ["stats", "{C}"],
+    ["withdraw", "{C}", FILE],
+    ["mark", "{C}", "--all"],
+    ["ingest", "{C}", str(DEMO)],
+]
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("good")
+    catalog = folder / "c.db"
+    half = folder / "half.csv"
+    lines = DEMO.read_text().splitlines(keepends=True)
+    half.write_text("".join(lines[: len(lines) // 2]))
+    assert main(["catalog", "ingest", str(catalog), str(half)]) == 0
+    name = sqlite3.connect(catalog).execute("select min(name) from associations").fetchone()[0]
+    return catalog, name
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_damaged_values_are_one_line_errors(tmp_path, capsys, good, damage):
+    source, name = good
+    work = tmp_path / "work"
+    work.mkdir()
+    catalog = work / "c.db"
+    for args in COMMANDS:
+        for leftover in work.glob("c.db*"):
+            leftover.unlink()
+        with sqlite3.connect(source) as original, sqlite3.connect(catalog) as copy:
+            original.backup(copy)
+            copy.execute(DAMAGE[damage])
+        command = [a.format(C=catalog, D=work).replace("NAME", name) for a in args]
+        code = main(["catalog", *command])
+        err = capsys.readouterr().err
+        assert code in (0, 2), (damage, args, err)
+        if code == 2:
+            assert err.startswith("error: "), (damage, args, err)
+            assert str(catalog) in err or "not a plain file name" in err, (damage, args, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]  # nothing written outside

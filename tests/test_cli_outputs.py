@@ -1,0 +1,118 @@
+"""No output file may be one of the command's inputs, or another output: the
+command refuses before it reads or writes anything."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import click
+import pytest
+
+from roman_asn.cli import SUBCOMMANDS, cli, main
+from roman_asn.cli.outputs import Command, Group, OutputFile
+
+DEMO = Path(__file__).parents[1] / "src" / "roman_asn" / "data" / "demo_pool.csv"
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def pool(tmp_path):
+    target = tmp_path / "P.csv"
+    shutil.copy(DEMO, target)
+    return target
+
+
+@pytest.mark.parametrize(
+    "args, what",
+    [
+        (["generate", "{P}", "-o", "{D}/out", "--orphans", "{P}"], "--orphans would overwrite"),
+        (["generate", "{P}", "-o", "{D}/out", "--bundle", "{L}"], "--bundle would overwrite"),
+        (
+            ["generate", "{P}", "-r", "{P}", "--bundle", "{D}/b.jsonl", "--orphans", "{D}/b.jsonl"],
+            "name the same file",
+        ),
+        (["pool", "convert", "{P}", "{L}"], "TARGET would overwrite"),
+        (["make-pool", "{P}", "-o", "{P}"], "--output would overwrite"),
+        (["make-pool", "{P}", "-o", "{D}/x.csv", "--rejects", "{D}/x.csv"], "name the same file"),
+        (["from-list", "{P}", "-o", "{P}", "--product-name", "x"], "--output-file would"),
+        (["plot", "{P}", "-o", "{P}"], "--output would overwrite"),
+        (["edit", "add", "{D}/a_asn.json", "{P}", "-o", "{P}"], "--output-file would"),
+    ],
+)
+def test_an_output_naming_an_input_is_refused_and_nothing_changes(
+    tmp_path, pool, capsys, args, what
+):
+    (tmp_path / "L.csv").symlink_to(pool)  # another spelling of the same file
+    (tmp_path / "a_asn.json").write_text("{}")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    digest = _digest(pool)
+    values = {"P": str(pool), "L": str(tmp_path / "L.csv"), "D": str(tmp_path)}
+    assert main([arg.format(**values) for arg in args]) == 2
+    err = capsys.readouterr().err
+    assert what in err and "nothing was written" in err and "Traceback" not in err
+    assert _digest(pool) == digest
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_catalog_outputs_never_replace_the_catalog(tmp_path, pool, capsys):
+    catalog = tmp_path / "C.db"
+    assert main(["catalog", "ingest", str(catalog), str(pool)]) == 0
+    digest = _digest(catalog)
+    for args in (
+        ["catalog", "ingest", str(catalog), str(pool), "--changes", str(catalog)],
+        ["catalog", "withdraw", str(catalog), "x.asdf", "--changes", str(catalog)],
+        ["catalog", "export", str(catalog), "-o", str(tmp_path / "e"), "--bundle", str(catalog)],
+    ):
+        capsys.readouterr()
+        assert main(args) == 2
+        assert "would overwrite the input" in capsys.readouterr().err
+        assert _digest(catalog) == digest
+
+
+def test_an_in_place_edit_is_still_allowed(tmp_path):
+    asn = tmp_path / "a_asn.json"
+    assert (
+        main(["from-list", "x_cal.asdf", "y_cal.asdf", "-o", str(asn), "--product-name", "p"]) == 0
+    )
+    assert main(["edit", "remove", str(asn), "y_cal.asdf", "-o", str(asn)]) == 0
+    assert "y_cal.asdf" not in asn.read_text()
+
+
+def _commands(group: click.Group, ctx: click.Context):
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if isinstance(command, click.Group):
+            assert isinstance(command, Group), name
+            yield from _commands(command, ctx)
+        else:
+            yield name, command
+
+
+def test_every_command_checks_and_declares_its_output_files():
+    """A new command or option cannot forget the check: every command is a checked
+    Command and every option that names an output file is an OutputFile."""
+    ctx = click.Context(cli)
+    commands = list(_commands(cli, ctx))
+    assert len(commands) >= len(SUBCOMMANDS)
+    for name, command in commands:
+        assert isinstance(command, Command), name
+        for param in command.params:
+            opts = set(getattr(param, "opts", ()))
+            if opts & {
+                "-o",
+                "--output",
+                "--output-file",
+                "--orphans",
+                "--bundle",
+                "--changes",
+                "--rejects",
+            }:
+                kind = param.type
+                writes_a_file = not (isinstance(kind, click.Path) and not kind.file_okay)
+                if writes_a_file and "--output-file-root" not in opts:
+                    assert isinstance(kind, OutputFile), (name, param.name)
