@@ -445,11 +445,31 @@ def test_a_rule_grouping_by_a_list_column_is_skipped_with_the_reason(tmp_path, c
     )
     args = ["generate", str(DEMO), "--rules", str(rules), "--bundle", str(tmp_path / "b.jsonl")]
     assert main([*args, "--ignore-default"]) == 2
-    assert "ByCandidates: it groups by or names with candidates, which hold lists" in (
+    assert "ByCandidates: it selects, groups by or names with candidates, which hold" in (
         capsys.readouterr().err
     )
     assert main(args) == 0  # the default rules run; the table says why this one did not
-    assert "rule skipped: it groups by or names with candidates" in capsys.readouterr().out
+    assert "rule skipped: it selects, groups by or names with candidates" in (
+        capsys.readouterr().out
+    )
+    # selecting rows by a list column is the same: skipped, not a polars error
+    rules.write_text(
+        '[[rule]]\nname = "SelectCandidates"\nlevel = 2\ncandidates = "none"\n'
+        'group_by = ["program"]\nasn_type = "image"\nproduct_name = "r{program}"\n'
+        '[[rule.select]]\ncolumn = "candidates"\nvalues = ["o001"]\n'
+    )
+    assert main([*args, "--ignore-default"]) == 2
+    assert "SelectCandidates: it selects, groups by or names with candidates" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_key_nested_beyond_reason_is_refused_before_parsing(tmp_path):
+    """TOML readers take quadratic time in a dotted key's depth (500k dots: 24 GB)."""
+    with pytest.raises(RulesError, match="line 2: more than 1000 dots on one line"):
+        parse_rules("# rules\n" + "a." * 200_000 + "a = 1\n", "deep.toml")
+    with pytest.raises(RulesError, match="unknown top-level key"):  # deep, but no bomb
+        parse_rules("a." * 999 + "a = 1\n", "deep.toml")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")

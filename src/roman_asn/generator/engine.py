@@ -265,17 +265,17 @@ def prepare(
         needed = [*rule.required, *(c for s in rule.selections for c in s.columns)]
         missing = sorted({c for c in needed if c not in columns})
         schema = frames[rule.expand].schema
-        used = {c for c in (*rule.keys, *rule.fields) if c in columns}
+        used = {c for c in (*rule.keys, *rule.fields, *needed) if c in columns}
         nested = sorted(c for c in used if schema[c].is_nested())
         if missing:
             plural = "s" if len(missing) > 1 else ""
             skipped[rule.name] = (
                 f"rule skipped: the pool has no column{plural} {', '.join(missing)}"
             )
-        elif nested:  # groups and names are made of plain values
+        elif nested:  # selections, groups and names are made of plain values
             skipped[rule.name] = (
-                f"rule skipped: it groups by or names with {', '.join(nested)}, which hold"
-                " lists or structures, not plain values"
+                f"rule skipped: it selects, groups by or names with {', '.join(nested)},"
+                " which hold lists or structures, not plain values"
             )
         else:
             runnable.append(rule)
