@@ -210,3 +210,20 @@ def test_boolean_missing_values_survive_the_legacy_format(tmp_path):
     pool = read_pool(path)
     pool.write(tmp_path / "q.csv")
     assert read_pool(tmp_path / "q.csv").table["flag"].to_list() == [True, None, False]
+
+
+def test_thousands_of_extra_columns_are_cleaned_and_kept(tmp_path):
+    """Pools carry whatever metadata a site adds: 3,000 extra columns, padded and with
+    NULLs, are read (each column cleaned; the frame rewritten once, not per column)."""
+    extra = [f"x{i}" for i in range(3000)]
+    header = "|".join(["filename", "program", "exp_type", *extra])
+    rows = [
+        "|".join([f"f{r}_cal.asdf", "1", "WFI_IMAGE", *(" v " if r else "NULL" for _ in extra)])
+        for r in range(3)
+    ]
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    table = read_pool(path).table
+    assert len(table.columns) == 3 + 3000 + 1
+    assert table["x0"].to_list() == [None, "v", "v"]
+    assert table["x2999"].to_list() == [None, "v", "v"]

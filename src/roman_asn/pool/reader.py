@@ -238,14 +238,15 @@ def normalize(frame: pl.DataFrame, *, path: str | None, fmt: str, lines: np.ndar
     """Rename to Roman-native names, apply the missing-value rule and the column types."""
     label = path or "<pool>"
     renamed: dict[str, str] = {}
+    meant_by: dict[str, str] = {}  # target -> source: pools may have 10k+ columns
     for name in frame.columns:
         if name == ROW_COLUMN:
             continue
         target = canonical_name(name)
-        if target in renamed.values():
-            other = next(k for k, v in renamed.items() if v == target)
+        if target in meant_by:
+            other = meant_by[target]
             raise PoolError(f"columns {other!r} and {name!r} both mean {target!r}", path=label)
-        renamed[name] = target
+        renamed[name] = meant_by[target] = target
     frame = frame.drop(ROW_COLUMN, strict=False).rename(renamed)
     for required in REQUIRED_COLUMNS:
         if required not in frame.columns:
@@ -256,9 +257,14 @@ def normalize(frame: pl.DataFrame, *, path: str | None, fmt: str, lines: np.ndar
             )
     frame = frame.with_row_index(ROW_COLUMN)
     pool = Pool(frame, path=path, format=fmt, lines=lines)
-    for name in frame.columns:
-        if frame.schema[name] == pl.Utf8:
-            frame = _missing_to_null(frame, name, padded=fmt == "legacy")
+    cleaned = [
+        column
+        for name, dtype in frame.schema.items()
+        if dtype == pl.Utf8
+        and (column := _missing_to_null(frame[name], padded=fmt == "legacy")) is not None
+    ]
+    if cleaned:  # one rewrite of the frame, not one a column (10k+ columns happen)
+        frame = frame.with_columns(cleaned)
     frame = _apply_types(frame, pool, label)
     frame = _fill_from_visit_id(frame)
     check_values(frame, pool)
@@ -269,31 +275,27 @@ def normalize(frame: pl.DataFrame, *, path: str | None, fmt: str, lines: np.ndar
     return pool
 
 
-def _missing_to_null(frame: pl.DataFrame, name: str, padded: bool) -> pl.DataFrame:
-    """Strip the legacy format's padding and turn empty/NULL into missing values.
-
-    Columns are rewritten one at a time and only when they need it, so a clean
-    multi-million-row pool is not copied column by column.
-    """
-    column = frame[name]
+def _missing_to_null(column: pl.Series, padded: bool) -> pl.Series | None:
+    """``column`` with the legacy format's padding stripped and empty/NULL made missing
+    values, or None when it needs neither (a clean multi-million-row pool is not copied
+    column by column)."""
+    original = column
     if padded and column.str.contains(r"^\s|\s$").any():
         column = column.str.strip_chars()
     missing = column.is_in(MISSING_TEXT)
     if missing.any():
         column = column.set(missing, None)
-    return frame.with_columns(column.alias(name)) if column is not frame[name] else frame
+    return None if column is original else column
 
 
 def _apply_types(frame: pl.DataFrame, pool: Pool, label: str) -> pl.DataFrame:
     casts = []
-    for name in frame.columns:
-        if name == ROW_COLUMN:
+    if "candidates" in frame.columns:
+        frame = frame.with_columns(_candidates_column(frame, pool, label))
+    for name, current in frame.schema.items():  # the schema once: 10k+ columns happen
+        if name in (ROW_COLUMN, "candidates"):
             continue
-        current = frame.schema[name]
         wanted = COLUMN_TYPES.get(name)
-        if name == "candidates":
-            frame = frame.with_columns(_candidates_column(frame, pool, label))
-            continue
         if wanted is None:
             if current == pl.Utf8:
                 values = frame[name].drop_nulls()
