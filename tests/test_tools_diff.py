@@ -165,3 +165,21 @@ def test_removing_a_member_is_found(products, drop) -> None:
 def test_sample_file_against_itself_copy(tmp_path: Path) -> None:
     shutil.copy(DATA / "asn_mosaic.json", tmp_path / "other_name.json")
     assert diff_paths(DATA / "asn_mosaic.json", tmp_path / "other_name.json") == []
+
+
+def test_a_member_listed_many_times_is_one_difference(tmp_path: Path) -> None:
+    """360k listings of 18 members were 360k lines (a minute of printing): one line a
+    member, with the count."""
+    asn = asn_from_list(["a_cal.asdf", "b_cal.asdf"], product_name="p")
+    data = asn.to_dict()
+    member = data["products"][0]["members"]
+    data["products"][0]["members"] = member * 1000 + [member[0]]
+    path = tmp_path / "x_asn.json"
+    path.write_text(json.dumps(data))
+    messages = sorted(d.message for d in diff_paths(path, path))
+    assert messages == [
+        "left lists member a_cal.asdf 1,001 times",
+        "left lists member b_cal.asdf 1,000 times",
+        "right lists member a_cal.asdf 1,001 times",
+        "right lists member b_cal.asdf 1,000 times",
+    ]

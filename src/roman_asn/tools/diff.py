@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -154,19 +154,25 @@ def _compare_members(pair: tuple[_Entry, _Entry], ignore_dirs: bool, out: list[D
 
     def members(entry: _Entry, side: str) -> dict[str, str]:
         found: dict[str, str] = {}
+        listed: Counter[str] = Counter()
+        first: dict[str, str] = {}
         for m in entry.product["members"]:
             key = _member_key(m["expname"], ignore_dirs)
-            if key in found:
+            listed[key] += 1
+            first.setdefault(key, str(m["expname"]))
+            found.setdefault(key, str(m["exptype"]))
+        for key, times in listed.items():  # once per member, however often it repeats
+            if times > 1:
+                how_often = "twice" if times == 2 else f"{times:,} times"
                 out.append(
                     Difference(
                         "duplicate_member",
-                        f"{side} lists member {m['expname']} twice",
+                        f"{side} lists member {first[key]} {how_often}",
                         name,
                         left_file=left.label if side == "left" else None,
                         right_file=right.label if side == "right" else None,
                     )
                 )
-            found.setdefault(key, str(m["exptype"]))
         return found
 
     lm, rm = members(left, "left"), members(right, "right")
