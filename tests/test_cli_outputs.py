@@ -116,3 +116,40 @@ def test_every_command_checks_and_declares_its_output_files():
                 writes_a_file = not (isinstance(kind, click.Path) and not kind.file_okay)
                 if writes_a_file and "--output-file-root" not in opts:
                     assert isinstance(kind, OutputFile), (name, param.name)
+
+
+def test_an_output_naming_an_input_the_command_creates_is_refused(tmp_path, pool, capsys):
+    """A new catalog does not exist before the run: --changes on its path would turn it
+    into JSON all the same."""
+    catalog = tmp_path / "new.db"
+    args = ["catalog", "ingest", str(catalog), str(pool), "--changes", str(catalog)]
+    assert main(args) == 2
+    assert "--changes would overwrite the input" in capsys.readouterr().err
+    assert not list(tmp_path.glob("new.db*"))
+
+
+@pytest.mark.parametrize("name", [".roman-asn.lock", "r00001-o001_fov_001_asn.json"])
+def test_the_orphan_report_is_not_a_file_the_run_writes(tmp_path, pool, capsys, name):
+    out = tmp_path / "out"
+    assert main(["generate", str(pool), "-o", str(out), "--orphans", str(out / name)]) == 2
+    assert "--orphans names a file this run writes" in capsys.readouterr().err
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_product_names_that_escape_the_folder_are_refused(tmp_path, capsys):
+    """romancal writes its product under the product name: a pool value such as a
+    visit id of '../../x' must not become one (nor may a user's --product-name)."""
+    lines = DEMO.read_text().splitlines()
+    header = lines[0].split("|")
+    column = header.index("visit_id")
+    row = lines[1].split("|")
+    row[column] = "../../../escaped"
+    pool = tmp_path / "p.csv"
+    pool.write_text("\n".join([lines[0], "|".join(row), *lines[2:]]) + "\n")
+    assert main(["generate", str(pool), "-o", str(tmp_path / "out")]) == 2
+    assert "which is not a plain file name" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*_asn.json"))
+    asn = tmp_path / "x_asn.json"
+    assert main(["from-list", "a_cal.asdf", "-o", str(asn), "--product-name", "../x"]) == 2
+    assert "must be a plain file name" in capsys.readouterr().err
+    assert not asn.exists()

@@ -41,6 +41,11 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return "must be the string 'none' or the 12-key sky-cell WCS object"
     if error.validator == "pattern" and error.validator_value == "\\S":
         return "must not be empty or blank"
+    if error.validator == "pattern" and "/" in error.validator_value:
+        return (
+            "must be a plain file name: no '/', '\\' or control characters, not starting "
+            f"with '.' or a space ({error.instance!r})"
+        )
     if error.validator == "pattern" and "u0000" in error.validator_value:
         return f"must be a file name: not blank, no control characters ({error.instance!r})"
     return error.message

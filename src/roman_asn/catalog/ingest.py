@@ -323,7 +323,7 @@ def reconcile(
         recording = Recording(rules, GroupKeys.of(connection, rules), run_id, asn_pool)
         return _reconcile(connection, delta_ids, recording, options, schema)
     finally:
-        connection.info.pop(EMPTY, None)
+        store.forget(connection, EMPTY)
 
 
 def _reconcile(connection, delta_ids, recording: Recording, options, schema) -> Changes:

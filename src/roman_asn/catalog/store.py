@@ -211,9 +211,10 @@ def writing(engine: Engine) -> Iterator[Connection]:
                         _postgres_take(connection, wait)
                     yield connection
             finally:
-                connection.info.pop("write", None)
+                forget(connection, "write")
                 if sqlite:
-                    _sort_beside_the_catalog(connection, False)
+                    with contextlib.suppress(sa.exc.SQLAlchemyError):  # see forget
+                        _sort_beside_the_catalog(connection, False)
     except UnicodeEncodeError as error:
         raise _not_text(error, engine) from None
     except _database_errors(engine) as error:
@@ -224,6 +225,14 @@ def writing(engine: Engine) -> Iterator[Connection]:
                 path=_where(engine),
             ) from None
         raise CatalogError(f"catalog write failed: {reason}", path=_where(engine)) from None
+
+
+def forget(connection: Connection, key: str) -> None:
+    """Drop a mark set on the connection for one transaction. After Ctrl-C in the middle
+    of a statement the connection may refuse every use until rolled back: the error
+    already in flight (the interrupt) is the one to report, not that refusal."""
+    with contextlib.suppress(sa.exc.SQLAlchemyError):
+        connection.info.pop(key, None)
 
 
 def _sort_beside_the_catalog(connection: Connection, on: bool) -> None:

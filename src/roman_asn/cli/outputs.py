@@ -53,6 +53,14 @@ def _paths(value: object) -> Iterator[str]:
         yield value.name
 
 
+def _place(path: str) -> str:
+    """Where ``path`` would be, for names that do not exist yet."""
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return path
+
+
 def _identity(path: str) -> tuple[int, int] | None:
     """The (device, inode) of the regular file ``path`` names, links followed."""
     try:
@@ -71,7 +79,7 @@ def _label(param: click.Parameter) -> str:
 def check_outputs(ctx: click.Context) -> None:
     """Raise a one-line error, before anything is read or written, when an output
     file of ``ctx``'s command is one of its input files or another output."""
-    inputs: dict[tuple[int, int], tuple[str, click.Parameter]] = {}
+    inputs: dict[object, tuple[str, click.Parameter]] = {}
     outputs: list[tuple[str, click.Parameter]] = []
     for param in ctx.command.params:
         for path in _paths(ctx.params.get(param.name or "")):
@@ -79,17 +87,20 @@ def check_outputs(ctx: click.Context) -> None:
                 outputs.append((path, param))
             elif (key := _identity(path)) is not None:
                 inputs.setdefault(key, (path, param))
+            elif isinstance(param, click.Argument) and path != "-":
+                # an input the command creates (a new catalog): by where it would be
+                inputs.setdefault(_place(path), (path, param))
     seen: dict[object, tuple[str, click.Parameter]] = {}
     for path, param in outputs:
         key = _identity(path)
-        source = inputs.get(key) if key is not None else None
+        source = inputs.get(key if key is not None else _place(path))
         if source is not None and source[1].name != param.type.may_replace:
             raise RomanAsnError(
                 f"{_label(param)} would overwrite the input {source[0]} "
                 f"({_label(source[1])}); nothing was written: choose another output name",
                 path=path,
             )
-        place = key if key is not None else os.path.realpath(path)
+        place = key if key is not None else _place(path)
         if place in seen:
             raise RomanAsnError(
                 f"{_label(param)} and {_label(seen[place][1])} name the same file; "

@@ -361,9 +361,10 @@ _UNSAFE_NAME = r"[/\\\x00-\x1f]|^\.|^$"
 
 
 def check_file_names(associations: pl.DataFrame) -> None:
-    """Every file name stays in the output folder and is unique even where case does
-    not count (macOS, Windows): a rule whose names could escape or overwrite one
-    another is refused before anything is written."""
+    """Every file name, and every product name romancal will write a file under, stays
+    in the output folder, and file names are unique even where case does not count
+    (macOS, Windows): a rule whose names could escape or overwrite one another is
+    refused before anything is written."""
     names = associations["file_name"]
     unsafe = names.str.contains(_UNSAFE_NAME)
     if unsafe.any():
@@ -372,6 +373,17 @@ def check_file_names(associations: pl.DataFrame) -> None:
             f"rule {associations['rule'][index]} makes the file name {names[index]!r}, "
             "which is not a plain file name (a '/', '\\', control character or leading '.')"
         )
+    if "product_name" in associations.columns:  # romancal names its output file after it
+        products = associations["product_name"]
+        unsafe = products.str.contains(_UNSAFE_NAME) | products.str.contains(r"^\s")
+        if unsafe.any():
+            index = int(unsafe.arg_true()[0])
+            raise RomanAsnError(
+                f"rule {associations['rule'][index]} makes the product name "
+                f"{products[index]!r}, which is not a plain file name (a '/', '\\', "
+                "control character or leading '.' or space): romancal writes its product "
+                "under that name"
+            )
     folded = names.str.to_lowercase()
     clash = folded.is_duplicated()
     if clash.any():
