@@ -645,3 +645,26 @@ def test_pipes_and_devices_as_inputs_are_refused_at_once(tmp_path, capsys, kind,
     assert code.returncode == 2, code.stderr
     assert "not a regular file (a pipe or device)" in code.stderr
     assert "Traceback" not in code.stderr
+
+
+def test_names_too_long_and_folders_that_are_files_are_one_line_errors(tmp_path, capsys):
+    """A rule making 300-byte file names is refused before the first file is written;
+    a file where a folder belongs, or an OS error, names the path without errno text."""
+    rules = tmp_path / "long.toml"
+    rules.write_text(
+        '[[rule]]\nname = "Long"\nlevel = 2\ncandidates = "none"\ngroup_by = ["program"]\n'
+        f'asn_type = "image"\nasn_file_name = "product"\nproduct_name = "r{"y" * 300}"\n'
+    )
+    out = tmp_path / "out"
+    assert main(["generate", str(DEMO), "-o", str(out), "-r", str(rules)]) == 2
+    assert "file systems take at most 255" in capsys.readouterr().err
+    assert not out.exists() or not list(out.glob("*_asn.json"))
+    blocker = "/dev/null"  # click refuses a regular file here; a device got errno text
+    asn = tmp_path / "a_asn.json"
+    assert main(["from-list", "m_cal.asdf", "-o", str(asn), "--product-name", "p"]) == 0
+    assert main(["gather", str(asn), "--to", str(blocker)]) == 2
+    assert f"{blocker}: exists and is not a folder" in capsys.readouterr().err
+    name = tmp_path / ("x" * 300 + "_asn.json")
+    assert main(["from-list", "m_cal.asdf", "-o", str(name), "--product-name", "p"]) == 2
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("_asn.json: File name too long") and "Errno" not in err

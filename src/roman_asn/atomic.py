@@ -47,6 +47,19 @@ def write_error(error: OSError, path: str | os.PathLike[str]) -> WriteError:
     return WriteError(f"cannot write: {reason}", path=str(path))
 
 
+def make_folder(path: str | os.PathLike[str]) -> Path:
+    """The folder ``path``, made with its parents if need be; a one-line error naming
+    it otherwise (a file or device in the way says so, not "File exists")."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise WriteError("exists and is not a folder", path=str(folder)) from None
+    except OSError as error:
+        raise write_error(error, folder) from None
+    return folder
+
+
 def temporary_suffix() -> str:
     """``.<pid>.<random>.tmp``: unique, and naming the process that owns the file."""
     return f".{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"

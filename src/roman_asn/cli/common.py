@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import traceback
 from collections.abc import Iterable, Iterator
@@ -89,6 +90,9 @@ def user_errors(debug: bool) -> Iterator[None]:
             traceback.print_exception(error)
         if isinstance(error, RomanAsnError):
             raise
+        if error.strerror and error.filename is not None:  # "<file>: File name too long"
+            where = os.fsdecode(error.filename)
+            raise RomanAsnError(error.strerror, path=where) from error
         raise RomanAsnError(str(error)) from error
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from roman_asn.atomic import make_folder
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.pool.batches import BATCH_BYTES, BATCH_ROWS, LINE_COLUMN, read_batches
@@ -65,8 +66,7 @@ def split_pool(
     """Split the pool at ``path`` into program pieces under ``folder``; units of about
     ``unit_rows`` rows, and at least ``parts`` of them when there are enough programs."""
     source = Path(path)
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(folder)
     pieces: dict[str, list[str]] = {}
     sizes: Counter[str] = Counter()
     n_rows = 0

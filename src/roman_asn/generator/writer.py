@@ -23,6 +23,7 @@ from roman_asn._version import __version__
 from roman_asn.association import DEGRADED, NO_DEGRADED
 from roman_asn.atomic import (
     WriteError,
+    make_folder,
     remove_stale_temporaries,
     temporary_suffix,
     write_bytes_in,
@@ -318,12 +319,8 @@ def write_associations(
     serializes creations in one folder and the GIL the Python loop, so more do not
     help). ``on_progress(n)`` is called after each chunk.
     """
-    folder = Path(output_dir)
     check_file_names(result.associations)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise write_error(error, folder) from None
+    folder = make_folder(output_dir)
     total = result.associations.height
     remove_stale_temporaries(folder)
     try:
@@ -358,6 +355,7 @@ def write_associations(
 
 
 _UNSAFE_NAME = r"[/\\\x00-\x1f]|^\.|^$"
+MAX_NAME_BYTES = 255  # NAME_MAX of Linux, macOS and Windows file systems
 
 
 def check_file_names(associations: pl.DataFrame) -> None:
@@ -372,6 +370,14 @@ def check_file_names(associations: pl.DataFrame) -> None:
         raise RomanAsnError(
             f"rule {associations['rule'][index]} makes the file name {names[index]!r}, "
             "which is not a plain file name (a '/', '\\', control character or leading '.')"
+        )
+    too_long = names.str.len_bytes() > MAX_NAME_BYTES
+    if too_long.any():  # found here, not after thousands of files are written
+        index = int(too_long.arg_true()[0])
+        raise RomanAsnError(
+            f"rule {associations['rule'][index]} makes a file name of "
+            f"{len(names[index].encode())} bytes ({names[index][:60]!r}...): file systems "
+            f"take at most {MAX_NAME_BYTES}"
         )
     if "product_name" in associations.columns:  # romancal names its output file after it
         products = associations["product_name"]
@@ -433,10 +439,7 @@ class OutputFolder:
 
     def __enter__(self) -> OutputFolder:
         lock = self.folder / LOCK_NAME
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise write_error(error, self.folder) from None
+        make_folder(self.folder)
         self._lock_fd = _take_lock(lock)
         remove_stale_temporaries(self.folder, force=True)
         self.existing = {p.name for p in self.folder.glob(ASN_PATTERN)}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from roman_asn.atomic import atomic_path
+from roman_asn.atomic import atomic_path, make_folder
 from roman_asn.errors import RomanAsnError
 from roman_asn.tools.output import MEMBER_FILE_KEYS, read_dict, write_checked
 
@@ -156,7 +156,7 @@ def gather(
             f"{asn_path.name}: gathering would overwrite one with the other",
             path=str(asn_path),
         )
-    dest.mkdir(parents=True, exist_ok=True)
+    make_folder(dest)
     for base, source in plan.items():
         target = dest / base
         if _up_to_date(source, target, link):
