@@ -4,6 +4,7 @@ every command: never a traceback, never a write outside the folder named."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -73,3 +74,29 @@ def test_damaged_values_are_one_line_errors(tmp_path, capsys, good, damage):
             assert err.startswith("error: "), (damage, args, err)
             assert str(catalog) in err or "not a plain file name" in err, (damage, args, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]  # nothing written outside
+
+
+def test_a_catalog_on_read_only_media_is_queried_not_written(tmp_path, capsys, good, monkeypatch):
+    """SQLite cannot make a WAL index beside a file on a read-only mount: every query
+    used to fail ("unable to open database file"). Such a catalog is read as the
+    immutable file it is; a write is refused saying why."""
+    from roman_asn.catalog import store
+
+    source, name = good
+    folder = tmp_path / "media"
+    folder.mkdir()
+    catalog = folder / "c.db"
+    with sqlite3.connect(source) as original, sqlite3.connect(catalog) as copy:
+        original.backup(copy)
+    real_access = os.access
+    monkeypatch.setattr(
+        store.os,
+        "access",
+        lambda path, mode: False if Path(path) == folder else real_access(path, mode),
+    )
+    assert main(["catalog", "show", str(catalog), name]) == 0
+    code = main(["catalog", "export", str(catalog), "-o", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["catalog", "mark", str(catalog), "--all"]) == 2
+    assert f"{catalog}: the catalog is on read-only media" in capsys.readouterr().err

@@ -165,7 +165,9 @@ exptypes = st.sampled_from(["science", "background", "dark", "flat", "target_acq
 
 
 # a product name is a file name: romancal writes its product under it
-product_names = names.filter(lambda s: "/" not in s and "\\" not in s and s[0] not in ". ")
+product_names = names.filter(
+    lambda s: "/" not in s and "\\" not in s and s[0] != "." and not s[0].isspace()
+)
 
 
 @given(

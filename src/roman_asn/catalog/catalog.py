@@ -787,7 +787,7 @@ class Catalog:
     def current_results(self, since: int | None = None):
         """The current associations (all, or changed after run ``since``) as a generation
         result, for the association writers (files or bundle)."""
-        from roman_asn.catalog.export import current_results
+        from roman_asn.catalog.current import current_results
 
         with reading(self.engine) as connection:
             options = GenerateOptions(

@@ -19,6 +19,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -38,6 +39,15 @@ class CatalogError(RomanAsnError):
 
 def is_url(location: str) -> bool:
     return "://" in location
+
+
+def _on_read_only_media(path: Path) -> bool:
+    """A catalog file whose folder cannot be written (a read-only mount, even for
+    root) and with no unmerged write-ahead log beside it."""
+    if not path.is_file() or os.access(path.parent, os.W_OK):
+        return False
+    wal = path.with_name(path.name + "-wal")
+    return not wal.exists() or wal.stat().st_size == 0
 
 
 def make_engine(location: str | os.PathLike[str], *, wait: float = WAIT_SECONDS) -> Engine:
@@ -68,8 +78,13 @@ def make_engine(location: str | os.PathLike[str], *, wait: float = WAIT_SECONDS)
     path = Path(text)
     if path.exists() and path.is_dir():
         raise CatalogError("is a folder; a catalog is a file or a postgresql:// URL", path=path)
+    frozen = _on_read_only_media(path)
     engine = sa.create_engine(
-        f"sqlite:///{path}",
+        # read-only media: SQLite cannot make the WAL index beside the file, so the
+        # catalog is read as the immutable file it is there (queries work, writes fail)
+        f"sqlite:///file:{quote(str(path.absolute()))}?mode=ro&immutable=1&uri=true"
+        if frozen
+        else f"sqlite:///{path}",
         connect_args={"timeout": wait, "isolation_level": None},
         future=True,
     )
@@ -77,7 +92,8 @@ def make_engine(location: str | os.PathLike[str], *, wait: float = WAIT_SECONDS)
     @sa.event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if not frozen:
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # index inserts of big ingests
@@ -93,6 +109,7 @@ def make_engine(location: str | os.PathLike[str], *, wait: float = WAIT_SECONDS)
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     engine.info_wait = wait  # type: ignore[attr-defined]
+    engine.info_read_only = frozen  # type: ignore[attr-defined]
     return engine
 
 
@@ -198,6 +215,11 @@ def writing(engine: Engine) -> Iterator[Connection]:
     """One write transaction, alone: wait for another writer (bounded, saying so on
     stderr through logging), then hold the catalog until the transaction ends."""
     wait = getattr(engine, "info_wait", WAIT_SECONDS)
+    if getattr(engine, "info_read_only", False):
+        raise CatalogError(
+            "the catalog is on read-only media: it can be queried and exported, not written",
+            path=_where(engine),
+        )
     try:
         with engine.connect() as connection:
             connection.info["write"] = True
@@ -298,7 +320,10 @@ def _joined(connection: Connection) -> Iterator[None]:
 def _where(engine: Engine) -> str:
     """The catalog for people: a file's path, a server's URL without its password."""
     if engine.dialect.name == "sqlite":
-        return str(engine.url.database)
+        database = str(engine.url.database)
+        if database.startswith("file:"):  # opened read-only (read-only media)
+            database = unquote(database.removeprefix("file:").split("?", 1)[0])
+        return database
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=True)
 
 

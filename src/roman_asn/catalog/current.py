@@ -1,4 +1,5 @@
-"""The catalog's current associations as generation results, for the association writers.
+"""The catalog's current associations as generation results, for the association writers
+(not named export.py: that would shadow the package's ``export`` function once imported).
 
 Export goes through the same outputs as ``generate`` (files in a folder or a bundle),
 so the files are written the same way, with the catalog's permanent names.
