@@ -97,3 +97,13 @@ def test_an_exit_with_a_message_prints_it():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 1
     assert done.stderr.strip() == "error: the reason"
+
+
+def test_an_error_is_one_line_whatever_names_it_holds(tmp_path, capsys):
+    """A name given back in an error may hold a newline: the error stays one line."""
+    from roman_asn.errors import RomanAsnError
+
+    error = RomanAsnError("no current association named a\nb", path=str(tmp_path / "c.db"))
+    error.show()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a\\nb" in err

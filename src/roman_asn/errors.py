@@ -49,8 +49,11 @@ class RomanAsnError(click.ClickException):
         from rich.console import Console
         from rich.markup import escape
 
+        # one line whatever the names in it hold (a file or association name with a
+        # newline, given back by the user)
+        text = str(self).replace("\r", "\\r").replace("\n", "\\n")
         Console(file=file, stderr=file is None, highlight=False).print(
-            f"[bold red]error:[/] {escape(str(self))}", soft_wrap=True
+            f"[bold red]error:[/] {escape(text)}", soft_wrap=True
         )
 
 
