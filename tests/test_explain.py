@@ -88,3 +88,20 @@ def test_explain_cli(capsys):
     assert "r00992-o002_mosaic_001_asn.json" in capsys.readouterr().out
     assert main(["explain", pool_path, "#9"]) == 2
     assert "row #9 is not in the pool" in capsys.readouterr().err
+
+
+def test_explain_refuses_the_names_generate_refuses(tmp_path, capsys):
+    """explain used to say a row joined '../../x_asn.json', which generate refuses."""
+    from roman_asn.cli import main
+
+    rules = tmp_path / "slash.toml"
+    rules.write_text(
+        '[[rule]]\nname = "Slash"\nlevel = 2\ncandidates = "none"\ngroup_by = ["program"]\n'
+        'asn_type = "image"\nasn_file_name = "product"\nproduct_name = "../r{program}"\n'
+    )
+    pool = Path(__file__).parents[1] / "src" / "roman_asn" / "data" / "demo_pool.csv"
+    args = ["-r", str(rules), "--ignore-default"]
+    assert main(["explain", str(pool), "#3", *args]) == 2
+    explained = capsys.readouterr().err
+    assert main(["generate", str(pool), "-o", str(tmp_path / "out"), *args]) == 2
+    assert explained == capsys.readouterr().err

@@ -184,6 +184,9 @@ def _story(
     story = RowExplanation(row, record["filename"], (where or {}).get("line"))
     reasons = rule_reasons(prepared, result.options, _one(row).implode())
     joined = result.associations.filter(pl.col("rows").list.contains(row))
+    from roman_asn.generator.writer import check_file_names
+
+    check_file_names(joined)  # names generate would refuse are refused here too
     for item in joined.select(
         "file_name", "rule", "asn_type", "asn_id", "product_name"
     ).iter_rows():
