@@ -74,8 +74,9 @@ def test_find_rows_errors():
         find_rows(source, "#5")
     with pytest.raises(RomanAsnError, match="no row has file name"):
         find_rows(source, "nothing.asdf")
-    with pytest.raises(RomanAsnError, match="expected #N"):
-        find_rows(source, "#x")
+    for bad in ("#x", "#\u0663", "#-0", "#+0", "#0_0", "# 0"):  # \u0663: Arabic-Indic 3
+        with pytest.raises(RomanAsnError, match="expected #N"):
+            find_rows(source, bad)
 
 
 def test_explain_cli(capsys):

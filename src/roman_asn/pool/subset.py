@@ -72,10 +72,11 @@ class PoolRows:
         """``#N``: the row with pool_row N (0-based, as in the orphans file); else a file name."""
         text = spec.strip()
         if text.startswith("#"):
-            try:
-                number = int(text[1:])
-            except ValueError:
-                raise RomanAsnError(f"row {spec!r}: expected #N with N a row number") from None
+            digits = text[1:]
+            # ASCII digits only: int() also reads '٣' and ' 3', '+3', '3_0' as numbers
+            if not (digits.isascii() and digits.isdigit()):
+                raise RomanAsnError(f"row {spec!r}: expected #N with N a row number")
+            number = int(digits)
             if self.height == 0:
                 raise RomanAsnError(f"row {spec!r}: the pool has no rows", path=self.path)
             if not 0 <= number < self.height:
