@@ -57,8 +57,9 @@ def make_engine(location: str | os.PathLike[str], *, wait: float = WAIT_SECONDS)
             url = sa.engine.make_url(text)
             url.port  # parsed lazily: "[::1" fails here  # noqa: B018
         except (sa.exc.ArgumentError, ValueError) as error:
-            shown = "...@" + text.rsplit("@", 1)[1] if "@" in text else text  # no password
-            raise CatalogError(f"not a valid database URL ({shown}): {error}") from None
+            raise CatalogError(
+                f"not a valid database URL ({shown_location(text)}): {error}"
+            ) from None
         if url.get_backend_name() != "postgresql":
             raise CatalogError(
                 f"a catalog is a file (SQLite) or a postgresql:// URL, not {url.drivername}://"
@@ -200,9 +201,11 @@ def shown_location(location: str) -> str:
     if not is_url(location):
         return location
     try:
-        return sa.engine.make_url(location).render_as_string(hide_password=True)
-    except Exception:  # a URL that does not parse: show its scheme only
-        return location.split(":", 1)[0] + "://***"
+        url = sa.engine.make_url(location)
+        url.port  # parsed lazily: "[::1" fails here  # noqa: B018
+        return url.render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):  # does not parse: the host part only
+        return "...@" + location.rsplit("@", 1)[1] if "@" in location else location
 
 
 def _reason(error: BaseException) -> str:

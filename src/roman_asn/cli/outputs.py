@@ -49,8 +49,6 @@ def _paths(value: object) -> Iterator[str]:
             yield from _paths(item)
     elif isinstance(value, (str, os.PathLike)):
         yield os.fspath(value)
-    elif isinstance(getattr(value, "name", None), str):  # an opened click.File
-        yield value.name
 
 
 def _place(path: str) -> str:
@@ -93,14 +91,14 @@ def check_outputs(ctx: click.Context) -> None:
     seen: dict[object, tuple[str, click.Parameter]] = {}
     for path, param in outputs:
         key = _identity(path)
-        source = inputs.get(key if key is not None else _place(path))
+        place = key if key is not None else _place(path)
+        source = inputs.get(place)
         if source is not None and source[1].name != param.type.may_replace:
             raise RomanAsnError(
                 f"{_label(param)} would overwrite the input {source[0]} "
                 f"({_label(source[1])}); nothing was written: choose another output name",
                 path=path,
             )
-        place = key if key is not None else _place(path)
         if place in seen:
             raise RomanAsnError(
                 f"{_label(param)} and {_label(seen[place][1])} name the same file; "
