@@ -4,6 +4,7 @@ command refuses before it reads or writes anything."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -136,19 +137,43 @@ def test_the_orphan_report_is_not_a_file_the_run_writes(tmp_path, pool, capsys, 
     assert not out.exists() or not list(out.iterdir())
 
 
-def test_product_names_that_escape_the_folder_are_refused(tmp_path, capsys):
+def test_product_names_that_escape_the_folder_cost_their_group(tmp_path, capsys):
     """romancal writes its product under the product name: a pool value such as a
-    visit id of '../../x' must not become one (nor may a user's --product-name)."""
+    visit id of '../../x' (or a target of 300 characters) must not become one. The
+    group is dropped with the reason, the rest of the pool is generated, and a row
+    left in no association is an orphan (nor may a user's --product-name escape)."""
     lines = DEMO.read_text().splitlines()
     header = lines[0].split("|")
-    column = header.index("visit_id")
     row = lines[1].split("|")
-    row[column] = "../../../escaped"
+    row[header.index("visit_id")] = "../../../escaped"
+    long_target = lines[2].split("|")
+    long_target[header.index("target")] = "t" * 300
     pool = tmp_path / "p.csv"
-    pool.write_text("\n".join([lines[0], "|".join(row), *lines[2:]]) + "\n")
-    assert main(["generate", str(pool), "-o", str(tmp_path / "out")]) == 2
-    assert "which is not a plain file name" in capsys.readouterr().err
-    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*_asn.json"))
+    pool.write_text("\n".join([lines[0], "|".join(row), "|".join(long_target), *lines[3:]]) + "\n")
+    out, orphans = tmp_path / "out", tmp_path / "orphans.csv"
+    clean = tmp_path / "clean"
+    (tmp_path / "clean.csv").write_text("\n".join([lines[0], *lines[3:]]) + "\n")
+    assert main(["generate", str(pool), "-o", str(out), "--orphans", str(orphans)]) == 0
+    said = capsys.readouterr().out
+    assert "product name 'r../../../escaped_0001_fov' is not a plain file name" in said
+    names = sorted(p.name for p in out.iterdir())
+    assert not any("escaped" in n or "t" * 200 in n for n in names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "clean.csv",
+        "orphans.csv",
+        "out",
+        "p.csv",
+    ]
+    for path in out.iterdir():
+        product = json.loads(path.read_text())["products"][0]["name"]
+        assert "/" not in product and len(product) < 246
+    assert "product name 'r00001_p_o001_ttttt" in said  # the long target's mosaic
+    # the rows lost no more than those groups: the orphans are the clean pool's
+    clean_orphans = tmp_path / "clean_orphans.csv"
+    command = ["generate", str(tmp_path / "clean.csv"), "-o", str(clean)]
+    assert main([*command, "--orphans", str(clean_orphans)]) == 0
+    files = [line.split(",")[0] for line in orphans.read_text().splitlines()]
+    assert files == [line.split(",")[0] for line in clean_orphans.read_text().splitlines()]
     asn = tmp_path / "x_asn.json"
     assert main(["from-list", "a_cal.asdf", "-o", str(asn), "--product-name", "../x"]) == 2
     assert "must be a plain file name" in capsys.readouterr().err

@@ -89,6 +89,14 @@ def test_user_rules_add_and_replace(tmp_path: Path):
             GOOD.replace('member_suffix = "cal"', "min_filters = 0"),
             "'min_filters' must be a whole number, 1 or more",
         ),
+        # a product name is a file name: a rule's fixed text may not make it escape
+        (GOOD.replace('product_name = "', 'product_name = "../'), "names a file"),
+        (GOOD.replace('product_name = "', 'product_name = ".'), "names a file"),
+        (GOOD.replace('product_name = "r', 'product_name = "r\\\\'), "names a file"),
+        (
+            GOOD.replace('member_suffix = "cal"', 'product_root = "r/{visit_id}"'),
+            "bad product_root template: names a file",
+        ),
     ],
 )
 def test_bad_rules_name_file_rule_and_key(text, expected):

@@ -28,6 +28,7 @@ from roman_asn.generator.naming import (
     discovered_constraints,
     discovered_ids,
     render,
+    unsafe_product_name,
 )
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.pool import Pool
@@ -753,6 +754,27 @@ def _finalize(
     undeduplicated = undeduplicated.with_columns(
         group_identity().alias("group"), pl.col("product_name").alias("product_template")
     )
+    # a pool value that makes a product name romancal cannot write a file under (a
+    # visit_id of '../x') costs that group, with the reason, not the whole run
+    unsafe = unsafe_product_name(pl.col("product_name"))
+    unnamable = undeduplicated.filter(unsafe).with_columns(
+        pl.lit(None, dtype=pl.Utf8).alias("duplicate_of"),
+        pl.concat_str(
+            [
+                pl.lit("product name "),
+                pl.col("product_name")
+                .str.replace_all(ACID_PLACEHOLDER, "(discovered)", literal=True)
+                .str.slice(0, 80)
+                .map_elements(repr, return_dtype=pl.Utf8),
+                pl.lit(
+                    " is not a plain file name (a '/', '\\', control character, "
+                    "leading '.' or space, or too long), from the pool's values"
+                ),
+            ]
+        ).alias("reason"),
+    )
+    if unnamable.height:
+        undeduplicated = undeduplicated.filter(~unsafe)
     marked = mark_duplicates(undeduplicated)
     winners = marked.filter(pl.col("idx") == pl.col("winner"))
     losers = marked.filter(pl.col("idx") != pl.col("winner"))
@@ -843,6 +865,7 @@ def _finalize(
             losers.select(dropped_columns),
             unwritten.select(dropped_columns),
             renamed_away.select(dropped_columns),
+            unnamable.select(dropped_columns),
         ],
         how="vertical",
     ).with_columns(
@@ -927,7 +950,7 @@ def find_orphans(
     reasons = (
         long.with_columns(
             pl.col("reason").fill_null(
-                "accepted, but its association was dropped as a duplicate (see roman-asn explain)"
+                "accepted, but its association was dropped (see roman-asn explain)"
             )
         )
         .group_by([ROW_COLUMN, "reason"])

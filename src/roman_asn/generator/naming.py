@@ -17,6 +17,11 @@ import polars as pl
 ACID_PLACEHOLDER = "\x00"
 _SPEC = re.compile(r"^0?(\d+)d$|^d$")
 MAX_WIDTH = 32
+# a name a file is written under: no folder part, control character or hidden name
+UNSAFE_CHARACTERS = r"[/\\\x00-\x1f]"
+UNSAFE_FILE_NAME = UNSAFE_CHARACTERS + r"|^\.|^$"
+MAX_NAME_BYTES = 255  # NAME_MAX of Linux, macOS and Windows file systems
+ASN_SUFFIX_BYTES = len("_asn.json")
 
 
 class TemplateError(ValueError):
@@ -31,9 +36,22 @@ def _parse(template: str) -> list[tuple[str, str | None, str, str | None]]:
 
 
 def template_fields(template: str) -> tuple[str, ...]:
-    """The field names a template uses; raise TemplateError for what we cannot render."""
+    """The field names a template uses; raise TemplateError for what we cannot render,
+    or for fixed text that no product (a file name) may hold."""
     out = []
-    for _, name, spec, conversion in _parse(template):
+    parsed = _parse(template)
+    fixed = "".join(text for text, *_ in parsed)
+    if re.search(UNSAFE_CHARACTERS, fixed) or (parsed and re.match(r"[.\s]", parsed[0][0])):
+        raise TemplateError(
+            "names a file: its fixed text may hold no '/', '\\' or control character, "
+            "and may not begin with '.' or a space"
+        )
+    if len(fixed.encode()) > MAX_NAME_BYTES - ASN_SUFFIX_BYTES:
+        raise TemplateError(
+            f"names a file: its fixed text alone is {len(fixed.encode())} bytes, and file "
+            f"systems take at most {MAX_NAME_BYTES} (with '_asn.json')"
+        )
+    for _, name, spec, conversion in parsed:
         if name is None:
             continue
         if not name or not name.isidentifier():
@@ -131,4 +149,16 @@ def asn_file_name(version_id: str | None) -> pl.Expr:
             pl.col("sequence").cast(pl.Utf8).str.zfill(3),
             pl.lit("_asn.json"),
         ]
+    )
+
+
+def unsafe_product_name(name: pl.Expr) -> pl.Expr:
+    """Product names romancal cannot write a file under, in this folder: a '/', '\\',
+    control character, leading '.' or space, or too long for a file name once
+    ``_asn.json`` is added (a discovered id stands in for its placeholder)."""
+    named = name.str.replace_all(ACID_PLACEHOLDER, "a3001", literal=True)
+    return (
+        named.str.contains(UNSAFE_FILE_NAME)
+        | named.str.contains(r"^\s")
+        | (named.str.len_bytes() > MAX_NAME_BYTES - ASN_SUFFIX_BYTES)
     )
