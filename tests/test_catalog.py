@@ -120,7 +120,9 @@ def test_any_slicing_in_any_order_gives_what_generate_gives(
     with Catalog.open(location, create=True) as catalog:
         names_seen: dict[str, str] = {}
         for i in order:
-            catalog.ingest([slices[i]], RULES)
+            report = catalog.ingest([slices[i]], RULES, with_changes=True)
+            # the run's own change list (members it worked out) is the one read back
+            assert as_dicts(report.change_list) == catalog.changes(report.run_id - 1)
             for result in catalog.current_results():
                 for name, group in zip(
                     result.associations["file_name"],
@@ -138,6 +140,27 @@ def test_any_slicing_in_any_order_gives_what_generate_gives(
             )
         }
         assert all(names_seen[n] == p for n, p in now.items())
+
+
+def test_a_row_that_names_no_file_costs_its_group_not_the_ingest(catalog_location, demo):
+    """A visit_id of '../x' makes a product name romancal cannot write: generate drops
+    that group with the reason, and the catalog (ingested in halves) agrees."""
+    table = demo.table.with_columns(
+        pl.when(pl.col(ROW_COLUMN) == 0)
+        .then(pl.lit("../x"))
+        .otherwise(pl.col("visit_id"))
+        .alias("visit_id")
+    ).drop(ROW_COLUMN)
+    bad = Pool.from_frame(table, path="bad.csv")
+    generated = generate(bad, RULES)
+    assert any(
+        "'r../x_0001_fov' is not a plain file name" in r for r in generated.dropped["reason"]
+    )
+    half = table.height // 2
+    with Catalog.open(catalog_location, create=True) as catalog:
+        for piece in (table.head(half), table.slice(half)):
+            catalog.ingest([Pool.from_frame(piece, path="part.csv")], RULES)
+        assert catalog_meaning(catalog) == generated_meaning(generated)
 
 
 def test_changed_metadata_versions_and_withdraw_retires(catalog_location):

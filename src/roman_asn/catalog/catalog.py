@@ -27,8 +27,10 @@ import sqlalchemy as sa
 from roman_asn import __version__
 from roman_asn.catalog import schema as t
 from roman_asn.catalog.ingest import (
+    DIFF_SCHEMA,
     Changes,
     batched,
+    member_changes,
     member_frame,
     member_names,
     member_stem,
@@ -113,6 +115,8 @@ class RunReport:
     seconds: float = 0.0
     # this run's change list (as ``Catalog.changes(frames=True)`` gives it), when asked for
     change_list: dict[str, pl.DataFrame] | None = None
+    # the members each version of the run gained and lost, worked out by the ingest
+    diffs: pl.DataFrame | None = field(default=None, repr=False)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -285,6 +289,7 @@ class Catalog:
                     schema=schema,
                     run_id=run_id,
                     asn_pool=names[0] if len(names) == 1 else "+".join(names),
+                    with_diffs=with_changes,
                 )
                 _fill(report, changes)
             self._refresh_if_grown(connection, report.added + report.updated)
@@ -356,6 +361,7 @@ class Catalog:
                 schema=schema,
                 run_id=run_id,
                 asn_pool="withdrawal",
+                with_diffs=with_changes,
             )
             _fill(report, changes)
             self._refresh_if_grown(connection, report.withdrawn)
@@ -364,7 +370,7 @@ class Catalog:
 
     def _finish(self, connection, report: RunReport, started: float, with_changes: bool) -> None:
         if with_changes:
-            report.change_list = change_list(connection, report.run_id - 1)
+            report.change_list = change_list(connection, report.run_id - 1, report.diffs)
         report.seconds = time.perf_counter() - started
         self._finish_run(connection, report)
 
@@ -892,10 +898,16 @@ def _stage_expr() -> pl.Expr:
     )
 
 
-def change_list(connection, since: int) -> dict[str, pl.DataFrame]:
+def change_list(
+    connection, since: int, known: pl.DataFrame | None = None
+) -> dict[str, pl.DataFrame]:
     """New, changed and retired associations after run ``since``, in processing order,
     each with the members it gained and lost: a frame per kind (a day is 50k entries,
-    too many to build as Python objects on the way to a JSON file)."""
+    too many to build as Python objects on the way to a JSON file). ``known``: the
+    (asn_pk, members_added, members_removed) the run itself worked out, when ``since``
+    is the run before it; member lists are read back only for the versions not in it
+    (a day changes sky cells of thousands of members each, and reading them back
+    was a tenth of the day)."""
     a, v = t.associations, t.versions
     # the versions made after ``since`` (by the run index: a GROUP BY here would read
     # every version), then their associations by key
@@ -920,6 +932,11 @@ def change_list(connection, since: int) -> dict[str, pl.DataFrame]:
             pl.col("current_version").alias("version"),
         )
     )
+    held = kept.head(0)
+    if known is not None:  # what the run worked out, as this would read it
+        known = known.unique("asn_pk", keep="last")
+        held = kept.join(known, on="asn_pk", how="inner")
+        kept = kept.join(known, on="asn_pk", how="anti")
     wanted = pl.concat(
         [
             kept.select("asn_pk", "version"),
@@ -928,7 +945,7 @@ def change_list(connection, since: int) -> dict[str, pl.DataFrame]:
     )
     members = member_frame(connection, wanted)
     empty = pl.lit([], dtype=pl.List(pl.Utf8))
-    kept = (
+    read = (
         kept.join(members.rename({"members": "after"}), on=["asn_pk", "version"], how="left")
         .join(
             members.rename({"version": "before", "members": "old"}),
@@ -936,16 +953,17 @@ def change_list(connection, since: int) -> dict[str, pl.DataFrame]:
             how="left",
         )
         .with_columns(pl.col("after").fill_null(empty), pl.col("old").fill_null(empty))
-        .with_columns(
-            pl.col("after").list.set_difference("old").list.sort().alias("members_added"),
-            pl.col("old").list.set_difference("after").list.sort().alias("members_removed"),
-            pl.when((pl.col("before") > 0) & (pl.col("created_run") <= since))
-            .then(pl.lit("changed"))
-            .otherwise(pl.lit("new"))
-            .alias("kind"),
-        )
-        .sort(_stage_expr(), "name")
+        .with_columns(member_changes(pl.col("after"), pl.col("old")))
+        .drop("after", "old")
     )
+    if held.height:
+        read = pl.concat([held, read], how="diagonal")
+    kept = read.with_columns(
+        pl.when((pl.col("before") > 0) & (pl.col("created_run") <= since))
+        .then(pl.lit("changed"))
+        .otherwise(pl.lit("new"))
+        .alias("kind"),
+    ).sort(_stage_expr(), "name")
     fields = [*ENTRY_FIELDS, "version", "members_added", "members_removed"]
     out = {kind: kept.filter(pl.col("kind") == kind).select(fields) for kind in ("new", "changed")}
     retired = fetch_all(
@@ -969,6 +987,8 @@ def _fill(report: RunReport, changes: Changes) -> None:
     report.new = sorted(changes.new)
     report.changed = sorted(changes.changed)
     report.retired = sorted(changes.retired)
+    if changes.diffs is not None:
+        report.diffs = pl.concat([pl.DataFrame(schema=DIFF_SCHEMA), *changes.diffs])
 
 
 def _delta_table(pools: list[Pool]) -> pl.DataFrame:

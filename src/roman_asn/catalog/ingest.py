@@ -71,6 +71,9 @@ class Changes:
     new: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
+    # (asn_pk, members_added, members_removed) of each version written, when collected:
+    # a change list of the run needs no member lists read back (``change_list``)
+    diffs: list[pl.DataFrame] | None = None
 
 
 KEY_FORMAT = "group_keys"  # the settings entry; absent: the catalog's keys are hashes
@@ -271,6 +274,9 @@ class Recording:
     asn_pool: str
     changes: Changes = field(default_factory=Changes)
 
+    def keep_diffs(self) -> None:
+        self.changes.diffs = []
+
 
 def touched_groups(result: GenerationResult, keys: GroupKeys) -> set[str]:
     """Every group the rows of ``result`` fall in, written or dropped (the result's
@@ -312,15 +318,19 @@ def reconcile(
     schema: pl.Schema,
     run_id: int,
     asn_pool: str,
+    with_diffs: bool = False,
 ) -> Changes:
     """Regenerate the groups the files ``delta_ids`` (new, changed or withdrawn, already
-    written to ``exposures``) fall in now or fell in before, and record the outcome."""
+    written to ``exposures``) fall in now or fell in before, and record the outcome
+    (``with_diffs``: with the members each version gained and lost, ``Changes.diffs``)."""
     # a first ingest: every lookup of earlier groups, names and sizes would find nothing
     connection.info[EMPTY] = (
         connection.execute(sa.select(t.groups.c.group_id).limit(1)).first() is None
     )
     try:
         recording = Recording(rules, GroupKeys.of(connection, rules), run_id, asn_pool)
+        if with_diffs and not _empty(connection):  # a first load's would hold every member
+            recording.keep_diffs()
         return _reconcile(connection, delta_ids, recording, options, schema)
     finally:
         store.forget(connection, EMPTY)
@@ -370,8 +380,9 @@ def _reconcile(connection, delta_ids, recording: Recording, options, schema) -> 
             break
         keys |= missing
     grown = completion.gained_stems() if completion is not None else None
+    gained = completion.added if completion is not None else None
     with _bulk_load(connection):
-        _record(connection, result, table, keys, delta_ids, recording, grown)
+        _record(connection, result, table, keys, delta_ids, recording, grown, gained)
     return recording.changes
 
 
@@ -599,10 +610,11 @@ def _record(
     delta_ids: set[int],
     recording: Recording,
     grown: pl.DataFrame | None = None,
+    gained: dict[int, list[str]] | None = None,
 ) -> None:
     """Write the reconciled groups: group_rows of the delta, new associations and
     versions, retirements. ``grown``: (asn_pk, stem) of the stems new to associations
-    completed from their stored members (``grow``)."""
+    completed from their stored members (``grow``), ``gained``: their new members."""
     from roman_asn.catalog.store import bulk_insert
 
     if result is None:  # every file of these groups is gone
@@ -746,6 +758,8 @@ def _record(
                 changed.select("asn_pk", "version", "members"),
                 opened_only={*fresh["asn_pk"].to_list()} if fresh.height else set(),
                 grown=grown,
+                gained=gained,
+                diffs=recording.changes.diffs,
             )
 
     # retired: reconciled groups that are no longer current
@@ -832,15 +846,20 @@ def _insert_stems(
     *,
     opened_only: set[int],
     grown: pl.DataFrame | None = None,
+    gained: dict[int, list[str]] | None = None,
+    diffs: list[pl.DataFrame] | None = None,
 ) -> None:
     """Open a (stem, association) interval at this version for each member stem not held
     before, and close the intervals of the stems the new versions no longer hold.
     ``opened_only``: new associations; ``grown``: (asn_pk, stem) of the stems new to
-    associations that only gained members (neither has intervals to close, nor are
-    its old ones read)."""
+    associations that only gained members (``gained``: those members; neither kind has
+    intervals to close, nor are its old ones read). ``diffs``: where to add each
+    version's (asn_pk, members_added, members_removed), worked out on the way."""
     from roman_asn.catalog.store import bulk_insert
 
     grown_pks = set() if grown is None else set(grown["asn_pk"].to_list())
+    if diffs is not None:
+        diffs.append(_diffs_without_reading(frame, opened_only, grown_pks, gained or {}))
     members = (
         frame.filter(~pl.col("asn_pk").is_in(sorted(grown_pks)))
         .select("asn_pk", "version", "members")
@@ -863,7 +882,10 @@ def _insert_stems(
         before = frame.select("asn_pk", pl.col("version") - 1).filter(
             pl.col("asn_pk").is_in(pl.Series(older, dtype=pl.Int64).implode())
         )
-        held = member_frame(connection, before).explode("members").drop_nulls("members")
+        held_lists = member_frame(connection, before)
+        if diffs is not None:
+            diffs.append(_diffs_from(frame, held_lists))
+        held = held_lists.explode("members").drop_nulls("members")
         if held.height:
             open_ = (
                 stems_of(held.select("members", "asn_pk"), "members")
@@ -887,6 +909,52 @@ def _insert_stems(
             stems = stems.join(open_, on=["stem", "asn_pk"], how="anti")
     bulk_insert(
         connection, t.member_stems, stems.select("stem", "asn_pk", "added").sort("stem", "asn_pk")
+    )
+
+
+DIFF_SCHEMA = {
+    "asn_pk": pl.Int64,
+    "members_added": pl.List(pl.Utf8),
+    "members_removed": pl.List(pl.Utf8),
+}
+
+
+def member_changes(after: pl.Expr, before: pl.Expr) -> list[pl.Expr]:
+    """members_added and members_removed of a version against the one before it (the
+    one definition: change lists read from the catalog and made by an ingest agree)."""
+    return [
+        after.list.set_difference(before).list.sort().alias("members_added"),
+        before.list.set_difference(after).list.sort().alias("members_removed"),
+    ]
+
+
+def _diffs_without_reading(
+    frame: pl.DataFrame, opened: set[int], grown: set[int], gained: dict[int, list[str]]
+) -> pl.DataFrame:
+    """The diffs of new associations (every member gained) and of associations that
+    only gained members (``gained``), from what the ingest holds."""
+    fresh = frame.filter(pl.col("asn_pk").is_in(sorted(opened))).select(
+        "asn_pk", *member_changes(pl.col("members"), pl.col("members").list.head(0))
+    )
+    pks = sorted(grown & set(frame["asn_pk"].to_list()))
+    grew = pl.DataFrame(
+        {"asn_pk": pks, "gained": [gained.get(pk, []) for pk in pks]},
+        schema={"asn_pk": pl.Int64, "gained": pl.List(pl.Utf8)},
+    ).select("asn_pk", *member_changes(pl.col("gained"), pl.col("gained").list.head(0)))
+    return pl.concat([fresh.cast(DIFF_SCHEMA), grew.cast(DIFF_SCHEMA)])
+
+
+def _diffs_from(frame: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
+    """The diffs of the other versions, against their stored version before (read)."""
+    return (
+        frame.select("asn_pk", pl.col("version") - 1, "members")
+        .join(
+            before.select("asn_pk", "version", pl.col("members").alias("old")),
+            on=["asn_pk", "version"],
+            how="inner",
+        )
+        .select("asn_pk", *member_changes(pl.col("members"), pl.col("old")))
+        .cast(DIFF_SCHEMA)
     )
 
 
