@@ -476,7 +476,7 @@ def test_old_schema_is_refused_then_upgraded(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0 and "0001 -> 0005" in done.stdout
+    assert done.returncode == 0 and "0001 -> 0006" in done.stdout
     with Catalog.open(db) as catalog:
         catalog.ingest([pool([row()])], RULES)
     # every index a new catalog has, an upgraded one has too
@@ -772,6 +772,54 @@ def test_group_keys_in_time_order_or_hashed_in_older_catalogs(
         assert all(k[2] == "|" for k in keys) and any("|v0" in k for k in keys)
     else:
         assert all(len(k) == 40 and int(k, 16) >= 0 for k in keys)
+
+
+def _memberships(db) -> tuple[set, set]:
+    """(group, file) pairs as group_files and as file_groups hold them."""
+    import numpy as np
+
+    with sqlite3.connect(db) as raw:
+        by_group = {
+            (g, f)
+            for g, _, block in raw.execute("SELECT * FROM group_files")
+            for f in np.frombuffer(block, "<i8").tolist()
+        }
+        by_file = {
+            (g, f)
+            for f, _, block in raw.execute("SELECT * FROM file_groups")
+            for g in np.frombuffer(block, "<i8").tolist()
+        }
+    return by_group, by_file
+
+
+def test_memberships_carried_to_blocks_and_back(tmp_path, demo, demo_generated):
+    """0006 turns a catalog's (group, file) rows into blocks: the same pairs, and the
+    catalog goes on as one made at 0006 (downgrading gives the rows back)."""
+    from alembic import command
+
+    from roman_asn.catalog.store import _alembic_config, make_engine, upgrade, writing
+
+    db = tmp_path / "c.db"
+    half = demo.table.height // 2
+    first, second = parts(demo, [0] * half + [1] * (demo.table.height - half))
+    with Catalog.open(db, create=True) as catalog:
+        catalog.ingest([first], RULES)
+    by_group, by_file = _memberships(db)
+    assert by_group == by_file and len(by_group) > demo.table.height
+    with writing(make_engine(db)) as connection:
+        command.downgrade(_alembic_config(connection), "0005")
+    with sqlite3.connect(db) as raw:
+        assert set(raw.execute("SELECT group_id, file_id FROM group_rows")) == by_group
+    assert upgrade(make_engine(db)) == ("0005", "0006")
+    assert _memberships(db) == (by_group, by_group)
+    with Catalog.open(db) as catalog:
+        catalog.ingest([second], RULES)
+        assert catalog_meaning(catalog) == generated_meaning(demo_generated)
+    whole = tmp_path / "whole.db"
+    with Catalog.open(whole, create=True) as catalog:
+        catalog.ingest([first], RULES)
+        catalog.ingest([second], RULES)
+    assert _memberships(db) == _memberships(whole)
 
 
 def test_upgrade_keeps_the_hashed_keys_of_a_catalog_with_groups(tmp_path):

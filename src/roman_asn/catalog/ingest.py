@@ -3,7 +3,7 @@
 An ingest regenerates only the groups its rows can touch:
 
 1. ``generate`` over the delta alone names every group (rule, type, group values,
-   candidate) a new or changed row falls in; ``group_rows`` adds the groups the
+   candidate) a new or changed row falls in; ``file_groups`` adds the groups the
    changed and withdrawn rows were in before.
 2. The catalog reads back every file of those groups (and nothing else), and the
    engine runs again over them, each rule over its own touched groups only
@@ -15,8 +15,8 @@ An ingest regenerates only the groups its rows can touch:
    candidate one is retired; one that stopped being identical comes back).
 4. Each reconciled group is compared with the catalog: new associations get
    permanent names (numbers never reused), changed ones a new version, emptied or
-   duplicated ones are retired with the reason. ``group_rows`` changes by the delta's
-   files only: a file's groups follow from its own row.
+   duplicated ones are retired with the reason. ``group_files`` and ``file_groups``
+   change by the delta's files only: a file's groups follow from its own row.
 
 Everything happens in the caller's one transaction.
 """
@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -150,29 +151,45 @@ def _ids_of_keys(connection: Connection, keys: list[str]) -> list[tuple[str, int
     )
 
 
-def _pairs_of_ids(connection: Connection, ids: list[int]) -> list[tuple[int, int]]:
-    """(group_id, file_id) of these groups, looked up by the key of group_rows: one table
-    and its key, so no planner joins a whole table (PostgreSQL hashed all 53M pairs)."""
+ID_BLOCK = np.dtype("<i8")  # the ids of a block: little-endian 64-bit, ascending
+
+
+def ids_of_block(block: bytes | memoryview) -> np.ndarray:
+    return np.frombuffer(block, dtype=ID_BLOCK)
+
+
+def _blocks_of(connection: Connection, table: sa.Table, ids: list[int]) -> list[tuple]:
+    """(owner, first, block) rows of these owners (group ids in ``group_files``, file
+    ids in ``file_groups``), by the table's key: no planner joins a whole table."""
+    owner, first, block = table.c
     return fetch_all(
-        connection,
-        sa.select(t.group_rows.c.group_id, t.group_rows.c.file_id).where(
-            is_in(connection, t.group_rows.c.group_id, ids)
-        ),
+        connection, sa.select(owner, first, block).where(is_in(connection, owner, ids))
     )
+
+
+def _owners_and_ids(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """Blocks as two aligned arrays: the owner of each id, and the id."""
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    arrays = [ids_of_block(block) for _, _, block in rows]
+    owners = np.repeat(np.array([o for o, _, _ in rows], np.int64), [len(a) for a in arrays])
+    return owners, np.concatenate(arrays).astype(np.int64)
 
 
 def files_of_groups(connection: Connection, keys: Iterable[str]) -> pl.DataFrame:
     """(rule, file_id): the catalog files of these groups, with the place of each group's
     rule in the rule list (the first two characters of its key)."""
-    found: list[tuple[int, int]] = []
+    parts = [pl.DataFrame(schema={"rule": pl.Int64, "file_id": pl.Int64})]
     if not _empty(connection):
         for chunk in batched(sorted(set(keys))):
             rule_of = {gid: int(key[:2]) for key, gid in _ids_of_keys(connection, chunk)}
             if rule_of:
-                pairs = _pairs_of_ids(connection, sorted(rule_of))
-                found += [(rule_of[gid], fid) for gid, fid in pairs]
-    frame = pl.DataFrame(found, schema={"rule": pl.Int64, "file_id": pl.Int64}, orient="row")
-    return frame.unique()
+                groups, files = _owners_and_ids(
+                    _blocks_of(connection, t.group_files, sorted(rule_of))
+                )
+                rules = pl.Series(groups).replace_strict(rule_of, return_dtype=pl.Int64)
+                parts.append(pl.DataFrame({"rule": rules, "file_id": files}))
+    return pl.concat(parts).unique()
 
 
 def _lookup(connection: Connection, wanted, key, values: Iterable) -> set:
@@ -187,23 +204,27 @@ def _lookup(connection: Connection, wanted, key, values: Iterable) -> set:
 
 def groups_of_files(connection: Connection, file_ids: Iterable[int]) -> set[str]:
     """The keys of the groups these files are in (two keyed look-ups, no join)."""
-    ids = _lookup(connection, t.group_rows.c.group_id, t.group_rows.c.file_id, file_ids)
+    ids: set[int] = set()
+    for chunk in batched(sorted(set(file_ids))):
+        ids.update(_owners_and_ids(_blocks_of(connection, t.file_groups, chunk))[1].tolist())
     return _lookup(connection, t.groups.c.group_key, t.groups.c.group_id, ids)
 
 
 def group_sizes(connection: Connection, keys: Iterable[str]) -> dict[str, int]:
+    """How many files each of these groups holds (a file is in one block of a group)."""
     sizes: dict[str, int] = {}
     if _empty(connection):
         return sizes
+    g = t.group_files.c
     for chunk in batched(sorted(set(keys))):
         key_of = {gid: key for key, gid in _ids_of_keys(connection, chunk)}
         if key_of:
             rows = connection.execute(
-                sa.select(t.group_rows.c.group_id, sa.func.count())
-                .where(is_in(connection, t.group_rows.c.group_id, sorted(key_of)))
-                .group_by(t.group_rows.c.group_id)
+                sa.select(g.group_id, sa.func.sum(sa.func.length(g.files)))
+                .where(is_in(connection, g.group_id, sorted(key_of)))
+                .group_by(g.group_id)
             )
-            sizes.update({key_of[gid]: n for gid, n in rows})
+            sizes.update({key_of[gid]: int(n) // ID_BLOCK.itemsize for gid, n in rows})
     return sizes
 
 
@@ -623,12 +644,10 @@ def _record(
         current, dropped, keys = _reconciled(connection, result, keys, recording.keying)
     known = _known(connection, keys)
 
-    # group_rows: a file's groups follow from its own row alone, so only the delta's
-    # pairs change: those of changed and withdrawn files go, the delta's current ones come
-    for chunk in batched(sorted(delta_ids) if not _empty(connection) else []):
-        connection.execute(
-            t.group_rows.delete().where(is_in(connection, t.group_rows.c.file_id, chunk))
-        )
+    # memberships: a file's groups follow from its own row alone, so only the delta's
+    # change: changed and withdrawn files leave their groups, the delta joins its own
+    if not _empty(connection):
+        _leave_groups(connection, delta_ids)
     if result is not None:
         if not _empty(connection):
             table = table.filter(pl.col("file_id").is_in(sorted(delta_ids)))
@@ -642,12 +661,8 @@ def _record(
             .unique(maintain_order=True)
         )
         ids = _group_ids(connection, pairs["group_key"].unique().sort().to_list())
-        pairs = (
-            pairs.join(ids, on="group_key", how="left")
-            .select("group_id", "file_id")
-            .sort("group_id", "file_id")  # in key order: each B-tree page is visited once
-        )
-        bulk_insert(connection, t.group_rows, pairs)
+        pairs = pairs.join(ids, on="group_key", how="left").select("group_id", "file_id")
+        _join_groups(connection, pairs)
 
     current_keys: set[str] = set()
     if current is not None and current.height:
@@ -781,6 +796,64 @@ def _record(
             ],
         )
         recording.changes.retired += gone["name"].to_list()
+
+
+def _blocks(pairs: pl.DataFrame, owner: str, member: str, first: str, block: str) -> pl.DataFrame:
+    """One block row per ``owner`` of unique (owner, member) pairs, in key order (each
+    B-tree page is visited once); the ids are cut from one buffer, not packed one by one
+    (a first load makes millions of blocks)."""
+    ordered = pairs.select(owner, member).sort(owner, member)
+    schema = {owner: pl.Int64, first: pl.Int64, block: pl.Binary}
+    if ordered.height == 0:
+        return pl.DataFrame(schema=schema)
+    owners = ordered[owner].to_numpy()
+    members = ordered[member].to_numpy().astype(ID_BLOCK)
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    ends = np.r_[starts[1:], len(owners)] * ID_BLOCK.itemsize
+    buffer = members.tobytes()
+    cuts = zip((starts * ID_BLOCK.itemsize).tolist(), ends.tolist(), strict=True)
+    return pl.DataFrame(
+        {
+            owner: owners[starts],
+            first: members[starts].astype(np.int64),
+            block: pl.Series([buffer[a:b] for a, b in cuts], dtype=pl.Binary),
+        },
+        schema=schema,
+    )
+
+
+def _join_groups(connection: Connection, pairs: pl.DataFrame) -> None:
+    """Record (group_id, file_id) pairs of files not in those groups before."""
+    from roman_asn.catalog.store import bulk_insert
+
+    by_group = _blocks(pairs, "group_id", "file_id", "first_file", "files")
+    bulk_insert(connection, t.group_files, by_group)
+    by_file = _blocks(pairs, "file_id", "group_id", "first_group", "groups")
+    bulk_insert(connection, t.file_groups, by_file)
+
+
+def _leave_groups(connection: Connection, file_ids: set[int]) -> None:
+    """Take these files out of every group they are in: their own blocks go, and each
+    of their groups' blocks is written again as one, without them."""
+    from roman_asn.catalog.store import bulk_insert
+
+    groups: set[int] = set()
+    for chunk in batched(sorted(file_ids)):
+        groups.update(_owners_and_ids(_blocks_of(connection, t.file_groups, chunk))[1].tolist())
+        connection.execute(
+            t.file_groups.delete().where(is_in(connection, t.file_groups.c.file_id, chunk))
+        )
+    leaving = np.array(sorted(file_ids), dtype=np.int64)
+    for chunk in batched(sorted(groups)):
+        owners, files = _owners_and_ids(_blocks_of(connection, t.group_files, chunk))
+        connection.execute(
+            t.group_files.delete().where(is_in(connection, t.group_files.c.group_id, chunk))
+        )
+        kept = ~np.isin(files, leaving)
+        remaining = pl.DataFrame({"group_id": owners[kept], "file_id": files[kept]})
+        if remaining.height:
+            blocks = _blocks(remaining, "group_id", "file_id", "first_file", "files")
+            bulk_insert(connection, t.group_files, blocks)
 
 
 def decode_members(text: str) -> list[tuple[str, str | None]]:

@@ -364,7 +364,8 @@ def refresh_statistics(connection: Connection) -> None:
     and without them after a bulk load it scans whole tables (find: 30 ms -> 1 ms)."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(
-            "ANALYZE exposures, groups, group_rows, associations, versions, member_stems"
+            "ANALYZE exposures, groups, group_files, file_groups, associations, versions,"
+            " member_stems"
         )
     else:
         connection.exec_driver_sql("PRAGMA optimize")
@@ -409,7 +410,11 @@ def bulk_insert(connection: Connection, table: sa.Table, rows) -> None:
     if connection.dialect.name == "postgresql":
         names = ", ".join(f'"{c}"' for c in columns)
         booleans = [c for c, d in frame.schema.items() if d == pl.Boolean]
-        text = frame.with_columns(pl.col(booleans).cast(pl.Utf8)) if booleans else frame
+        binaries = [c for c, d in frame.schema.items() if d == pl.Binary]
+        text = frame.with_columns(
+            pl.col(booleans).cast(pl.Utf8),
+            *(("\\x" + pl.col(c).bin.encode("hex")).alias(c) for c in binaries),  # bytea hex
+        )
         statement = f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT csv)'
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
             step = 200_000

@@ -18,7 +18,6 @@ TABLES = (
     "runs",
     "exposures",
     "groups",
-    "group_rows",
     "associations",
     "versions",
     "member_stems",
@@ -29,14 +28,23 @@ TABLES = (
 LATER_INDEXES = {"ix_associations_retired"}  # 0003
 KEY_COLUMNS = ("groups", "associations")  # group_key was String(40) until 0004
 DROPPED_INDEXES = {"ix_member_stems_asn": ("member_stems", "asn_pk")}  # 0005
+DROPPED_TABLES = ("group_rows",)  # 0006: frozen below
 
 
 def upgrade() -> None:
-    from sqlalchemy import Index, MetaData, String
+    from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table
 
     from roman_asn.catalog.schema import metadata
 
     frozen = MetaData()
+    Table(
+        "group_rows",
+        frozen,
+        Column("group_id", BigInteger, primary_key=True),
+        Column("file_id", BigInteger, primary_key=True),
+        Index("ix_group_rows_file", "file_id"),
+        sqlite_with_rowid=False,
+    )
     for name in TABLES:
         table = metadata.tables[name].to_metadata(frozen)
         table.indexes = {i for i in table.indexes if i.name not in LATER_INDEXES}
@@ -48,5 +56,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in reversed(TABLES):
+    for name in (*reversed(TABLES), *DROPPED_TABLES):
         op.drop_table(name)
