@@ -26,6 +26,8 @@ DAMAGE = {
     "current_version='z'",
     "file name escaping the folder": "update associations set file_name="
     "'../../escaped_' || asn_pk || '_asn.json'",
+    "membership blocks cut short": "update group_files set files=substr(files, 1, 3)",
+    "membership blocks as text": "update file_groups set groups='abc'",
 }
 COMMANDS = [
     ["show", "{C}", "NAME"],
