@@ -774,52 +774,64 @@ def test_group_keys_in_time_order_or_hashed_in_older_catalogs(
         assert all(len(k) == 40 and int(k, 16) >= 0 for k in keys)
 
 
-def _memberships(db) -> tuple[set, set]:
-    """(group, file) pairs as group_files and as file_groups hold them."""
+def _memberships(location, query: str = "") -> set:
+    """(group, file) pairs as the catalog holds them: in group_files, file_groups or
+    (``query``) any table of pairs."""
     import numpy as np
+    import sqlalchemy as sa
 
-    with sqlite3.connect(db) as raw:
-        by_group = {
-            (g, f)
-            for g, _, block in raw.execute("SELECT * FROM group_files")
-            for f in np.frombuffer(block, "<i8").tolist()
-        }
-        by_file = {
-            (g, f)
-            for f, _, block in raw.execute("SELECT * FROM file_groups")
-            for g in np.frombuffer(block, "<i8").tolist()
-        }
-    return by_group, by_file
+    from roman_asn.catalog.store import make_engine
+
+    engine = make_engine(str(location))
+    try:
+        with engine.connect() as connection:
+            if query:
+                return {tuple(r) for r in connection.execute(sa.text(query))}
+            by_group = {
+                (g, f)
+                for g, _, block in connection.execute(sa.text("SELECT * FROM group_files"))
+                for f in np.frombuffer(block, "<i8").tolist()
+            }
+            by_file = {
+                (g, f)
+                for f, _, block in connection.execute(sa.text("SELECT * FROM file_groups"))
+                for g in np.frombuffer(block, "<i8").tolist()
+            }
+    finally:
+        engine.dispose()
+    assert by_group == by_file
+    return by_group
 
 
-def test_memberships_carried_to_blocks_and_back(tmp_path, demo, demo_generated):
+def test_memberships_carried_to_blocks_and_back(catalog_location, demo, demo_generated):
     """0006 turns a catalog's (group, file) rows into blocks: the same pairs, and the
     catalog goes on as one made at 0006 (downgrading gives the rows back)."""
     from alembic import command
 
     from roman_asn.catalog.store import _alembic_config, make_engine, upgrade, writing
 
-    db = tmp_path / "c.db"
     half = demo.table.height // 2
     first, second = parts(demo, [0] * half + [1] * (demo.table.height - half))
-    with Catalog.open(db, create=True) as catalog:
+    with Catalog.open(catalog_location, create=True) as catalog:
         catalog.ingest([first], RULES)
-    by_group, by_file = _memberships(db)
-    assert by_group == by_file and len(by_group) > demo.table.height
-    with writing(make_engine(db)) as connection:
+    pairs = _memberships(catalog_location)
+    assert len(pairs) > demo.table.height
+    engine = make_engine(catalog_location)
+    with writing(engine) as connection:
         command.downgrade(_alembic_config(connection), "0005")
-    with sqlite3.connect(db) as raw:
-        assert set(raw.execute("SELECT group_id, file_id FROM group_rows")) == by_group
-    assert upgrade(make_engine(db)) == ("0005", "0006")
-    assert _memberships(db) == (by_group, by_group)
-    with Catalog.open(db) as catalog:
+    engine.dispose()
+    assert _memberships(catalog_location, "SELECT group_id, file_id FROM group_rows") == pairs
+    engine = make_engine(catalog_location)
+    assert upgrade(engine) == ("0005", "0006")
+    engine.dispose()
+    assert _memberships(catalog_location) == pairs
+    with Catalog.open(catalog_location) as catalog:
         catalog.ingest([second], RULES)
         assert catalog_meaning(catalog) == generated_meaning(demo_generated)
-    whole = tmp_path / "whole.db"
-    with Catalog.open(whole, create=True) as catalog:
-        catalog.ingest([first], RULES)
-        catalog.ingest([second], RULES)
-    assert _memberships(db) == _memberships(whole)
+    files = {f for _, f in _memberships(catalog_location)}
+    with Catalog.open(catalog_location) as catalog:  # a file leaves its groups' blocks
+        catalog.withdraw([second.table["filename"][0]], RULES)
+    assert len({f for _, f in _memberships(catalog_location)}) == len(files) - 1
 
 
 def test_upgrade_keeps_the_hashed_keys_of_a_catalog_with_groups(tmp_path):
