@@ -148,11 +148,14 @@ def test_product_names_that_escape_the_folder_cost_their_group(tmp_path, capsys)
     row[header.index("visit_id")] = "../../../escaped"
     long_target = lines[2].split("|")
     long_target[header.index("target")] = "t" * 300
+    delete = lines[3].split("|")
+    delete[header.index("visit_id")] = "a\x7fb"  # DEL: the association schema refuses it too
     pool = tmp_path / "p.csv"
-    pool.write_text("\n".join([lines[0], "|".join(row), "|".join(long_target), *lines[3:]]) + "\n")
+    changed = ["|".join(row), "|".join(long_target), "|".join(delete)]
+    pool.write_text("\n".join([lines[0], *changed, *lines[4:]]) + "\n")
     out, orphans = tmp_path / "out", tmp_path / "orphans.csv"
     clean = tmp_path / "clean"
-    (tmp_path / "clean.csv").write_text("\n".join([lines[0], *lines[3:]]) + "\n")
+    (tmp_path / "clean.csv").write_text("\n".join([lines[0], *lines[4:]]) + "\n")
     assert main(["generate", str(pool), "-o", str(out), "--orphans", str(orphans)]) == 0
     said = capsys.readouterr().out
     assert "product name 'r../../../escaped_0001_fov' is not a plain file name" in said
@@ -168,6 +171,7 @@ def test_product_names_that_escape_the_folder_cost_their_group(tmp_path, capsys)
         product = json.loads(path.read_text())["products"][0]["name"]
         assert "/" not in product and len(product) < 246
     assert "product name 'r00001_p_o001_ttttt" in said  # the long target's mosaic
+    assert "product name 'ra\\x7fb_0001_fov' is not a plain file name" in said
     # the rows lost no more than those groups: the orphans are the clean pool's
     clean_orphans = tmp_path / "clean_orphans.csv"
     command = ["generate", str(tmp_path / "clean.csv"), "-o", str(clean)]

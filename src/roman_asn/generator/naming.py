@@ -18,7 +18,7 @@ ACID_PLACEHOLDER = "\x00"
 _SPEC = re.compile(r"^0?(\d+)d$|^d$")
 MAX_WIDTH = 32
 # a name a file is written under: no folder part, control character or hidden name
-UNSAFE_CHARACTERS = r"[/\\\x00-\x1f]"
+UNSAFE_CHARACTERS = r"[/\\\x00-\x1f\x7f]"  # as the association schema
 UNSAFE_FILE_NAME = UNSAFE_CHARACTERS + r"|^\.|^$"
 MAX_NAME_BYTES = 255  # NAME_MAX of Linux, macOS and Windows file systems
 ASN_SUFFIX_BYTES = len("_asn.json")
