@@ -75,8 +75,11 @@ def test_a_first_load_by_sky_cells_gives_what_generate_gives(
     half = demo.table.height * 2 // 3
     labels = [0] * half + [1] * (demo.table.height - half)
     first_day, second_day = parts(demo, labels)
+    told: list[str] = []
     with Catalog.open(catalog_location, create=True) as catalog:
-        first = catalog.ingest([first_day], RULES)
+        first = catalog.ingest([first_day], RULES, progress=told.append)
+        units = [t for t in told if t.startswith("sky cells: unit ")]
+        assert len(units) > 1 and units[-1].startswith(f"sky cells: unit {len(units)} of")
         alone = generate(first_day, RULES)
         assert catalog_meaning(catalog) == generated_meaning(alone)
         assert len(first.new) == alone.associations.height

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
@@ -256,10 +256,12 @@ class Catalog:
         *,
         data_release_id: str | None = None,
         with_changes: bool = False,
+        progress: Callable[[str], None] | None = None,
     ) -> RunReport:
         """Add or update the pools' rows, then bring the associations up to date.
         ``with_changes``: also list this run's changes (``report.change_list``), read in
-        its own transaction, so no other writer's run can slip in between."""
+        its own transaction, so no other writer's run can slip in between. ``progress``
+        is told how far a first load is (its sky-cell units, as ``generate`` says)."""
         started = time.perf_counter()
         rules = load_rules() if rules is None else rules
         read = [p if isinstance(p, Pool) else read_pool(p) for p in pools]  # all checked first
@@ -290,6 +292,7 @@ class Catalog:
                     run_id=run_id,
                     asn_pool=names[0] if len(names) == 1 else "+".join(names),
                     with_diffs=with_changes,
+                    progress=progress,
                 )
                 _fill(report, changes)
             self._refresh_if_grown(connection, report.added + report.updated)

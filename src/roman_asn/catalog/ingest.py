@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -294,6 +294,7 @@ class Recording:
     run_id: int
     asn_pool: str
     changes: Changes = field(default_factory=Changes)
+    progress: Callable[[str], None] | None = None  # told how far a first load is
 
     def keep_diffs(self) -> None:
         self.changes.diffs = []
@@ -340,16 +341,20 @@ def reconcile(
     run_id: int,
     asn_pool: str,
     with_diffs: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> Changes:
     """Regenerate the groups the files ``delta_ids`` (new, changed or withdrawn, already
     written to ``exposures``) fall in now or fell in before, and record the outcome
-    (``with_diffs``: with the members each version gained and lost, ``Changes.diffs``)."""
+    (``with_diffs``: with the members each version gained and lost, ``Changes.diffs``;
+    ``progress``: told, sky-cell unit by unit, how far a first load is)."""
     # a first ingest: every lookup of earlier groups, names and sizes would find nothing
     connection.info[EMPTY] = (
         connection.execute(sa.select(t.groups.c.group_id).limit(1)).first() is None
     )
     try:
-        recording = Recording(rules, GroupKeys.of(connection, rules), run_id, asn_pool)
+        recording = Recording(
+            rules, GroupKeys.of(connection, rules), run_id, asn_pool, progress=progress
+        )
         if with_diffs and not _empty(connection):  # a first load's would hold every member
             recording.keep_diffs()
         return _reconcile(connection, delta_ids, recording, options, schema)
@@ -447,7 +452,11 @@ def _first_by_cells(
 
     def keyed_parts() -> Iterator[tuple[GenerationResult, set[str]]]:
         for part in cell_units.generate_by_cells(
-            delta.drop("file_id"), recording.rules, options, unit_pairs=cell_units.UNIT_PAIRS
+            delta.drop("file_id"),
+            recording.rules,
+            options,
+            unit_pairs=cell_units.UNIT_PAIRS,
+            progress=recording.progress,
         ):
             if part.associations.height or part.dropped.height:
                 yield part, touched_groups(part, recording.keying)

@@ -190,13 +190,19 @@ def ingest(
     pools = [read_pool(p) for p in pools]  # a bad pool is refused before a catalog is made
     count = len(pools)
     with _open(catalog, create=True) as store, contextlib.ExitStack() as stack:
+        told = None
         if err_console.is_terminal:
-            stack.enter_context(err_console.status(f"ingesting {count} pool(s)"))
+            status = stack.enter_context(err_console.status(f"ingesting {count} pool(s)"))
+
+            def told(text: str) -> None:  # a first load's sky-cell units, as they go
+                status.update(f"ingesting {count} pool(s): {text}")
+
         report = store.ingest(
             _handed_over(pools),
             rules,
             data_release_id=data_release_id,
             with_changes=bool(changes_file),
+            progress=told,
         )
     _write_change_list(changes_file, report)
     if as_json:
