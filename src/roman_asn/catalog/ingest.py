@@ -296,9 +296,6 @@ class Recording:
     changes: Changes = field(default_factory=Changes)
     progress: Callable[[str], None] | None = None  # told how far a first load is
 
-    def keep_diffs(self) -> None:
-        self.changes.diffs = []
-
 
 def touched_groups(result: GenerationResult, keys: GroupKeys) -> set[str]:
     """Every group the rows of ``result`` fall in, written or dropped (the result's
@@ -356,7 +353,7 @@ def reconcile(
             rules, GroupKeys.of(connection, rules), run_id, asn_pool, progress=progress
         )
         if with_diffs and not _empty(connection):  # a first load's would hold every member
-            recording.keep_diffs()
+            recording.changes.diffs = []
         return _reconcile(connection, delta_ids, recording, options, schema)
     finally:
         store.forget(connection, EMPTY)
@@ -642,7 +639,7 @@ def _record(
     grown: pl.DataFrame | None = None,
     gained: dict[int, list[str]] | None = None,
 ) -> None:
-    """Write the reconciled groups: group_rows of the delta, new associations and
+    """Write the reconciled groups: memberships of the delta, new associations and
     versions, retirements. ``grown``: (asn_pk, stem) of the stems new to associations
     completed from their stored members (``grow``), ``gained``: their new members."""
     from roman_asn.catalog.store import bulk_insert
@@ -807,45 +804,44 @@ def _record(
         recording.changes.retired += gone["name"].to_list()
 
 
-def _blocks(pairs: pl.DataFrame, owner: str, member: str, first: str, block: str) -> pl.DataFrame:
-    """One block row per ``owner`` of unique (owner, member) pairs, in key order (each
-    B-tree page is visited once); the ids are cut from one buffer, not packed one by one
-    (a first load makes millions of blocks)."""
+def _write_blocks(connection: Connection, table: sa.Table, pairs: pl.DataFrame) -> None:
+    """Write unique (owner, member) pairs (columns named as the owner columns of
+    ``group_files`` and ``file_groups``) to ``table``, one block per owner, in key order
+    (each B-tree page is visited once); the ids are cut from one buffer, not packed one
+    by one (a first load makes millions of blocks)."""
+    from roman_asn.catalog.store import bulk_insert
+
+    owner, first, block = table.c.keys()
+    (member,) = set(pairs.columns) - {owner}
     ordered = pairs.select(owner, member).sort(owner, member)
-    schema = {owner: pl.Int64, first: pl.Int64, block: pl.Binary}
     if ordered.height == 0:
-        return pl.DataFrame(schema=schema)
+        return
     owners = ordered[owner].to_numpy()
     members = ordered[member].to_numpy().astype(ID_BLOCK)
     starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
     ends = np.r_[starts[1:], len(owners)] * ID_BLOCK.itemsize
     buffer = members.tobytes()
     cuts = zip((starts * ID_BLOCK.itemsize).tolist(), ends.tolist(), strict=True)
-    return pl.DataFrame(
+    blocks = pl.DataFrame(
         {
             owner: owners[starts],
             first: members[starts].astype(np.int64),
             block: pl.Series([buffer[a:b] for a, b in cuts], dtype=pl.Binary),
         },
-        schema=schema,
+        schema={owner: pl.Int64, first: pl.Int64, block: pl.Binary},
     )
+    bulk_insert(connection, table, blocks)
 
 
 def _join_groups(connection: Connection, pairs: pl.DataFrame) -> None:
     """Record (group_id, file_id) pairs of files not in those groups before."""
-    from roman_asn.catalog.store import bulk_insert
-
-    by_group = _blocks(pairs, "group_id", "file_id", "first_file", "files")
-    bulk_insert(connection, t.group_files, by_group)
-    by_file = _blocks(pairs, "file_id", "group_id", "first_group", "groups")
-    bulk_insert(connection, t.file_groups, by_file)
+    _write_blocks(connection, t.group_files, pairs)
+    _write_blocks(connection, t.file_groups, pairs)
 
 
 def _leave_groups(connection: Connection, file_ids: set[int]) -> None:
     """Take these files out of every group they are in: their own blocks go, and each
     of their groups' blocks is written again as one, without them."""
-    from roman_asn.catalog.store import bulk_insert
-
     groups: set[int] = set()
     for chunk in batched(sorted(file_ids)):
         groups.update(_owners_and_ids(_blocks_of(connection, t.file_groups, chunk))[1].tolist())
@@ -860,9 +856,7 @@ def _leave_groups(connection: Connection, file_ids: set[int]) -> None:
         )
         kept = ~np.isin(files, leaving)
         remaining = pl.DataFrame({"group_id": owners[kept], "file_id": files[kept]})
-        if remaining.height:
-            blocks = _blocks(remaining, "group_id", "file_id", "first_file", "files")
-            bulk_insert(connection, t.group_files, blocks)
+        _write_blocks(connection, t.group_files, remaining)
 
 
 def decode_members(text: str) -> list[tuple[str, str | None]]:

@@ -24,6 +24,7 @@ from roman_asn.generator.candidates import candidate_id_lists, mark_duplicates
 from roman_asn.generator.checks import first_failure, passes, rule_checks
 from roman_asn.generator.naming import (
     ACID_PLACEHOLDER,
+    UNSAFE_PRODUCT_NAME,
     asn_file_name,
     discovered_constraints,
     discovered_ids,
@@ -767,8 +768,7 @@ def _finalize(
                 .str.slice(0, 80)
                 .map_elements(repr, return_dtype=pl.Utf8),
                 pl.lit(
-                    " is not a plain file name (a '/', '\\', control character, "
-                    "leading '.' or space, or too long), from the pool's values"
+                    f" is not a plain file name ({UNSAFE_PRODUCT_NAME}), from the pool's values"
                 ),
             ]
         ).alias("reason"),

@@ -22,6 +22,8 @@ UNSAFE_CHARACTERS = r"[/\\\x00-\x1f\x7f]"  # as the association schema
 UNSAFE_FILE_NAME = UNSAFE_CHARACTERS + r"|^\.|^$"
 MAX_NAME_BYTES = 255  # NAME_MAX of Linux, macOS and Windows file systems
 ASN_SUFFIX_BYTES = len("_asn.json")
+# what ``unsafe_product_name`` refuses, for messages
+UNSAFE_PRODUCT_NAME = "a '/', '\\', control character, leading '.' or space, or too long"
 
 
 class TemplateError(ValueError):

@@ -31,7 +31,12 @@ from roman_asn.atomic import (
 )
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult
-from roman_asn.generator.naming import MAX_NAME_BYTES, UNSAFE_FILE_NAME, unsafe_product_name
+from roman_asn.generator.naming import (
+    MAX_NAME_BYTES,
+    UNSAFE_FILE_NAME,
+    UNSAFE_PRODUCT_NAME,
+    unsafe_product_name,
+)
 from roman_asn.skycells.skymap import get_skymap
 from roman_asn.skycells.wcs import wcs_info_texts
 
@@ -383,9 +388,8 @@ def check_file_names(associations: pl.DataFrame) -> None:
             index = int(unsafe.arg_true()[0])
             raise RomanAsnError(
                 f"rule {associations['rule'][index]} makes the product name "
-                f"{products[index]!r}, which is not a plain file name (a '/', '\\', "
-                "control character or leading '.' or space): romancal writes its product "
-                "under that name"
+                f"{products[index]!r}, which is not a plain file name ({UNSAFE_PRODUCT_NAME}):"
+                " romancal writes its product under that name"
             )
     folded = names.str.to_lowercase()
     clash = folded.is_duplicated()
