@@ -438,6 +438,15 @@ def test_an_ingest_likely_to_fill_the_disk_says_so_first(tmp_path, demo, monkeyp
     need = 2 * module.BYTES_PER_FILE * demo.table["filename"].n_unique() / 1e6
     assert f"ingesting {demo.table['filename'].n_unique():,} files" in caplog.text
     assert f"needs about {need:.1f} MB of free disk" in caplog.text and "0.0 MB free" in caplog.text
+    # a direct first load (no write-ahead log) needs its growth only
+    monkeypatch.setattr(module, "DIRECT_LOAD_ROWS", 1)
+    caplog.clear()
+    with (
+        caplog.at_level("WARNING", logger="roman_asn.catalog"),
+        Catalog.open(tmp_path / "direct.db", create=True) as catalog,
+    ):
+        catalog.ingest([demo], RULES)
+    assert f"needs about {need / 2:.1f} MB of free disk" in caplog.text
 
 
 def test_bad_pool_writes_nothing(tmp_path, demo):
@@ -509,11 +518,23 @@ with Catalog.open(sys.argv[1], create=True) as catalog:
 """
 
 
-@pytest.mark.parametrize("delay", [0.3, 1.0, 2.0])
-def test_kill_during_ingest_leaves_catalog_as_it_was(tmp_path, demo, delay):
+def ingest_killed(script: str, db: Path, source: Path, delay: float) -> None:
+    """Run ``script`` (an ingest of ``source`` into ``db``) and kill -9 it ``delay`` s
+    after it says it starts."""
     import signal
     import time
 
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(db), str(source)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline().strip() == "start"
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.0, 2.0])
+def test_kill_during_ingest_leaves_catalog_as_it_was(tmp_path, demo, delay):
     db = tmp_path / "cat.db"
     half = demo.table.height // 2
     a, b = parts(demo, [0] * half + [1] * (demo.table.height - half))
@@ -521,15 +542,7 @@ def test_kill_during_ingest_leaves_catalog_as_it_was(tmp_path, demo, delay):
         catalog.ingest([a], RULES)
         before = catalog.stats(), catalog.runs()
     b.write(tmp_path / "b.csv")
-    child = subprocess.Popen(
-        [sys.executable, "-c", KILLER, str(db), str(tmp_path / "b.csv")],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout.readline().strip() == "start"
-    time.sleep(delay)
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+    ingest_killed(KILLER, db, tmp_path / "b.csv", delay)
     with Catalog.open(db) as catalog:
         after = catalog.stats(), catalog.runs()
         if after[1] != before[1]:  # the ingest finished before the kill: whole
@@ -1039,3 +1052,108 @@ def test_arguments_and_mark_lists_that_are_not_text_are_errors(tmp_path, demo, c
         assert main(["catalog", "mark", str(db), "--from", str(tmp_path / name)]) == 2
         err = capsys.readouterr().err
         assert name in err and "Traceback" not in err and err.count("\n") == 1
+
+
+DIRECT_KILLER = """
+import sys
+import roman_asn.catalog.catalog as catalog_module
+from roman_asn.catalog import Catalog
+from roman_asn import load_rules
+catalog_module.DIRECT_LOAD_ROWS = 1  # the demo is a big first load here
+with Catalog.open(sys.argv[1]) as catalog:
+    print("start", flush=True)
+    catalog.ingest([sys.argv[2]], load_rules())
+"""
+
+
+def _journal_mode(db: Path) -> str:
+    with sqlite3.connect(db) as raw:
+        return raw.execute("PRAGMA journal_mode").fetchone()[0]
+
+
+def test_a_big_first_load_writes_into_the_file_and_leaves_the_log_on(
+    tmp_path, demo, demo_generated, monkeypatch
+):
+    """A first load of DIRECT_LOAD_ROWS rows or more goes through a rollback journal
+    (its pages are written once, not into the log and again at the commit), makes what
+    generate makes, and the catalog is back in write-ahead-log mode after it; a later
+    ingest, or a first load while another connection has the catalog open, keeps the log."""
+    import roman_asn.catalog.catalog as catalog_module
+    import roman_asn.catalog.store as store
+
+    switched: list[tuple[str, bool]] = []
+    journal = store._journal
+
+    def spy(connection, mode):
+        switched.append((mode, journal(connection, mode)))
+        return switched[-1][1]
+
+    monkeypatch.setattr(store, "_journal", spy)
+    monkeypatch.setattr(catalog_module, "DIRECT_LOAD_ROWS", 1)
+    a, b = parts(demo, [i % 2 for i in range(demo.table.height)])
+    with Catalog.open(tmp_path / "one.db", create=True) as catalog:
+        catalog.ingest([demo], RULES)
+        assert switched == [("delete", True), ("wal", True)]
+        assert catalog_meaning(catalog) == generated_meaning(demo_generated)
+    assert _journal_mode(tmp_path / "one.db") == "wal"
+
+    switched.clear()
+    with Catalog.open(tmp_path / "two.db", create=True) as catalog:
+        with sqlite3.connect(tmp_path / "two.db") as other:  # another reader is there
+            other.execute("SELECT count(*) FROM runs").fetchone()
+            catalog.ingest([a], RULES)
+        assert switched == [("delete", False)]  # so the log is kept
+        catalog.ingest([b], RULES)  # not a first load
+        assert switched == [("delete", False)]
+        assert catalog_meaning(catalog) == generated_meaning(demo_generated)
+    assert _journal_mode(tmp_path / "two.db") == "wal"
+
+
+def test_readers_during_a_direct_first_load(tmp_path):
+    """While a direct load holds the catalog but has not written the file yet, a reader
+    opens it (in the journal mode it has) and sees the state before; once the load
+    writes the file, a reader waits for it, bounded, and says why."""
+    from roman_asn.catalog.store import writing
+
+    db = tmp_path / "cat.db"
+    with Catalog.open(db, create=True) as catalog:
+        with writing(catalog.engine, direct=True) as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO runs (kind, started, code_version, inputs, counts) "
+                "VALUES ('ingest', 'x', 'x', '[]', '{}')"
+            )
+            assert _journal_mode(db) == "delete"
+            with Catalog.open(db) as reader:
+                assert reader.runs() == []
+            raw = connection.connection.dbapi_connection
+            raw.execute("PRAGMA cache_size=1")  # as a big load does: spill to the file
+            connection.exec_driver_sql(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)"
+                " INSERT INTO counters (counter, value) SELECT 'c' || i, i FROM n"
+            )
+            with (
+                pytest.raises(CatalogError, match="a first load is being written"),
+                Catalog.open(db, wait=0.3) as reader,
+            ):
+                reader.runs()
+        assert len(catalog.runs()) == 1
+    assert _journal_mode(db) == "wal"
+
+
+@pytest.mark.parametrize("delay", [0.5, 1.5])
+def test_kill_during_a_direct_first_load_leaves_the_catalog_empty(tmp_path, demo, delay):
+    db = tmp_path / "cat.db"
+    Catalog.open(db, create=True).close()
+    demo.write(tmp_path / "demo.csv")
+    ingest_killed(DIRECT_KILLER, db, tmp_path / "demo.csv", delay)
+    with Catalog.open(db) as catalog:
+        if catalog.runs():  # the ingest finished before the kill: whole
+            assert catalog.stats()["files"] == demo.table["filename"].n_unique()
+        else:
+            assert catalog.stats()["files"] == 0
+        with catalog.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        catalog.ingest([demo], RULES)
+        assert catalog_meaning(catalog) == generated_meaning(generate(demo, RULES))
+    assert _journal_mode(db) == "wal"
+    assert not (tmp_path / "cat.db-journal").exists()

@@ -95,6 +95,8 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# a first load of at least this many rows writes into the file directly (store.writing)
+DIRECT_LOAD_ROWS = 100_000
 BYTES_PER_FILE = 11_000  # a SQLite catalog's size per pool file (10.5 GB at 1M, default rules)
 
 
@@ -267,8 +269,9 @@ class Catalog:
         read = [p if isinstance(p, Pool) else read_pool(p) for p in pools]  # all checked first
         names = [p.name for p in read]
         delta = _delta_table(read)
-        self._warn_if_short_of_disk(delta.height)
-        with writing(self.engine) as connection:
+        direct = delta.height >= DIRECT_LOAD_ROWS and self._holds_no_file()
+        self._warn_if_short_of_disk(delta.height, logged=not direct)
+        with writing(self.engine, direct=direct) as connection:
             digest = self._check_rules(connection, rules)
             options = self._options(connection, data_release_id)
             run_id = self._start_run(connection, "ingest", names, digest)
@@ -299,22 +302,28 @@ class Catalog:
             self._finish(connection, report, started, with_changes)
         return report
 
-    def _warn_if_short_of_disk(self, files: int) -> None:
+    def _holds_no_file(self) -> bool:
+        with reading(self.engine) as connection:
+            return connection.execute(sa.select(t.exposures.c.file_id).limit(1)).first() is None
+
+    def _warn_if_short_of_disk(self, files: int, *, logged: bool = True) -> None:
         """Say so before an ingest that will likely fill the disk of a SQLite catalog: it
-        grows by about BYTES_PER_FILE a file, and its write-ahead log holds as much again
-        until the commit (a full disk leaves the catalog as it was, after the time the
-        ingest took; a 3M-row first load needs about 60 GB)."""
+        grows by about BYTES_PER_FILE a file, and (``logged``) its write-ahead log holds
+        as much again until the commit (a full disk leaves the catalog as it was, after
+        the time the ingest took; a 3M-row first load needs about 30 GB)."""
         if is_url(self.location):
             return
-        need = 2 * BYTES_PER_FILE * files
+        need = (2 if logged else 1) * BYTES_PER_FILE * files
         free = shutil.disk_usage(Path(self.location).resolve().parent).free
         if free < need:
             log.warning(
-                "ingesting %s files into %s needs about %s of free disk (the catalog and, "
-                "until the commit, its write-ahead log); %s free",
+                "ingesting %s files into %s needs about %s of free disk (%s); %s free",
                 f"{files:,}",
                 self.where,
                 _size(need),
+                "the catalog and, until the commit, its write-ahead log"
+                if logged
+                else "the catalog",
                 _size(free),
             )
 
