@@ -499,6 +499,22 @@ def test_old_schema_is_refused_then_upgraded(tmp_path):
     assert {i.name for table in metadata.tables.values() for i in table.indexes} <= have
 
 
+def test_an_upgrade_says_which_revision_it_is_at(tmp_path):
+    from roman_asn.catalog.store import make_engine, upgrade
+
+    db = tmp_path / "old.db"
+    upgrade(make_engine(db), "0004")
+    told: list[str] = []
+    assert Catalog.upgrade(db, progress=told.append) == ("0004", "0006")
+    assert told == [
+        "revision 0005 (1 of 2): no stems by association",
+        "revision 0006 (2 of 2): membership blocks",
+    ]
+    told.clear()
+    assert Catalog.upgrade(db, progress=told.append) == ("0006", "0006")
+    assert told == []
+
+
 def test_not_a_catalog(tmp_path):
     with pytest.raises(CatalogError, match="no catalog here"):
         Catalog.open(tmp_path / "missing.db")

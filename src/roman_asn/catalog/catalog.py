@@ -171,15 +171,18 @@ class Catalog:
         return cls(text, engine)
 
     @staticmethod
-    def upgrade(location: str | os.PathLike[str]) -> tuple[str | None, str]:
-        """Bring an older catalog's schema up to date; return (before, after) revisions."""
+    def upgrade(
+        location: str | os.PathLike[str], progress: Callable[[str], None] | None = None
+    ) -> tuple[str | None, str]:
+        """Bring an older catalog's schema up to date; return (before, after) revisions.
+        ``progress`` is told each revision as it starts."""
         text = os.fspath(location)
         if not is_url(text) and not Path(text).exists():
             raise CatalogError("no catalog here", path=text)
         engine = make_engine(text)
         try:  # a catalog of a newer version, or not a catalog, is refused as by open
             check_revision(engine, text, create=False, older_ok=True)
-            return upgrade(engine)
+            return upgrade(engine, progress=progress)
         finally:
             engine.dispose()
 

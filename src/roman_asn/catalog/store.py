@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -148,13 +148,31 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
-    """Bring the schema to ``revision``; return (before, after)."""
+def upgrade(
+    engine: Engine, revision: str = "head", progress: Callable[[str], None] | None = None
+) -> tuple[str | None, str]:
+    """Bring the schema to ``revision``; return (before, after). ``progress`` is told
+    each revision as it starts (one can rewrite every membership: 101 s at 1M rows)."""
     from alembic import command
+    from alembic.script import ScriptDirectory
 
     with writing(engine) as connection:
         before = current_revision(connection)
-        command.upgrade(_alembic_config(connection), revision)
+        config = _alembic_config(connection)
+        if progress is not None:
+            script = ScriptDirectory.from_config(config)
+            steps = list(reversed(list(script.iterate_revisions(revision, before))))
+            told = iter(enumerate(steps, 1))
+
+            def tell_next(**_) -> None:
+                i, step = next(told, (0, None))
+                if step is not None:  # named by its file: 0006_membership_blocks.py
+                    what = Path(step.path).stem.partition("_")[2].replace("_", " ")
+                    progress(f"revision {step.revision} ({i} of {len(steps)}): {what}")
+
+            tell_next()
+            config.attributes["on_version_apply"] = tell_next
+        command.upgrade(config, revision)
         after = current_revision(connection)
     return before, after or ""
 

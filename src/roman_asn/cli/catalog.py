@@ -475,7 +475,15 @@ def upgrade(catalog):
     """Upgrade a catalog made by an older roman-asn to this version's schema."""
     from roman_asn.catalog import Catalog
 
-    before, after = Catalog.upgrade(catalog)
+    with contextlib.ExitStack() as stack:
+        told = None
+        if err_console.is_terminal:  # a revision can rewrite every membership
+            status = stack.enter_context(err_console.status(f"upgrading {catalog}"))
+
+            def told(text: str) -> None:
+                status.update(f"upgrading {catalog}: {text}")
+
+        before, after = Catalog.upgrade(catalog, progress=told)
     if before == after:
         console.print(f"{catalog}: already at schema revision {after}")
     else:

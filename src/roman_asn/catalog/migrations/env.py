@@ -11,6 +11,7 @@ context.configure(
     connection=connection,
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters by copying tables
+    on_version_apply=context.config.attributes.get("on_version_apply"),  # store.upgrade
 )
 with context.begin_transaction():
     context.run_migrations()
