@@ -340,3 +340,74 @@ def test_made_pool_feeds_the_generator(tmp_path: Path) -> None:
     # every pooled file is a member and every member is a pooled file (the suffix may change)
     stems = {f.name.rsplit("_", 1)[0] for f in files}
     assert {m.rsplit("_", 1)[0] for m in members} == stems
+
+
+@pytest.fixture(scope="module")
+def exposure_files(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("exposures")
+    for exposure in range(1, 13):
+        make_l2(folder, exposure=exposure, ra=10.0 + exposure * 0.01)
+    return folder
+
+
+_PARALLEL_MAKE_POOL = """
+import sys
+if __name__ == "__main__":  # the fork server's workers import this file again
+    import roman_asn.make_pool as make_pool
+    make_pool.scan_files.__kwdefaults__["parallel_from"] = 0  # workers for a few files
+    from roman_asn.cli import main
+    print("start", flush=True)
+    sys.exit(main(["make-pool", sys.argv[1], "-o", sys.argv[2], "-j", "2", "-q"]))
+"""
+
+
+@pytest.mark.parametrize(
+    "stop, delay, group",
+    [
+        ("SIGINT", 0.2, True),
+        ("SIGINT", 1.0, True),
+        ("SIGTERM", 1.0, True),
+        ("SIGTERM", 0.2, False),
+    ],
+)
+def test_stopping_make_pool_with_workers_prints_no_traceback(
+    exposure_files, tmp_path, stop, delay, group
+):
+    """Ctrl-C reaches the whole process group (the fork server and its workers too), as
+    does a SIGTERM sent to the group; a SIGTERM sent to make-pool alone leaves workers
+    starting with nothing to start from. Stopped while the workers start or scan,
+    make-pool says it was stopped, once, writes nothing, and leaves no process behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parallel_make_pool.py"
+    script.write_text(_PARALLEL_MAKE_POOL)
+    out = tmp_path / "pool.csv"
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(exposure_files), str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a shell's job
+    )
+    assert child.stdout.readline().strip() == "start"
+    time.sleep(delay)
+    (os.killpg if group else os.kill)(child.pid, getattr(signal, stop))
+    _, err = child.communicate(timeout=60)
+    assert "Traceback" not in err, err
+    if child.returncode != 0:  # else it finished first
+        assert child.returncode == {"SIGINT": 130, "SIGTERM": 143}[stop]
+        assert err.strip() in ("Interrupted.", "Terminated.")
+        assert not out.exists()
+    deadline = time.monotonic() + 20  # the workers end once their files are done
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(child.pid, 0)
+        except ProcessLookupError:
+            break  # nothing of the group is left
+        time.sleep(0.1)
+    else:
+        pytest.fail("make-pool's workers outlived it")

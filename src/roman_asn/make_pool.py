@@ -28,6 +28,7 @@ import errno
 import math
 import multiprocessing
 import os
+import signal
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -344,7 +345,13 @@ def scan_file(path: str) -> ScanResult:
 # (benchmarks/make_pool_scan.py).
 PARALLEL_FROM = 400
 
-_WORKER_MODULES = ["roman_asn.make_pool", "asdf", "gwcs", "roman_datamodels.datamodels"]
+_WORKER_MODULES = [
+    "roman_asn.scan_workers",  # first: quiet when make-pool is stopped as they start
+    "roman_asn.make_pool",
+    "asdf",
+    "gwcs",
+    "roman_datamodels.datamodels",
+]
 
 
 def scan_files(
@@ -369,10 +376,35 @@ def scan_files(
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_WORKER_MODULES)
+        _start_fork_server()
     else:
         context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield from pool.map(scan_file, names, chunksize=chunk)
+
+
+def _start_fork_server() -> None:
+    """Start the fork server ignoring SIGINT and SIGTERM, as every worker it forks will:
+    Ctrl-C reaches the whole process group, but only this process should act on it (it
+    stops handing out files, and the workers end once their files are done), where a
+    worker interrupted mid-import or mid-file printed its traceback and a pool broken
+    that way raised again in its manager thread. An ignored disposition survives exec
+    (a blocked mask did not); signals that come meanwhile wait, blocked, for us."""
+    import threading
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()  # handlers can only be set from the main thread
+        return
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+    handlers = {number: signal.signal(number, signal.SIG_IGN) for number in stopping}
+    try:
+        forkserver.ensure_running()
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def build_pool(results: Iterable[ScanResult], *, path: str | None = None) -> MadePool:
