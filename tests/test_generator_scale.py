@@ -246,3 +246,33 @@ def test_existing_scheduler_with_chunked_units(pools, tmp_path):
         )
     one = (tmp_path / "one.jsonl").read_bytes()
     assert (tmp_path / "dask.jsonl").read_bytes() == one and one.count(b"\n") > 100
+
+
+@pytest.mark.parametrize("delay", [1.0, 3.5])  # while the cluster starts, while it works
+def test_ctrl_c_with_dask_workers_prints_one_line(tmp_path, delay):
+    """Ctrl-C reaches the whole process group, the Dask workers too: they printed
+    KeyboardInterrupt tracebacks, and the scheduler logged its teardown mid-task."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pool = tmp_path / "survey.parquet"
+    assert main(["synth-pool", "-o", str(pool), "--exposures", "2000", "-q"]) == 0
+    bundle = tmp_path / "all.jsonl"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "roman_asn", "generate", str(pool), "--workers", "2"]
+        + ["--bundle", str(bundle), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a shell's job
+    )
+    time.sleep(delay)
+    os.killpg(child.pid, signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    if child.returncode != 0:  # else it finished first
+        assert (child.returncode, err.strip()) == (130, "Interrupted.")
+        assert not bundle.exists()
+    assert "Traceback" not in err and "distributed" not in err, err

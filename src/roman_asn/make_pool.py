@@ -384,27 +384,16 @@ def scan_files(
 
 
 def _start_fork_server() -> None:
-    """Start the fork server ignoring SIGINT and SIGTERM, as every worker it forks will:
-    Ctrl-C reaches the whole process group, but only this process should act on it (it
-    stops handing out files, and the workers end once their files are done), where a
-    worker interrupted mid-import or mid-file printed its traceback and a pool broken
-    that way raised again in its manager thread. An ignored disposition survives exec
-    (a blocked mask did not); signals that come meanwhile wait, blocked, for us."""
-    import threading
+    """Start the fork server deaf to SIGINT and SIGTERM, as every worker it forks will
+    be: make-pool alone acts on them (it stops handing out files, and the workers end
+    once their files are done), where an interrupted worker printed its traceback and
+    a pool broken that way raised again in its manager thread."""
     from multiprocessing import forkserver
 
-    if threading.current_thread() is not threading.main_thread():
-        forkserver.ensure_running()  # handlers can only be set from the main thread
-        return
-    stopping = (signal.SIGINT, signal.SIGTERM)
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
-    handlers = {number: signal.signal(number, signal.SIG_IGN) for number in stopping}
-    try:
+    from roman_asn.worker_signals import started_deaf
+
+    with started_deaf(signal.SIGINT, signal.SIGTERM):
         forkserver.ensure_running()
-    finally:
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def build_pool(results: Iterable[ScanResult], *, path: str | None = None) -> MadePool:

@@ -29,6 +29,7 @@ from roman_asn.generator.options import GenerateOptions
 from roman_asn.generator.partition import split_by_program, with_orphan_lines
 from roman_asn.pool import Pool
 from roman_asn.rules.loader import Rule
+from roman_asn.worker_signals import started_deaf
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -62,15 +63,19 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     count = workers or 1
     # polars sizes its thread pool from the cores it sees: share them between workers
     threads = max(1, (os.cpu_count() or 1) // count)
-    cluster = LocalCluster(
-        n_workers=count,
-        threads_per_worker=1,
-        processes=True,
-        host=LOOPBACK,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-        env={"POLARS_MAX_THREADS": str(threads)},
-    )
+    with started_deaf():  # Ctrl-C is ours to act on: the workers printed tracebacks
+        cluster = LocalCluster(
+            n_workers=count,
+            threads_per_worker=1,
+            processes=True,
+            host=LOOPBACK,
+            dashboard_address=None,
+            # a worker's failure reaches the command through its task (KilledWorker, the
+            # task's error); the cluster's own log of it, and of its teardown mid-task
+            # when the command is stopped, was noise under the command's message
+            silence_logs=logging.CRITICAL,
+            env={"POLARS_MAX_THREADS": str(threads)},
+        )
     with cluster, Client(cluster) as client:
         yield client
 
@@ -126,7 +131,10 @@ def run_windowed(
     pending: collections.deque = collections.deque()
     try:
         for item in inputs:
-            pending.append(client.submit(function, item, pure=False, **kwargs))
+            # scattered first: a unit inside the task graph (tens of MB of the pool)
+            # made Dask warn of a large graph on every run
+            data = client.scatter([item], hash=False)[0]  # the item whole, not split
+            pending.append(client.submit(function, data, pure=False, **kwargs))
             if len(pending) >= window:
                 yield _taken(pending.popleft())
         while pending:
