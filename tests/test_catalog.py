@@ -1087,24 +1087,31 @@ def _journal_mode(db: Path) -> str:
         return raw.execute("PRAGMA journal_mode").fetchone()[0]
 
 
+@pytest.fixture
+def switched(monkeypatch) -> list[tuple[str, bool]]:
+    """Each journal switch of a direct load, (mode, whether it switched), as it goes."""
+    import roman_asn.catalog.store as store
+
+    seen: list[tuple[str, bool]] = []
+    journal = store._journal
+
+    def spy(connection, mode):
+        seen.append((mode, journal(connection, mode)))
+        return seen[-1][1]
+
+    monkeypatch.setattr(store, "_journal", spy)
+    return seen
+
+
 def test_a_big_first_load_writes_into_the_file_and_leaves_the_log_on(
-    tmp_path, demo, demo_generated, monkeypatch
+    tmp_path, demo, demo_generated, monkeypatch, switched
 ):
     """A first load of DIRECT_LOAD_ROWS rows or more goes through a rollback journal
     (its pages are written once, not into the log and again at the commit), makes what
     generate makes, and the catalog is back in write-ahead-log mode after it; a later
     ingest, or a first load while another connection has the catalog open, keeps the log."""
     import roman_asn.catalog.catalog as catalog_module
-    import roman_asn.catalog.store as store
 
-    switched: list[tuple[str, bool]] = []
-    journal = store._journal
-
-    def spy(connection, mode):
-        switched.append((mode, journal(connection, mode)))
-        return switched[-1][1]
-
-    monkeypatch.setattr(store, "_journal", spy)
     monkeypatch.setattr(catalog_module, "DIRECT_LOAD_ROWS", 1)
     a, b = parts(demo, [i % 2 for i in range(demo.table.height)])
     with Catalog.open(tmp_path / "one.db", create=True) as catalog:
@@ -1173,3 +1180,37 @@ def test_kill_during_a_direct_first_load_leaves_the_catalog_empty(tmp_path, demo
         assert catalog_meaning(catalog) == generated_meaning(generate(demo, RULES))
     assert _journal_mode(db) == "wal"
     assert not (tmp_path / "cat.db-journal").exists()
+
+
+def test_a_full_disk_during_a_direct_first_load_leaves_it_empty(
+    tmp_path, demo, monkeypatch, switched
+):
+    """The rollback journal undoes a direct load that fills the disk (SQLite's page
+    limit fails a write as a full disk does), and the log is back on after it."""
+    import sqlalchemy as sa
+
+    import roman_asn.catalog.catalog as catalog_module
+    from roman_asn.catalog.store import make_engine
+
+    db = tmp_path / "cat.db"
+    Catalog.open(db, create=True).close()
+    pages = sqlite3.connect(db).execute("PRAGMA page_count").fetchone()[0]
+    monkeypatch.setattr(catalog_module, "DIRECT_LOAD_ROWS", 1)
+
+    def small_disk(location, **kwargs):
+        engine = make_engine(location, **kwargs)
+        sa.event.listen(
+            engine, "connect", lambda dbapi, _: dbapi.execute(f"PRAGMA max_page_count={pages + 40}")
+        )
+        return engine
+
+    monkeypatch.setattr(catalog_module, "make_engine", small_disk)
+    with Catalog.open(db) as catalog, pytest.raises(CatalogError, match="disk is full"):
+        catalog.ingest([demo], RULES)
+    monkeypatch.undo()
+    assert switched == [("delete", True), ("wal", True)]
+    assert _journal_mode(db) == "wal"
+    with Catalog.open(db) as catalog:
+        assert catalog.stats()["files"] == 0 and catalog.runs() == []
+        catalog.ingest([demo], RULES)
+        assert catalog.stats()["files"] == demo.table["filename"].n_unique()
