@@ -23,8 +23,12 @@ def started_deaf(*numbers: signal.Signals) -> Iterator[None]:
     threads it starts, so one sent to us now waits and is delivered after the block
     (Linux queues a blocked signal even while it is ignored)."""
     numbers = numbers or (signal.SIGINT,)
-    if threading.current_thread() is not threading.main_thread():
-        yield  # handlers can only be set from the main thread
+    if threading.current_thread() is not threading.main_thread() or any(
+        signal.getsignal(number) is None for number in numbers
+    ):
+        # handlers can only be set from the main thread, and one installed outside
+        # Python (None here) could not be put back
+        yield
         return
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, numbers)
     handlers = {number: signal.signal(number, signal.SIG_IGN) for number in numbers}

@@ -1,0 +1,54 @@
+"""Worker processes started deaf to the stop signals (``worker_signals.started_deaf``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from roman_asn.worker_signals import started_deaf
+
+SHOW = (
+    "import signal; "
+    "print(*(signal.getsignal(n) == signal.SIG_IGN for n in (signal.SIGINT, signal.SIGTERM)))"
+)
+
+
+def _child_handlers() -> str:
+    return subprocess.run([sys.executable, "-c", SHOW], capture_output=True, text=True).stdout
+
+
+def test_children_started_inside_ignore_the_signals_and_ours_are_put_back():
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with started_deaf(signal.SIGINT, signal.SIGTERM):
+        inside = _child_handlers()
+    assert inside.split() == ["True", "True"]  # ignored
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+    assert _child_handlers().split() == ["False", "False"]  # only inside the block
+
+
+def test_a_signal_sent_inside_waits_for_the_block_to_end():
+    got: list[int] = []
+    previous = signal.signal(signal.SIGUSR1, lambda number, _: got.append(number))
+    try:
+        with started_deaf(signal.SIGUSR1):
+            os.kill(os.getpid(), signal.SIGUSR1)
+            assert got == []  # blocked, not lost to the ignored disposition
+        assert got == [signal.SIGUSR1]
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+
+def test_outside_the_main_thread_nothing_changes():
+    seen: list[str] = []
+
+    def start() -> None:
+        with started_deaf():
+            seen.append(_child_handlers())
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    thread.join()
+    assert seen[0].split() == ["False", "False"]
