@@ -307,7 +307,7 @@ class Catalog:
 
     def _holds_no_file(self) -> bool:
         with reading(self.engine) as connection:
-            return connection.execute(sa.select(t.exposures.c.file_id).limit(1)).first() is None
+            return not _holds_files(connection)
 
     def _warn_if_short_of_disk(self, files: int, *, logged: bool = True) -> None:
         """Say so before an ingest that will likely fill the disk of a SQLite catalog: it
@@ -407,7 +407,7 @@ class Catalog:
         """Insert new files, update changed ones; return the file ids that changed."""
         e = t.exposures
         known: list[tuple] = []
-        if connection.execute(sa.select(e.c.file_id).limit(1)).first() is not None:
+        if _holds_files(connection):
             for chunk in batched(delta["filename"].to_list()):
                 known += fetch_all(
                     connection,
@@ -1004,6 +1004,11 @@ def _fill(report: RunReport, changes: Changes) -> None:
     report.retired = sorted(changes.retired)
     if changes.diffs is not None:
         report.diffs = pl.concat([pl.DataFrame(schema=DIFF_SCHEMA), *changes.diffs])
+
+
+def _holds_files(connection) -> bool:
+    """Whether the catalog holds any file (withdrawn ones too): read from the key's start."""
+    return connection.execute(sa.select(t.exposures.c.file_id).limit(1)).first() is not None
 
 
 def _delta_table(pools: list[Pool]) -> pl.DataFrame:

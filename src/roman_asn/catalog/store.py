@@ -93,8 +93,8 @@ def make_engine(location: str | os.PathLike[str], *, wait: float = WAIT_SECONDS)
     @sa.event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
-        if not frozen:
-            _into_wal(cursor)
+        if not frozen:  # unless a direct first load holds the catalog (see writing)
+            _set_journal(dbapi_connection, "wal", wait)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # index inserts of big ingests
@@ -112,18 +112,6 @@ def make_engine(location: str | os.PathLike[str], *, wait: float = WAIT_SECONDS)
     engine.info_wait = wait  # type: ignore[attr-defined]
     engine.info_read_only = frozen  # type: ignore[attr-defined]
     return engine
-
-
-def _into_wal(cursor) -> None:
-    """The write-ahead log (readers never wait for a writer), unless a direct first load
-    (``writing``) holds the catalog now: then read in the journal mode it has, and the
-    next connection after the load switches back."""
-    cursor.execute("PRAGMA busy_timeout=0")
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-    except cursor.connection.OperationalError as error:
-        if "locked" not in str(error) and "busy" not in str(error):
-            raise
 
 
 def _alembic_config(connection: Connection):
@@ -294,17 +282,28 @@ def writing(engine: Engine, *, direct: bool = False) -> Iterator[Connection]:
 
 
 def _journal(connection: Connection, mode: str) -> bool:
-    """Switch the SQLite journal (outside a transaction): whether it is now ``mode``.
-    Leaving the write-ahead log needs the catalog to itself: with a reader there, no."""
-    raw = connection.connection.dbapi_connection
+    """``_set_journal`` for a write: any failure (busy, interrupted) only keeps the mode
+    the catalog has, and the transaction, or the error already in flight, says the rest."""
+    wait = getattr(connection.engine, "info_wait", WAIT_SECONDS)
     try:
-        raw.execute("PRAGMA busy_timeout=0")
+        return _set_journal(connection.connection.dbapi_connection, mode, wait)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _set_journal(raw, mode: str, wait: float) -> bool:
+    """Switch the SQLite journal of this driver connection (outside a transaction):
+    whether it is now ``mode``. Leaving the write-ahead log needs the catalog to itself,
+    and a direct first load holds it: then the mode stays as it is."""
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
         return raw.execute(f"PRAGMA journal_mode={mode}").fetchone()[0] == mode
-    except Exception:  # noqa: BLE001  (busy, or interrupted: keep the mode it has)
+    except raw.OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise
         return False
     finally:
-        with contextlib.suppress(Exception):
-            wait = getattr(connection.engine, "info_wait", WAIT_SECONDS)
+        with contextlib.suppress(Exception):  # a broken connection says so where used
             raw.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
 
 

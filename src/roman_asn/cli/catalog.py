@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from collections.abc import Iterator
@@ -10,7 +9,7 @@ from collections.abc import Iterator
 import click
 from rich.table import Table
 
-from roman_asn.cli.common import console, err_console
+from roman_asn.cli.common import console, status_line
 from roman_asn.cli.coordinates import COORDINATE_CONTEXT, DEC, RA, RADIUS
 from roman_asn.cli.generate import rule_options, selected_rules
 from roman_asn.cli.outputs import Command, Group, OutputFile
@@ -189,14 +188,8 @@ def ingest(
     rules = selected_rules(rule_files, ignore_default, no_skycells)
     pools = [read_pool(p) for p in pools]  # a bad pool is refused before a catalog is made
     count = len(pools)
-    with _open(catalog, create=True) as store, contextlib.ExitStack() as stack:
-        told = None
-        if err_console.is_terminal:
-            status = stack.enter_context(err_console.status(f"ingesting {count} pool(s)"))
-
-            def told(text: str) -> None:  # a first load's sky-cell units, as they go
-                status.update(f"ingesting {count} pool(s): {text}")
-
+    # a first load says its sky-cell units, as they go
+    with _open(catalog, create=True) as store, status_line(f"ingesting {count} pool(s)") as told:
         report = store.ingest(
             _handed_over(pools),
             rules,
@@ -475,14 +468,7 @@ def upgrade(catalog):
     """Upgrade a catalog made by an older roman-asn to this version's schema."""
     from roman_asn.catalog import Catalog
 
-    with contextlib.ExitStack() as stack:
-        told = None
-        if err_console.is_terminal:  # a revision can rewrite every membership
-            status = stack.enter_context(err_console.status(f"upgrading {catalog}"))
-
-            def told(text: str) -> None:
-                status.update(f"upgrading {catalog}: {text}")
-
+    with status_line(f"upgrading {catalog}") as told:  # a revision may rewrite every membership
         before, after = Catalog.upgrade(catalog, progress=told)
     if before == after:
         console.print(f"{catalog}: already at schema revision {after}")

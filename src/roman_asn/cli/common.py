@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 import click
@@ -115,6 +115,17 @@ def progress(
         for item in items:
             yield item
             bar.advance(task)
+
+
+@contextlib.contextmanager
+def status_line(text: str) -> Iterator[Callable[[str], None] | None]:
+    """A status line saying ``text`` on a terminal, and what to call to say how far the
+    work is (shown as ``text: how far``); None when not a terminal."""
+    if not err_console.is_terminal:
+        yield None
+        return
+    with err_console.status(text) as status:
+        yield lambda how_far: status.update(f"{text}: {how_far}")
 
 
 class RichReporter:
