@@ -663,6 +663,44 @@ def test_a_file_listed_differently_in_two_pools_is_refused_naming_both(tmp_path)
         assert catalog.stats()["files"] == 0
 
 
+def test_a_refused_first_ingest_leaves_no_catalog_behind(tmp_path, demo):
+    """Pools that read well one by one but disagree are refused by the ingest, after the
+    catalog was made: the new file goes again (command and library). A catalog that
+    was there before, or that took a run, stays."""
+    rows = [row(visit=1, exposure=1, detector=d) for d in (1, 2)]
+    pool(rows).write(tmp_path / "a.csv")
+    pool([dict(rows[1], optical_element="F087")]).write(tmp_path / "b.csv")
+    bad = [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    fresh = tmp_path / "new.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "roman_asn", "catalog", "ingest", str(fresh), *bad],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "b.csv, line 2" in done.stderr and "Traceback" not in done.stderr
+    assert not list(tmp_path.glob("new.db*"))
+    with pytest.raises(PoolError), Catalog.open(fresh, create=True) as catalog:
+        catalog.ingest(bad, RULES)
+    assert not list(tmp_path.glob("new.db*"))
+    # an interrupted block too, but not a catalog that was already there
+    with pytest.raises(KeyboardInterrupt), Catalog.open(fresh, create=True):
+        raise KeyboardInterrupt
+    assert not fresh.exists()
+    with Catalog.open(fresh, create=True):
+        pass
+    with pytest.raises(PoolError), Catalog.open(fresh, create=True) as catalog:
+        catalog.ingest(bad, RULES)
+    assert fresh.exists()
+    # nor one that took a run before the block failed
+    kept = tmp_path / "kept.db"
+    with pytest.raises(PoolError), Catalog.open(kept, create=True) as catalog:
+        catalog.ingest([demo], RULES)
+        catalog.ingest(bad, RULES)
+    with Catalog.open(kept) as catalog:
+        assert catalog.stats()["files"] == demo.table.height
+
+
 def test_the_same_rules_from_another_install_are_the_same_rules(tmp_path, demo):
     """The rules hash is what the rules say, not where their file is; a catalog hashed
     the old way (with the file path) is accepted and re-hashed; other rules are refused."""

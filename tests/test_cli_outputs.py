@@ -137,6 +137,19 @@ def test_the_orphan_report_is_not_a_file_the_run_writes(tmp_path, pool, capsys, 
     assert not out.exists() or not list(out.iterdir())
 
 
+def test_the_library_refuses_an_orphan_report_the_run_would_write(tmp_path):
+    """The refusal lives in the output the run API takes, not only in the command."""
+    from roman_asn.errors import RomanAsnError
+    from roman_asn.generator.orphans import OrphansFirst
+    from roman_asn.outputs import open_output
+
+    out = tmp_path / "out"
+    with pytest.raises(RomanAsnError, match="--orphans names a file this run writes"):
+        OrphansFirst(open_output(out), out / "r00001-o001_fov_001_asn.json")
+    OrphansFirst(open_output(out), out / "orphans.csv")  # another name is fine
+    OrphansFirst(open_output(out, bundle=str(out / "b.json")), out / "a_asn.json")
+
+
 def test_product_names_that_escape_the_folder_cost_their_group(tmp_path, capsys):
     """romancal writes its product under the product name: a pool value such as a
     visit id of '../../x' (or a target of 300 characters) must not become one. The

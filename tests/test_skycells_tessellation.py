@@ -226,3 +226,25 @@ def test_an_unwritable_cache_folder_only_costs_the_recomputation(tmp_path, monke
     skymap = computed_skymap()
     assert str(skymap.records([5])[0]["name"])
     assert blocker.read_text() == "x"
+
+
+def test_an_altered_cache_is_computed_again_not_trusted(tmp_path, monkeypatch):
+    """Arrays edited and saved again make a whole zip with the right shapes: only the
+    checksum written beside them says they are not the computed ones."""
+    from roman_asn.skycells.skymap import computed_skymap
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    truth = computed_skymap()
+    (cache,) = (tmp_path / "roman-asn").glob("skycell-grid-*.npz")
+    with np.load(cache) as saved:
+        grid, lattice, check = saved["grid"].copy(), saved["lattice"], saved["check"]
+    assert np.array_equal(grid, truth.grid)
+    kept = int(np.flatnonzero(grid[7].ravel() >= 0)[0])
+    grid[7].flat[kept] = -1  # one cell of one region dropped
+    np.savez(cache, grid=grid, lattice=lattice, check=check)
+    again = computed_skymap()
+    assert np.array_equal(again.grid, truth.grid)
+    with np.load(cache) as saved:  # and the cache is written right again
+        assert np.array_equal(saved["grid"], truth.grid)
+    np.savez(cache, grid=truth.grid, lattice=lattice)  # an older cache, without a checksum
+    assert np.array_equal(computed_skymap().grid, truth.grid)

@@ -47,6 +47,7 @@ from roman_asn.catalog.store import (
     CatalogError,
     bulk_insert,
     check_revision,
+    discard_unused_file,
     fetch_all,
     is_in,
     is_url,
@@ -143,9 +144,10 @@ def processing_stage(level: int, asn_type: str) -> int:
 class Catalog:
     """An association catalog at one location (SQLite file or PostgreSQL URL)."""
 
-    def __init__(self, location: str, engine: sa.Engine) -> None:
+    def __init__(self, location: str, engine: sa.Engine, *, made: bool = False) -> None:
         self.location = location
         self.engine = engine
+        self._made = made  # this object made the file: a block that fails removes it
 
     @property
     def where(self) -> str:
@@ -166,9 +168,16 @@ class Catalog:
             parent = Path(text).parent
             if not parent.is_dir():
                 raise CatalogError(f"folder {parent} does not exist", path=text)
+        made = not is_url(text) and create and not Path(text).exists()
         engine = make_engine(text, wait=wait)
-        check_revision(engine, text, create=create)
-        return cls(text, engine)
+        try:
+            check_revision(engine, text, create=create)
+        except BaseException:
+            if made:
+                discard_unused_file(engine, text)
+            engine.dispose()
+            raise
+        return cls(text, engine, made=made)
 
     @staticmethod
     def upgrade(
@@ -192,7 +201,11 @@ class Catalog:
     def __enter__(self) -> Catalog:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        """A new catalog file whose block failed before any run landed (a refused or
+        interrupted first ingest) is removed: no empty catalog is left behind."""
+        if exc_type is not None and self._made:
+            discard_unused_file(self.engine, self.location)
         self.close()
 
     # settings ---------------------------------------------------------------------------

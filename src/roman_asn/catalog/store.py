@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -213,6 +214,35 @@ def check_revision(engine: Engine, location: str, *, create: bool, older_ok: boo
         f"(which knows up to {head}): it was made by a newer version",
         path=location,
     )
+
+
+def discard_unused_file(engine: Engine, path: str) -> bool:
+    """Remove a SQLite catalog that holds no run (one this process just made, for an
+    ingest that failed): whether it did. Done under the write lock, so a writer that
+    opened the file meanwhile is not undone: SQLite refuses its writes to a removed
+    file (SQLITE_READONLY_DBMOVED) instead of losing them."""
+    if is_url(path):
+        return False  # a shared database: its (empty) tables stay
+    removed = False
+    try:
+        with engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            raw.execute("PRAGMA busy_timeout=0")
+            raw.execute("BEGIN IMMEDIATE")  # busy: somebody is writing to it, it stays
+            try:
+                tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
+                if "runs" not in tables or not raw.execute("SELECT 1 FROM runs").fetchone():
+                    for suffix in ("", "-wal", "-shm", "-journal"):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(path + suffix)
+                    removed = True
+            finally:
+                raw.execute("ROLLBACK")
+    except (sa.exc.SQLAlchemyError, sqlite3.Error, OSError):
+        pass  # kept: an empty catalog is harmless, and the first error is the one to say
+    finally:
+        engine.dispose()
+    return removed
 
 
 def shown_location(location: str) -> str:

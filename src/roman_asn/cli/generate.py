@@ -183,8 +183,6 @@ def command(
         raise RomanAsnError("--clean removes other association files, --force keeps them: not both")
     if workers and scheduler:
         raise RomanAsnError("--workers starts a local cluster, --scheduler uses one: not both")
-    if orphans_path and not bundle_path:
-        _refuse_a_name_the_run_writes(orphans_path, output_dir)
     show = not no_progress
     output = open_output(
         output_dir,
@@ -249,21 +247,3 @@ def _warn_unmatched_ids(pool: str, result, ids: tuple[str, ...]) -> None:
         f"the pool's candidates: {listed}{more}",
         soft_wrap=True,
     )
-
-
-def _refuse_a_name_the_run_writes(path: str, output_dir: str) -> None:
-    """The orphan report must not be one of the files the run itself makes in its
-    output folder (an association file, the lock): it would be replaced or removed."""
-    import fnmatch
-    import os
-
-    from roman_asn.generator.writer import ASN_PATTERN, LOCK_NAME
-
-    name = os.path.basename(path)
-    same_folder = os.path.realpath(os.path.dirname(path) or ".") == os.path.realpath(output_dir)
-    if same_folder and (name == LOCK_NAME or fnmatch.fnmatch(name, ASN_PATTERN)):
-        raise RomanAsnError(
-            f"--orphans names a file this run writes in {output_dir} (association files "
-            f"{ASN_PATTERN} and its lock {LOCK_NAME}); give the orphan report another name",
-            path=path,
-        )

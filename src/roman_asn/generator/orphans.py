@@ -37,6 +37,9 @@ class OrphansFirst:
     them then."""
 
     def __init__(self, output, path: str | os.PathLike[str]) -> None:
+        folder = getattr(output, "folder", None)  # a folder of association files
+        if folder is not None:
+            _refuse_a_name_the_run_writes(path, folder)
         self.output = output
         self.path = path
         self.parts = False
@@ -76,3 +79,21 @@ class OrphansFirst:
 
     def __exit__(self, *exc: object) -> None:
         self.output.__exit__(*exc)
+
+
+def _refuse_a_name_the_run_writes(path: str | os.PathLike[str], folder: Path) -> None:
+    """The orphan report must not be one of the files the run itself makes in its
+    output folder (an association file, the lock): it would be replaced or removed."""
+    import fnmatch
+
+    from roman_asn.errors import RomanAsnError
+    from roman_asn.generator.writer import ASN_PATTERN, LOCK_NAME
+
+    name = os.path.basename(path)
+    same_folder = os.path.realpath(os.path.dirname(path) or ".") == os.path.realpath(folder)
+    if same_folder and (name == LOCK_NAME or fnmatch.fnmatch(name, ASN_PATTERN)):
+        raise RomanAsnError(
+            f"--orphans names a file this run writes in {folder} (association files "
+            f"{ASN_PATTERN} and its lock {LOCK_NAME}); give the orphan report another name",
+            path=str(path),
+        )

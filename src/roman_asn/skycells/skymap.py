@@ -20,6 +20,7 @@ import os
 import re
 import threading
 import zipfile
+import zlib
 from functools import cached_property
 from pathlib import Path
 
@@ -31,7 +32,8 @@ from roman_asn.skycells import tessellation as tess
 
 SKYMAP_ENV = "SKYMAP_PATH"
 NAME_PATTERN = re.compile(r"^(\d{3})([pm])(\d{2})x(\d{2})y(\d{2})$")
-_CACHE_FORMAT = 2  # 2: the lattice's native vectors too (no astropy import to use the map)
+_CACHE_FORMAT = 3  # 2: the lattice's native vectors too (no astropy import to use the map)
+# 3: a checksum of both arrays (a damaged or altered cache is computed again, not trusted)
 
 
 class SkyMap:
@@ -184,13 +186,15 @@ def computed_skymap(*, use_cache: bool = True) -> SkyMap:
     if use_cache and path.is_file():
         try:
             with np.load(path, allow_pickle=False) as cached:
-                grid, lattice = cached["grid"], cached["lattice"]
+                grid, lattice, check = cached["grid"], cached["lattice"], cached["check"]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # remade
             grid = lattice = None
         if grid is not None and (
             grid.shape != shape
             or grid.dtype != np.int16
             or lattice.shape != (3, 5, tess.GRID_SIZE * tess.GRID_SIZE)
+            or lattice.dtype != np.float64
+            or not np.array_equal(check, _checksum(grid, lattice))
         ):
             grid = lattice = None
     if grid is None:
@@ -212,9 +216,20 @@ def _save_cache(path: Path, grid: NDArray[np.int16], lattice: NDArray[np.float64
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, grid=grid, lattice=lattice)
+            np.savez(handle, grid=grid, lattice=lattice, check=_checksum(grid, lattice))
     except (OSError, WriteError):
         pass  # a read-only home only costs the recomputation next time
+
+
+def _checksum(grid: NDArray[np.int16], lattice: NDArray[np.float64]) -> NDArray[np.uint32]:
+    """CRC-32 of each array's bytes (12 ms).
+
+    The zip's own CRCs only say the file is whole: an npz written by anything else, or
+    arrays edited and saved again, would pass them and give wrong cells silently.
+    """
+    return np.array(
+        [zlib.crc32(np.ascontiguousarray(part).data) for part in (grid, lattice)], np.uint32
+    )
 
 
 def load_reference(path: str | os.PathLike[str]) -> SkyMap:
