@@ -9,6 +9,8 @@ import numpy as np
 import polars as pl
 import pytest
 from generator_helpers import pool, row
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from roman_asn.association import load_asn
 from roman_asn.cli import main
@@ -211,3 +213,49 @@ def test_missing_target_groups_as_notarget():
     assert of(generate(blank, RULES), "Asn_Lv3Mosaic")["product_name"].to_list() == [
         "r00001_p_o001_notarget_f158"
     ]
+
+
+_DEMO = None
+
+
+def _demo_table() -> pl.DataFrame:
+    global _DEMO
+    if _DEMO is None:
+        from importlib.resources import files
+
+        from roman_asn.pool import read_pool
+
+        _DEMO = read_pool(str(files("roman_asn.data") / "demo_pool.csv")).table
+    return _DEMO
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_expanding_only_rows_not_made_before_gives_the_same_frames(data):
+    """The catalog hands a day's sky-cell matches to its second pass: taking those rows
+    from them and expanding the others gives exactly the frames of expanding all, with
+    or without rows given per rule."""
+    from polars.testing import assert_frame_equal
+
+    from roman_asn.generator.engine import prepare
+    from roman_asn.pool.columns import ROW_COLUMN
+
+    table = _demo_table()
+    rows = st.sets(st.integers(0, table.height - 1))
+    before = sorted(data.draw(rows, label="made before"))
+    scoped = None
+    if data.draw(st.booleans(), label="rows by rule"):
+        wanted = pl.Series(sorted(data.draw(rows, label="given")), dtype=pl.UInt32)
+        scoped = {r.name: wanted for r in RULES if not r.second_stage}
+    part = prepare(
+        table.filter(pl.col(ROW_COLUMN).is_in(before)),
+        RULES,
+        keep_made=True,
+        require_runnable=False,
+    )
+    assert "skycells" in part.made
+    whole = prepare(table, RULES, scoped)
+    again = prepare(table, RULES, scoped, made_before=part.made)
+    assert whole.frames.keys() == again.frames.keys()
+    for hook, frame in whole.frames.items():
+        assert_frame_equal(frame, again.frames[hook])

@@ -368,7 +368,7 @@ def _reconcile(connection, delta_ids, recording: Recording, options, schema) -> 
         return _first_by_cells(connection, delta, delta_ids, recording, options)
     first = None
     if delta.height:  # the groups the delta makes alone: where its files go
-        prepared = prepare(delta.drop("file_id"), rules)
+        prepared = prepare(delta.drop("file_id"), rules, keep_made=True)
         first = undeduplicated_associations(prepared, options)
         keys |= set(keying.of_frame(first.select(group_identity().alias("group")))["key"])
     # groups that only gain files are completed from their stored members, not read back
@@ -388,7 +388,14 @@ def _reconcile(connection, delta_ids, recording: Recording, options, schema) -> 
             completion = Completion(stored, product_rules)
             result = (
                 generate(
-                    table.drop("file_id"), rules, options, rows_by_rule=scoped, amend=completion
+                    table.drop("file_id"),
+                    rules,
+                    options,
+                    rows_by_rule=scoped,
+                    amend=completion,
+                    made_before=_renumbered(
+                        prepared.made if first is not None else None, table, delta_ids
+                    ),
                 )
                 if table.height
                 else None
@@ -407,6 +414,22 @@ def _reconcile(connection, delta_ids, recording: Recording, options, schema) -> 
     with _bulk_load(connection):
         _record(connection, result, table, keys, delta_ids, recording, grown, gained)
     return recording.changes
+
+
+def _renumbered(
+    made: dict[str, pl.DataFrame] | None, table: pl.DataFrame, delta_ids: set[int]
+) -> dict[str, pl.DataFrame] | None:
+    """The hooks' output for the delta alone (its sky-cell matches), numbered as the
+    delta's rows are in ``table``: a file's rows keep their order in both, and the
+    delta's are numbered from 0 (``in_pool_order``)."""
+    if not made:
+        return None
+    ids = pl.Series(sorted(delta_ids), dtype=pl.Int64).implode()
+    rows = table.filter(pl.col("file_id").is_in(ids))[ROW_COLUMN]
+    return {
+        hook: frame.with_columns(rows.gather(frame[ROW_COLUMN]).alias(ROW_COLUMN))
+        for hook, frame in made.items()
+    }
 
 
 @contextlib.contextmanager

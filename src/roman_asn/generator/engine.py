@@ -163,6 +163,8 @@ class Prepared:
     skipped: dict[str, str]
     order: dict[str, int]
     notes: list[str] = field(default_factory=list)  # e.g. sky-cell rules skipped, and why
+    # each hook's own output, before file fields (``prepare(keep_made=True)``)
+    made: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     @property
     def row_rules(self) -> list[Rule]:
@@ -223,12 +225,17 @@ def prepare(
     rows_by_rule: Mapping[str, pl.Series] | None = None,
     *,
     expanded: Mapping[str | None, pl.DataFrame] | None = None,
+    made_before: Mapping[str, pl.DataFrame] | None = None,
+    keep_made: bool = False,
     require_runnable: bool = True,
 ) -> Prepared:
     """Add the optional columns rules read, expand rows per hook, find unusable rules.
 
     ``rows_by_rule``: expand only the pool rows some rule of each hook is given.
     ``expanded``: frames a hook already made (the sky-cell units), used as they are.
+    ``made_before``: a hook's output for some rows of this table (numbered as here):
+    only the other rows are expanded (hooks expand row by row, keeping row order).
+    ``keep_made``: keep each hook's output (``Prepared.made``) for such a later use.
     ``require_runnable``: raise when no rule can run (else return none runnable)."""
     table = with_rule_columns(table, rules)
     # grouping relies on (file, pool_row) order: see _rule_groups
@@ -236,6 +243,7 @@ def prepare(
     frames: dict[str | None, pl.DataFrame] = {}
     unusable: dict[str | None, str] = {}
     notes: list[str] = []
+    kept: dict[str, pl.DataFrame] = {}
     runnable, skipped = [], {}
     for rule in rules:
         if rule.second_stage:
@@ -253,12 +261,16 @@ def prepare(
             try:
                 if expanded is not None and rule.expand in expanded:
                     made = expanded[rule.expand]
+                elif made_before and rule.expand in made_before:
+                    made = _expand_the_rest(expand, narrow, made_before[rule.expand])
                 else:
                     made = expand(narrow)
             except ExpanderSkip as why:
                 unusable[rule.expand] = str(why)
                 notes.append(f"{hook.label if hook else 'rules'} skipped: {why}")
             else:
+                if keep_made and rule.expand:
+                    kept[rule.expand] = made
                 frames[rule.expand] = with_file_fields(_in_file_order(made), fields)
         if rule.expand in unusable:
             skipped[rule.name] = f"rule skipped: {unusable[rule.expand]}"
@@ -308,7 +320,22 @@ def prepare(
         raise RomanAsnError(f"no rule can run on this pool ({details})")
     order = {r.name: i for i, r in enumerate(rules)}
     runnable.sort(key=lambda r: order[r.name])
-    return Prepared(table, frames, runnable, skipped, order, notes)
+    return Prepared(table, frames, runnable, skipped, order, notes, kept)
+
+
+def _expand_the_rest(expand, narrow: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
+    """``expand(narrow)``, taking the rows ``before`` holds from it: the same frame, as a
+    hook's output for a row depends on that row only and follows the rows' order."""
+    rows = pl.col(ROW_COLUMN)
+    done = before[ROW_COLUMN].unique()
+    rest = narrow.filter(~rows.is_in(done.implode()))
+    reused = before.filter(rows.is_in(narrow[ROW_COLUMN].implode()))
+    if rest.height == 0:
+        return reused
+    made = expand(rest)
+    if reused.height == 0:
+        return made
+    return pl.concat([reused, made.select(reused.columns)]).sort(ROW_COLUMN, maintain_order=True)
 
 
 def _in_file_order(frame: pl.DataFrame, column: str = "file") -> pl.DataFrame:
@@ -327,13 +354,15 @@ def generate(
     *,
     rows_by_rule: Mapping[str, pl.Series] | None = None,
     amend: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    made_before: Mapping[str, pl.DataFrame] | None = None,
 ) -> GenerationResult:
     """Every association the rules make from the pool (nothing is written).
 
     ``rows_by_rule`` (rule name -> pool rows) gives a rule only those rows (all when a
     rule is not named): the catalog regenerates each rule's touched groups only.
     ``amend`` may change the associations made before duplicates are dropped and ids
-    given: the catalog completes the groups it did not read back."""
+    given: the catalog completes the groups it did not read back. ``made_before``: hooks'
+    output for some rows, as for :func:`prepare`."""
     started = time.perf_counter()
     options = options or GenerateOptions()
     if isinstance(source, Pool):
@@ -342,7 +371,7 @@ def generate(
         table, pool_name = source, "none"
         if ROW_COLUMN not in table.columns:
             table = table.with_row_index(ROW_COLUMN)
-    prepared = prepare(table, rules, rows_by_rule)
+    prepared = prepare(table, rules, rows_by_rule, made_before=made_before)
     undeduplicated = undeduplicated_associations(prepared, options, rows_by_rule)
     lines = source.lines if isinstance(source, Pool) else None
     return finish(
