@@ -410,6 +410,16 @@ def test_runs_and_cells_that_do_not_exist_are_errors_not_empty_lists(tmp_path, d
         assert catalog.changes(1) == {"new": [], "changed": [], "retired": []}
         with pytest.raises(CatalogError, match="not a sky-cell name"):
             catalog.cell("270p65")
+        # well formed, but no cell of the tessellation (or a line break after the name)
+        for name in ("999p99x99y99", "270m91x00y00", "360p00x50y50"):
+            with pytest.raises(CatalogError, match=f"no sky cell named '{name}'"):
+                catalog.cell(name)
+        with pytest.raises(CatalogError, match="not a sky-cell name"):
+            catalog.cell("270p65x69y50\n")
+        from roman_asn.skycells import get_skymap
+
+        elsewhere = str(get_skymap().names([0])[0])  # a real cell, far from the demo's
+        assert catalog.cell(elsewhere) == []
     done = subprocess.run(
         [sys.executable, "-m", "roman_asn", "catalog", "export", str(db), "-o", "out"]
         + ["--since", "5"],
@@ -964,6 +974,13 @@ def test_mark_from_a_reprocessing_plan_or_a_list(tmp_path):
     assert broken.returncode == 2
     assert broken.stderr.startswith("error: broken.json: line 3: not JSON")
     assert len(json.loads(cli("stale", str(db), "--json").stdout)) == len(names)
+    # JSON Python will not make, and a name the catalog does not hold: the list is named
+    (tmp_path / "big.json").write_text('[{"name": "x", "n": ' + "9" * 5000 + "}]")
+    big = cli("mark", str(db), "--from", "big.json")
+    assert big.returncode == 2 and big.stderr.startswith("error: big.json: not usable JSON")
+    (tmp_path / "unknown.txt").write_text("no_such_association\n")
+    unknown = cli("mark", str(db), "--from", "unknown.txt")
+    assert unknown.returncode == 2 and "listed in unknown.txt" in unknown.stderr
 
     (tmp_path / "done.txt").write_text(f"{first}\tproducts/{first}.asdf\n\n{second}_asn.json\n")
     assert cli("mark", str(db), "--from", "done.txt").returncode == 0
@@ -1252,3 +1269,17 @@ def test_a_full_disk_during_a_direct_first_load_leaves_it_empty(
         assert catalog.stats()["files"] == 0 and catalog.runs() == []
         catalog.ingest([demo], RULES)
         assert catalog.stats()["files"] == demo.table["filename"].n_unique()
+
+
+@pytest.mark.parametrize("command", ["stats", "runs", "upgrade", "changes"])
+def test_a_command_that_only_reads_leaves_an_empty_file_as_it_is(tmp_path, command):
+    """SQLite writes a header into an empty file it opens: refused before that."""
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    done = subprocess.run(
+        [sys.executable, "-m", "roman_asn", "catalog", command, str(empty)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "an empty file, not a catalog" in done.stderr
+    assert empty.stat().st_size == 0 and sorted(tmp_path.iterdir()) == [empty]

@@ -188,3 +188,10 @@ def test_hooks_of_installed_packages_are_loaded_from_entry_points(monkeypatch):
     assert hooks.expanders()["test_plugin_hook"].label == "plugin rules"
     hooks.expanders()
     assert loaded == [True]  # once
+
+
+def test_a_value_python_will_not_make_is_a_rules_error():
+    """tomllib raises a plain ValueError for an integer past Python's 4,300 digits."""
+    with pytest.raises(RulesError, match="not usable TOML") as caught:
+        parse_rules("x = " + "9" * 5000, "big.toml")
+    assert "big.toml" in str(caught.value)

@@ -663,7 +663,7 @@ def test_names_too_long_and_folders_that_are_files_are_one_line_errors(tmp_path,
     asn = tmp_path / "a_asn.json"
     assert main(["from-list", "m_cal.asdf", "-o", str(asn), "--product-name", "p"]) == 0
     assert main(["gather", str(asn), "--to", str(blocker)]) == 2
-    assert f"{blocker}: exists and is not a folder" in capsys.readouterr().err
+    assert f"{blocker}: cannot write: exists and is not a folder" in capsys.readouterr().err
     name = tmp_path / ("x" * 300 + "_asn.json")
     assert main(["from-list", "m_cal.asdf", "-o", str(name), "--product-name", "p"]) == 2
     err = capsys.readouterr().err

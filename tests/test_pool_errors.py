@@ -72,3 +72,21 @@ def test_garbage_parquet(tmp_path):
     fake = write(tmp_path, "filename\nx\n", "y.parquet")
     with pytest.raises(PoolError, match="not a Parquet file"):
         read_pool(fake)
+
+
+@pytest.mark.parametrize("character", ["\t", "\x01", "\r", "\x1b", "\x7f", "\x00", "\n"])
+def test_a_file_name_with_a_control_character_is_refused_naming_its_row(tmp_path, character):
+    """It would become a member name no file system or association schema takes; in
+    Parquet any character can reach the reader (a legacy line has no line break)."""
+    import polars as pl
+
+    names = ["r0000101001001001001_0001_wfi01_cal.asdf", f"r00001{character}_cal.asdf"]
+    path = tmp_path / "pool.parquet"
+    pl.DataFrame({"filename": names, "program": [1, 1]}).write_parquet(path)
+    with pytest.raises(PoolError, match="holds a control character") as error:
+        read_pool(path)
+    assert "row 2" in str(error.value) and "column 'filename'" in str(error.value)
+    if character not in "\r\n\x00":
+        legacy = write(tmp_path, "filename|program\n" + "\n".join(f"{n}|1" for n in names) + "\n")
+        with pytest.raises(PoolError, match="line 3, column 'filename'"):
+            read_pool(legacy)

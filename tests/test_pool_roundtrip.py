@@ -99,3 +99,18 @@ def test_a_field_longer_than_the_csv_modules_limit_reads_back(tmp_path, suffix):
     path = tmp_path / f"p{suffix}"
     pool.write(path)
     assert read_pool(path).table["note"].to_list() == [long, "n"]
+
+
+@pytest.mark.parametrize("value", ["A|B", "A\nB", "A\rB"])
+def test_the_legacy_writer_refuses_a_value_it_could_not_read_back(tmp_path, value):
+    import polars as pl
+
+    from roman_asn import PoolError
+    from roman_asn.pool import Pool, write_pool
+
+    pool = Pool.from_frame(pl.DataFrame({"filename": ["a_cal.asdf"], "target": [value]}))
+    target = tmp_path / "pool.csv"
+    with pytest.raises(PoolError, match="column 'target'.*legacy pool format cannot hold"):
+        write_pool(pool, target)
+    assert list(tmp_path.iterdir()) == []
+    write_pool(pool, tmp_path / "pool.parquet")  # the formats that can hold it still do

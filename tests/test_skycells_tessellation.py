@@ -248,3 +248,23 @@ def test_an_altered_cache_is_computed_again_not_trusted(tmp_path, monkeypatch):
         assert np.array_equal(saved["grid"], truth.grid)
     np.savez(cache, grid=truth.grid, lattice=lattice)  # an older cache, without a checksum
     assert np.array_equal(computed_skymap().grid, truth.grid)
+
+
+@pytest.mark.parametrize("damage", ["cut short", "bytes changed"])
+def test_a_sky_map_file_with_a_damaged_block_is_an_error_naming_it(tmp_path, damage):
+    """The YAML reads, the compressed table does not (asdf, zlib and lz4 raise their own
+    errors): one line naming the file, from every command that takes --skymap."""
+    from roman_asn.cli import main
+
+    data = bytearray((DATA / "skymap_subset.asdf").read_bytes())
+    if damage == "cut short":
+        data = data[:-100]
+    else:
+        for i in range(len(data) - 5000, len(data) - 4000, 7):
+            data[i] ^= 0x5A
+    path = tmp_path / "damaged.asdf"
+    path.write_bytes(data)
+    with pytest.raises(RomanAsnError, match="cannot read its tables") as caught:
+        load_reference(path)
+    assert str(path) in str(caught.value)
+    assert main(["skycell-lookup", "find", "135", "89", "--skymap", str(path)]) == 2

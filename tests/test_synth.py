@@ -206,3 +206,9 @@ def test_ten_million_rows_generate():
     table = synth_frame(555_556, seed=0)
     assert table.height == 555_556 * N_DETECTORS
     assert table["filename"].n_unique() == table.height
+
+
+def test_an_impossible_number_of_exposures_is_refused(tmp_path, capsys):
+    out = tmp_path / "pool.csv"
+    assert main(["synth-pool", "-o", str(out), "--exposures", "9" * 23]) == 2
+    assert "--exposures" in capsys.readouterr().err and not out.exists()

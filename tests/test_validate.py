@@ -65,7 +65,7 @@ def test_validate_cli_exit_status(tmp_path, capsys):
     assert f"{bad}: $.products[0].members[0]: 'exptype' is a required property" in out.replace(
         "\n", ""
     )
-    assert f"{broken}: $: not valid JSON" in out
+    assert f"{broken}: $: line 1: not valid JSON" in out
     assert "1 valid, 2 invalid" in out
 
 

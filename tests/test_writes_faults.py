@@ -256,6 +256,37 @@ def test_rewrite_keeps_mode_and_writes_through_symlinks(tmp_path):
     assert stat.S_IMODE(real.stat().st_mode) == 0o664
 
 
+def test_a_link_to_nothing_is_replaced_not_followed_out_of_the_folder(tmp_path):
+    """Following it would make the folders it points at, anywhere: from-list, update-path,
+    multiband and edit all write through atomic_path."""
+    from roman_asn.cli import main
+
+    outside = tmp_path / "elsewhere" / "a" / "b" / "x.json"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    link = folder / "asn.json"
+    link.symlink_to(outside)
+    atomic_write_text(link, "new")
+    assert not link.is_symlink() and link.read_text() == "new"
+    assert not (tmp_path / "elsewhere").exists()
+    link.unlink()
+    link.symlink_to(outside)
+    args = ["from-list", "a_cal.asdf", "-o", str(link), "--product-name", "p"]
+    assert main(args) == 0
+    assert not link.is_symlink() and not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("depth", ["file/x.json", "file/sub/x.json"])
+def test_a_file_where_a_folder_should_be_is_named(tmp_path, depth):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(WriteError) as caught:
+        atomic_write_text(tmp_path / depth, "data")
+    text = str(caught.value)
+    assert "File exists" not in text
+    assert "cannot write: " in text
+    assert "exists and is not a folder" in text or f"{tmp_path / 'file'} is a file" in text
+
+
 # ---------------------------------------------------------------- the output folder
 
 
@@ -275,6 +306,24 @@ def test_folder_with_other_association_files_is_refused_unless_clean_or_force(re
     assert not foreign.exists()
     with OutputFolder(tmp_path) as folder:  # a re-run of the same command is fine
         folder.check(names)
+
+
+@pytest.mark.parametrize("mode", ["refuse", "force", "clean"])
+def test_a_folder_under_an_association_file_name_is_refused_before_any_file(result, tmp_path, mode):
+    """Found only when its file's turn came, it stopped the run with part of the files
+    written: now the run writes nothing (generate and catalog export alike)."""
+    from roman_asn.cli import main
+
+    names = result.associations["file_name"].to_list()
+    (tmp_path / names[len(names) // 2]).mkdir()
+    with pytest.raises(RomanAsnError, match="move it"), OutputFolder(tmp_path, mode) as folder:
+        folder.check(names)
+    with pytest.raises(RomanAsnError, match="move it"), OutputFolder(tmp_path, mode) as folder:
+        folder.check(None)  # a chunked run: every such name counts
+    flag = {"refuse": [], "force": ["--force"], "clean": ["--clean"]}[mode]
+    args = ["generate", str(DEMO), "-o", str(tmp_path), "--no-progress", *flag]
+    assert main(args) == 2
+    assert [p.name for p in tmp_path.iterdir()] == [names[len(names) // 2]]
 
 
 def test_a_second_run_into_the_same_folder_fails_clearly(tmp_path):

@@ -8,8 +8,8 @@ the folder, since its process is gone (:func:`remove_stale_temporaries`).
 
 Created files follow the umask (0644 under 022, 0600 under 077), as with any Unix
 tool; rewriting an existing file keeps its mode and, by default, writes through a
-symlink to the file it names. A failed write raises :class:`WriteError` naming the
-path (a full disk, a short write, a read-only folder).
+symlink to the file it names (a link to nothing is replaced). A failed write raises
+:class:`WriteError` naming the path (a full disk, a short write, a read-only folder).
 
 No fsync: that guards against power loss, not crashes, and costs milliseconds per
 file when a run writes millions of associations.
@@ -52,12 +52,23 @@ def make_folder(path: str | os.PathLike[str]) -> Path:
     it otherwise (a file or device in the way says so, not "File exists")."""
     folder = Path(path)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise WriteError("exists and is not a folder", path=str(folder)) from None
+        _make(folder)
     except OSError as error:
         raise write_error(error, folder) from None
     return folder
+
+
+def _make(folder: Path) -> None:
+    """``folder.mkdir(parents=True, exist_ok=True)``; where a file stands in the way
+    (mkdir says "File exists" or "Not a directory"), a WriteError naming it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next(
+            (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder
+        )
+        why = "exists and is not a folder" if blocker == folder else f"{blocker} is a file"
+        raise WriteError(f"cannot write: {why}", path=str(folder)) from None
 
 
 def temporary_suffix() -> str:
@@ -118,9 +129,11 @@ def remove_stale_temporaries(folder: str | os.PathLike[str], *, force: bool = Fa
 
 
 def resolve_target(path: str | os.PathLike[str], follow_symlinks: bool = True) -> Path:
-    """The file a write of ``path`` replaces: through symlinks unless told otherwise."""
+    """The file a write of ``path`` replaces: through symlinks unless told otherwise.
+    A link to nothing is replaced itself: following it would make its target's folders
+    wherever it points, outside the folder the user named."""
     target = Path(path)
-    if follow_symlinks and target.is_symlink():
+    if follow_symlinks and target.is_symlink() and target.exists():
         target = Path(os.path.realpath(target))
     try:
         kind = os.stat(target, follow_symlinks=False).st_mode
@@ -246,7 +259,7 @@ def atomic_path(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -
     target = resolve_target(path, follow_symlinks)
     folder = target.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        _make(folder)
         remove_stale_temporaries(folder)
         keep = _existing_mode(target)
         tmp = folder / temporary_name(target.name)

@@ -128,6 +128,7 @@ def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
 
     try:
         data = read_json(path)
-    except AssociationError as error:
-        return [Problem(str(path), "$", error.message)]
+    except AssociationError as error:  # the line of a syntax error too, as other tools say it
+        where = f"line {error.line}: " if error.line is not None else ""
+        return [Problem(str(path), "$", where + error.message)]
     return validate_dict(data, str(path))

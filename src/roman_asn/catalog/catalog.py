@@ -58,7 +58,7 @@ from roman_asn.catalog.store import (
     upgrade,
     writing,
 )
-from roman_asn.errors import PoolError
+from roman_asn.errors import PoolError, RomanAsnError, first_line
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.pool import Pool, read_pool
 from roman_asn.pool.columns import ROW_COLUMN
@@ -141,6 +141,16 @@ def processing_stage(level: int, asn_type: str) -> int:
     return 0 if level <= 2 else 1
 
 
+def _refuse_no_catalog_file(path: str, missing: str) -> None:
+    """Before SQLite opens it: a command that only reads must not turn an empty file
+    into a database (opening one writes its header)."""
+    place = Path(path)
+    if not place.exists():
+        raise CatalogError(missing, path=path)
+    if place.is_file() and place.stat().st_size == 0:
+        raise CatalogError("an empty file, not a catalog", path=path)
+
+
 class Catalog:
     """An association catalog at one location (SQLite file or PostgreSQL URL)."""
 
@@ -162,12 +172,13 @@ class Catalog:
     ) -> Catalog:
         """Open the catalog; ``create``: make a new one if nothing is there."""
         text = os.fspath(location)
-        if not is_url(text) and not create and not Path(text).exists():
-            raise CatalogError("no catalog here (ingest a pool to create one)", path=text)
+        if not is_url(text) and not create:
+            _refuse_no_catalog_file(text, "no catalog here (ingest a pool to create one)")
         if not is_url(text) and create:
             parent = Path(text).parent
             if not parent.is_dir():
-                raise CatalogError(f"folder {parent} does not exist", path=text)
+                why = "is a file, not a folder" if parent.exists() else "does not exist"
+                raise CatalogError(f"folder {parent} {why}", path=text)
         made = not is_url(text) and create and not Path(text).exists()
         engine = make_engine(text, wait=wait)
         try:
@@ -186,8 +197,8 @@ class Catalog:
         """Bring an older catalog's schema up to date; return (before, after) revisions.
         ``progress`` is told each revision as it starts."""
         text = os.fspath(location)
-        if not is_url(text) and not Path(text).exists():
-            raise CatalogError("no catalog here", path=text)
+        if not is_url(text):
+            _refuse_no_catalog_file(text, "no catalog here")
         engine = make_engine(text)
         try:  # a catalog of a newer version, or not a catalog, is refused as by open
             check_revision(engine, text, create=False, older_ok=True)
@@ -508,8 +519,10 @@ class Catalog:
         all_current: bool = False,
         failed: bool = False,
         product_paths: dict[str, str] | None = None,
+        listed_in: str | None = None,
     ) -> int:
-        """Record that the current version of these associations was processed (or failed)."""
+        """Record that the current version of these associations was processed (or failed).
+        ``listed_in``: where the names come from, for errors."""
         wanted = [_asn_name(n) for n in (names or [])]
         with writing(self.engine) as connection:
             query = sa.select(
@@ -527,7 +540,8 @@ class Catalog:
                 if unknown:
                     raise CatalogError(
                         f"no current association named {unknown[0]}"
-                        + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
+                        + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+                        + (f", listed in {listed_in}" if listed_in else ""),
                         path=self.where,
                     )
             run_id = self._start_run(connection, "mark", sorted(r.name for r in rows)[:100], None)
@@ -709,6 +723,8 @@ class Catalog:
                 .mappings()
                 .all()
             )
+            if not rows and not _knows_cell(connection, skycell):
+                _check_cell_exists(skycell, self.where)
             return sorted((_entry(r) for r in rows), key=_processing_key)
 
     def cone(self, ra: float, dec: float, radius: float) -> list[dict]:
@@ -866,6 +882,8 @@ def read_mark_list(text: str, source: str) -> dict[str, str | None]:
         ) from None
     except RecursionError:
         raise CatalogError(f"JSON nested too deeply; {expected}", path=source) from None
+    except ValueError as error:  # JSON Python will not make, e.g. an integer of 5,000 digits
+        raise CatalogError(f"not usable JSON: {first_line(error)}", path=source) from None
     if isinstance(listed, dict):  # a change list: what is now current
         parts = [listed.get(kind, []) for kind in ("new", "changed")]
         if not all(isinstance(part, list) for part in parts):
@@ -1017,6 +1035,24 @@ def _fill(report: RunReport, changes: Changes) -> None:
     report.retired = sorted(changes.retired)
     if changes.diffs is not None:
         report.diffs = pl.concat([pl.DataFrame(schema=DIFF_SCHEMA), *changes.diffs])
+
+
+def _knows_cell(connection, name: str) -> bool:
+    return (
+        connection.execute(sa.select(t.cells.c.name).where(t.cells.c.name == name)).first()
+        is not None
+    )
+
+
+def _check_cell_exists(name: str, where: str) -> None:
+    """Refuse a well-formed name that is no sky cell (``999p99x99y99``): asked only when
+    the catalog has nothing there, so a query on a known cell never loads the map."""
+    from roman_asn.skycells import get_skymap
+
+    try:
+        get_skymap().index_of(name)
+    except RomanAsnError as error:
+        raise CatalogError(str(error), path=where) from None
 
 
 def _holds_files(connection) -> bool:

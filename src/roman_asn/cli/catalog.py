@@ -295,6 +295,7 @@ def mark(catalog, names, all_current, from_file, failed):
 
     wanted = list(names)
     paths: dict[str, str] = {}
+    label = None
     if from_file is not None:
         label = "<stdin>" if from_file == "-" else from_file
         try:
@@ -313,7 +314,13 @@ def mark(catalog, names, all_current, from_file, failed):
     if not wanted and not all_current:
         raise RomanAsnError("name associations with --processed NAME, --from FILE or --all")
     with _open(catalog) as store:
-        count = store.mark(wanted, all_current=all_current, failed=failed, product_paths=paths)
+        count = store.mark(
+            wanted,
+            all_current=all_current,
+            failed=failed,
+            product_paths=paths,
+            listed_in=label if from_file is not None else None,
+        )
     console.print(f"marked {count:,} association(s) {'failed' if failed else 'processed'}")
 
 

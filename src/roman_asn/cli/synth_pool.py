@@ -13,6 +13,9 @@ from roman_asn.pool.formats import format_names
 from roman_asn.pool.writer import format_for, write_pool
 from roman_asn.synth import N_DETECTORS, SURVEYS, synth_pool
 
+# a billion exposures (18 billion rows) is past any memory; numpy refuses far sooner
+MAX_EXPOSURES = 10**9
+
 
 @click.command("synth-pool", cls=Command)
 @click.option(
@@ -26,7 +29,7 @@ from roman_asn.synth import N_DETECTORS, SURVEYS, synth_pool
 @click.option(
     "--exposures",
     required=True,
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_EXPOSURES),
     help=f"Number of exposures; the pool has {N_DETECTORS} detector rows per exposure.",
 )
 @click.option(

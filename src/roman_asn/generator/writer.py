@@ -435,6 +435,7 @@ class OutputFolder:
         self.folder = Path(folder)
         self.existing_mode = existing
         self.existing: set[str] = set()
+        self.blocked: set[str] = set()  # association-file names held by a folder or device
         self.written: set[str] = set()
         self._lock_fd: int | None = None
 
@@ -443,13 +444,27 @@ class OutputFolder:
         make_folder(self.folder)
         self._lock_fd = _take_lock(lock)
         remove_stale_temporaries(self.folder, force=True)
-        self.existing = {p.name for p in self.folder.glob(ASN_PATTERN)}
+        found = list(self.folder.glob(ASN_PATTERN))
+        self.existing = {p.name for p in found}
+        self.blocked = {p.name for p in found if not p.is_file()}  # a link to a file is fine
         return self
 
     def check(self, names: Iterable[str] | None) -> None:
         """Refuse (default) when association files are here that a run writing ``names``
         would not rewrite; ``None``: the names are not known yet (chunked runs), so
-        any association file already here counts."""
+        any association file already here counts. Whatever the mode, a folder (or device)
+        under a name the run writes (or, with ``clean``, removes) is refused before the
+        first file: found at that file, it would stop the run with part of its files
+        written."""
+        if self.blocked:
+            everything = names is None or self.existing_mode == "clean"
+            blocked = sorted(self.blocked if everything else self.blocked & set(names))
+            if blocked:
+                raise RomanAsnError(
+                    f"{blocked[0]} is not a file ({len(blocked)} such name(s)) but has the "
+                    "name of an association file this run writes: move it away",
+                    path=str(self.folder),
+                )
         if self.existing_mode != "refuse" or not self.existing:
             return
         others = sorted(self.existing if names is None else self.existing - set(names))

@@ -466,6 +466,10 @@ def check_values(frame: pl.DataFrame, pool: Pool) -> None:
         decs = text.str.extract_all(_NUMBER).cast(pl.List(pl.Float64)).list.gather_every(2, 1)
         beyond = (decs.list.max() > 90) | (decs.list.min() < -90)
         checks.append((beyond, "s_region", "has a declination beyond +-90 degrees"))
+    if "filename" in frame.columns and frame.schema["filename"] == pl.Utf8:
+        # it becomes an association's expname, which no file system or schema takes
+        control = pl.col("filename").str.contains(r"[\x00-\x1f\x7f]")
+        checks.append((control, "filename", "holds a control character (a tab, line break...)"))
     if not checks:
         return
     flags = frame.select(

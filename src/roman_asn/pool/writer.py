@@ -112,10 +112,14 @@ def write_ecsv_pool(pool: Pool, target: Path) -> None:
 def write_legacy(pool: Pool, target: Path) -> None:
     frame = _text_frame(pool)
     for name in frame.columns:
-        if frame[name].str.contains("|", literal=True).any():
+        # one line a row, '|' between fields: a value holding either could not be read back
+        bad = frame[name].str.contains(r"[|\n\r]")
+        if bad.any():
+            value = frame[name][int(bad.arg_true()[0])]
+            what = "'|'" if "|" in value else "a line break"
             raise PoolError(
-                "a value contains '|', which the legacy pool format cannot hold; "
-                "write .parquet or .ecsv instead",
+                f"a value contains {what} ({value[:60]!r}), which the legacy pool format "
+                "cannot hold; write .parquet or .ecsv instead",
                 path=str(target),
                 column=name,
             )

@@ -15,7 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from roman_asn.errors import RomanAsnError
+from roman_asn.errors import RomanAsnError, first_line
 from roman_asn.generator.naming import TemplateError, template_fields
 from roman_asn.pool.columns import canonical_name
 from roman_asn.regular_files import read_regular
@@ -207,6 +207,8 @@ def parse_rules(text: str, label: str = "<rules>") -> list[Rule]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise RulesError(f"not valid TOML: {error}", path=label) from None
+    except ValueError as error:  # a value Python will not make, e.g. an integer of 5,000 digits
+        raise RulesError(f"not usable TOML: {first_line(error)}", path=label) from None
     except RecursionError:
         raise RulesError("not valid TOML: nested too deeply", path=label) from None
     _refuse_control_characters(data, label)

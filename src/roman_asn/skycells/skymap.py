@@ -31,7 +31,7 @@ from roman_asn.errors import RomanAsnError, first_line
 from roman_asn.skycells import tessellation as tess
 
 SKYMAP_ENV = "SKYMAP_PATH"
-NAME_PATTERN = re.compile(r"^(\d{3})([pm])(\d{2})x(\d{2})y(\d{2})$")
+NAME_PATTERN = re.compile(r"^(\d{3})([pm])(\d{2})x(\d{2})y(\d{2})\Z")  # \Z: no "\n" after
 _CACHE_FORMAT = 3  # 2: the lattice's native vectors too (no astropy import to use the map)
 # 3: a checksum of both arrays (a damaged or altered cache is computed again, not trusted)
 
@@ -260,6 +260,11 @@ def load_reference(path: str | os.PathLike[str]) -> SkyMap:
             "not a sky-cell table: needs roman.projection_regions and roman.skycells",
             path=label,
         ) from None
+    except Exception as error:  # noqa: BLE001  a damaged block: asdf, zlib, lz4 each raise theirs
+        handle.close()
+        raise RomanAsnError(
+            f"cannot read its tables (damaged or cut short?): {first_line(error)}", path=label
+        ) from None
     missing = [f for f in tess.REGION_DTYPE.names if f not in (regions_raw.dtype.names or ())]
     missing += [f for f in ("name", "x_tangent", "y_tangent") if f not in (cells.dtype.names or ())]
     if missing:
@@ -279,7 +284,7 @@ def load_reference(path: str | os.PathLike[str]) -> SkyMap:
         if np.any(starts < 0) or np.any(ends < starts):
             raise ValueError("a region's cells run backwards or from before the first cell")
         grid = _grid_from_cells(regions, cells)
-    except (ValueError, TypeError, IndexError, OverflowError) as error:
+    except Exception as error:  # noqa: BLE001  bad values, or a block that fails to load now
         handle.close()
         raise RomanAsnError(
             f"not a usable sky-cell table: {first_line(error)}", path=label
