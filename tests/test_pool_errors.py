@@ -90,3 +90,10 @@ def test_a_file_name_with_a_control_character_is_refused_naming_its_row(tmp_path
         legacy = write(tmp_path, "filename|program\n" + "\n".join(f"{n}|1" for n in names) + "\n")
         with pytest.raises(PoolError, match="line 3, column 'filename'"):
             read_pool(legacy)
+
+
+def test_an_error_quoting_a_huge_value_stays_one_short_line(tmp_path):
+    path = write(tmp_path, "filename|program\na_cal.asdf|" + "9" * 5000 + "\n")
+    with pytest.raises(PoolError, match="is not an integer") as error:
+        read_pool(path)
+    assert len(str(error.value)) < 250 and "line 2, column 'program'" in str(error.value)

@@ -82,3 +82,10 @@ def first_line(error: BaseException) -> str:
     write several), or its type's name when it has none: one line for our messages."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters: an error quoting a 5,000-digit value
+    stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."

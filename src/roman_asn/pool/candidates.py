@@ -16,6 +16,8 @@ from __future__ import annotations
 import ast
 import re
 
+from roman_asn.errors import shown
+
 Candidate = tuple[str, str]
 
 CANDIDATE_ID = r"^[A-Za-z0-9_\-]+$"  # ids and types: they become parts of file names
@@ -36,27 +38,29 @@ def parse_candidates(cell: str | None) -> list[Candidate]:
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
-        raise CandidateSyntaxError(f"cannot parse candidate list {cell!r}") from None
+        raise CandidateSyntaxError(f"cannot parse candidate list {shown(cell)}") from None
     if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
         value = [value]
     if not isinstance(value, list):
-        raise CandidateSyntaxError(f"candidate cell is not a list: {cell!r}")
+        raise CandidateSyntaxError(f"candidate cell is not a list: {shown(cell)}")
     pairs: list[Candidate]
     if all(isinstance(v, tuple) for v in value):
         if not all(len(v) == 2 and all(isinstance(x, str) for x in v) for v in value):
-            raise CandidateSyntaxError(f"every candidate must be an (id, type) pair: {cell!r}")
+            raise CandidateSyntaxError(f"every candidate must be an (id, type) pair: {shown(cell)}")
         pairs = [(a, b) for a, b in value]
     elif all(isinstance(v, str) for v in value):
         if len(value) % 2:
-            raise CandidateSyntaxError(f"odd number of id/type strings in {cell!r}")
+            raise CandidateSyntaxError(f"odd number of id/type strings in {shown(cell)}")
         pairs = list(zip(value[::2], value[1::2], strict=True))
     else:
-        raise CandidateSyntaxError(f"mixed candidate forms in {cell!r}")
+        raise CandidateSyntaxError(f"mixed candidate forms in {shown(cell)}")
     out = []
     for cid, ctype in pairs:
         cid, ctype = cid.strip().lower(), ctype.strip().lower()
         if not _ID_PATTERN.match(cid) or not _ID_PATTERN.match(ctype):
-            raise CandidateSyntaxError(f"bad candidate ({cid!r}, {ctype!r}) in {cell!r}")
+            raise CandidateSyntaxError(
+                f"bad candidate ({shown(cid)}, {shown(ctype)}) in {shown(cell)}"
+            )
         out.append((cid, ctype))
     return out
 

@@ -16,7 +16,7 @@ import polars as pl
 import yaml
 
 from roman_asn.atomic import atomic_open
-from roman_asn.errors import PoolError
+from roman_asn.errors import PoolError, shown
 from roman_asn.pool.text_table import check_field_counts, check_text
 
 # ECSV datatype -> polars type; anything else (subtypes, object) falls back to astropy
@@ -137,7 +137,7 @@ def read_ecsv(path: str, raw: bytes) -> tuple[pl.DataFrame | None, np.ndarray | 
         if bad.any():
             index = int(bad.arg_true()[0])
             raise PoolError(
-                f"{body[name][index]!r} is not a valid {column['datatype']} value "
+                f"{shown(body[name][index])} is not a valid {column['datatype']} value "
                 f"({int(bad.sum())} bad value(s) in this column)",
                 path=path,
                 line=int(lines[index]) if index < len(lines) else None,

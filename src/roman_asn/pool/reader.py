@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from roman_asn.errors import PoolError, first_line
+from roman_asn.errors import PoolError, first_line, shown
 from roman_asn.pool.candidates import CANDIDATE_ID, CandidateSyntaxError, parse_candidates
 from roman_asn.pool.columns import (
     CANDIDATE_DTYPE,
@@ -334,7 +334,8 @@ def _check_integral(frame: pl.DataFrame, name: str, pool: Pool) -> None:
     if bad.any():
         index = int(bad.arg_true()[0])
         raise PoolError(
-            f"{column[index]!r} is not an integer ({int(bad.sum())} bad value(s) in this column)",
+            f"{shown(column[index])} is not an integer "
+            f"({int(bad.sum())} bad value(s) in this column)",
             column=name,
             **pool.where(int(frame[ROW_COLUMN][index])),
         )
@@ -350,7 +351,7 @@ def _checked_numeric(
         value = frame[name][index]
         kind = "an integer" if wanted == pl.Int64 else "a number"
         raise PoolError(
-            f"{value!r} is not {kind} ({int(bad.sum())} bad value(s) in this column)",
+            f"{shown(value)} is not {kind} ({int(bad.sum())} bad value(s) in this column)",
             column=name,
             **pool.where(int(frame[ROW_COLUMN][index])),
         )
@@ -402,7 +403,7 @@ def _checked_candidate_structs(frame: pl.DataFrame, pool: Pool) -> pl.Series:
     if bad.height:
         row = bad.row(0, named=True)
         raise PoolError(
-            f"bad candidate ({row['id']!r}, {row['type']!r}): ids and types are letters, "
+            f"bad candidate ({shown(row['id'])}, {shown(row['type'])}): ids and types are letters, "
             "digits, '_' and '-'",
             column="candidates",
             **pool.where(int(row[ROW_COLUMN])),
@@ -481,7 +482,7 @@ def check_values(frame: pl.DataFrame, pool: Pool) -> None:
             index = int(bad.arg_true()[0])
             value = frame[name][index]
             raise PoolError(
-                f"{value!r} {message} ({int(bad.sum())} such row(s))",
+                f"{shown(value)} {message} ({int(bad.sum())} such row(s))",
                 column=name,
                 **pool.where(int(frame[ROW_COLUMN][index])),
             )
@@ -550,7 +551,7 @@ def check_duplicate_files(frame: pl.DataFrame, pool: Pool | Callable[[int], dict
     if other["path"] != where["path"]:  # an ingest of several pools: name the other one
         earlier = f"{other['path']}, {earlier}"
     raise PoolError(
-        f"file {name!r} is listed twice with different {', '.join(differ)} (also at "
+        f"file {shown(name)} is listed twice with different {', '.join(differ)} (also at "
         f"{earlier}); which to use would depend on row order",
         column=differ[0] if differ else None,
         **where,
