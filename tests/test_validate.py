@@ -93,3 +93,20 @@ def test_any_value_of_any_type_anywhere_is_a_problem_not_a_crash(wrong):
         target[place[-1]] = wrong
         problems = validate_dict(data, "x")
         assert all(p.json_path.startswith("$") for p in problems), place
+
+
+def test_a_product_name_too_long_for_a_file_name_is_a_problem(tmp_path, capsys):
+    """The generator drops such groups; validate, and the tools writing through it
+    (from-list, multiband, skycell-asn), say so too."""
+    from roman_asn.validate import MAX_PRODUCT_NAME_BYTES, validate_dict
+
+    data = json.loads((DATA / "L3_regtest_asn.json").read_text())
+    data["products"][0]["name"] = "p" * MAX_PRODUCT_NAME_BYTES
+    assert validate_dict(data) == []
+    data["products"][0]["name"] += "p"
+    (problem,) = validate_dict(data)
+    assert problem.json_path == "$.products[0].name" and "at most 246" in problem.message
+    out = tmp_path / "long_asn.json"
+    args = ["from-list", "a_cal.asdf", "-o", str(out), "--product-name", "p" * 5000]
+    assert main(args) == 2 and not out.exists()
+    assert len(capsys.readouterr().err) < 400

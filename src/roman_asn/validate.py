@@ -11,6 +11,10 @@ from typing import Any
 import jsonschema
 
 from roman_asn.errors import AssociationError, Problem
+from roman_asn.generator.naming import ASN_SUFFIX_BYTES, MAX_NAME_BYTES
+
+# romancal names product files after it; the association file adds _asn.json
+MAX_PRODUCT_NAME_BYTES = MAX_NAME_BYTES - ASN_SUFFIX_BYTES
 
 
 @cache
@@ -96,6 +100,16 @@ def validate_dict(data: Any, label: str = "<association>") -> list[Problem]:
                 )
             elif isinstance(name, str):
                 names[name] = i
+            if isinstance(name, str) and len(name.encode()) > MAX_PRODUCT_NAME_BYTES:
+                problems.append(
+                    Problem(
+                        label,
+                        f"$.products[{i}].name",
+                        f"{len(name.encode())} bytes: romancal names its product files after "
+                        f"it, and file names take at most {MAX_NAME_BYTES} bytes "
+                        f"(at most {MAX_PRODUCT_NAME_BYTES} before '_asn.json')",
+                    )
+                )
             seen: dict[str, int] = {}
             members = product.get("members")  # not a list: the schema says so
             for j, member in enumerate(members if isinstance(members, list) else []):

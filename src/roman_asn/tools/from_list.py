@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 
 from roman_asn.association import Association, Member, Product
-from roman_asn.errors import RomanAsnError
+from roman_asn.errors import RomanAsnError, shown
 from roman_asn.tools.output import check
 
 Item = str | os.PathLike[str] | tuple[str | os.PathLike[str], str]
@@ -121,5 +121,5 @@ def asn_from_list(
         asn_id=asn_id,
         psf_match_reference_filter=psf_match_reference_filter,
     )
-    check(asn.to_dict(), f"<association {product_name}>")
+    check(asn.to_dict(), f"<association {shown(product_name, 60)}>")
     return asn
