@@ -114,3 +114,22 @@ def test_a_file_named_like_json_text_is_a_file_and_empty_members_are_refused(
     for bad in ("", "x/", ".."):
         assert main(["edit", "add", "[v2]_asn.json", bad]) == 2
         assert "is not a file name" in capsys.readouterr().err
+
+
+def test_written_to_another_folder_every_member_still_names_its_file(tmp_path: Path) -> None:
+    """-o elsewhere: the members already there are rewritten relative to the new folder,
+    as the added one is (only that one was, and the others pointed nowhere)."""
+    path = _asn(tmp_path)  # asns/mosaic_asn.json with a_cal.asdf, b_cal.asdf
+    (tmp_path / "data").mkdir()
+    out = tmp_path / "elsewhere" / "deep" / "edited_asn.json"
+    added = tmp_path / "data" / "c_cal.asdf"
+    assert main(["edit", "add", str(path), str(added), "-o", str(out)]) == 0
+    members = [m.expname for m in load_asn(out).members]
+    # given as an absolute path outside the folder, the added one stays absolute
+    assert members == ["../../asns/a_cal.asdf", "../../asns/b_cal.asdf", added.as_posix()]
+    wanted = ["asns/a_cal.asdf", "asns/b_cal.asdf", "data/c_cal.asdf"]
+    for name, expected in zip(members, wanted, strict=True):
+        assert (out.parent / name).resolve() == (tmp_path / expected).resolve()
+    # a member is named for removal as the association names it
+    assert main(["edit", "remove", str(path), "a_cal.asdf", "-o", str(out)]) == 0
+    assert [m.expname for m in load_asn(out).members] == ["../../asns/b_cal.asdf"]

@@ -5,7 +5,8 @@ atomically (temporary name, then rename), so a failed edit leaves the file as
 it was. Adding a member that is already there, or removing one that is not, is
 an error naming it: an edit that would silently do nothing is a mistake.
 Members are matched and written as romancal opens them: relative to the
-association file's folder.
+association file's folder (written elsewhere with ``-o``, every relative member is
+rewritten relative to the new folder, so each still names the same file).
 """
 
 from __future__ import annotations
@@ -91,6 +92,18 @@ def remove_members(
     return asn
 
 
+def _move_members(asn: Association, source: Path, folder: Path) -> None:
+    """Members written relative to ``source`` (the association's folder), relative to
+    ``folder`` instead, where the edited association goes: they name the same files."""
+    if os.path.abspath(source) == os.path.abspath(folder):
+        return
+    for product in asn.products:
+        for member in product.members:
+            if not os.path.isabs(member.expname):  # an absolute one names its file anywhere
+                moved = os.path.relpath(os.path.join(source, member.expname), folder)
+                member.expname = Path(moved).as_posix()
+
+
 def edit_association(
     path: str | os.PathLike[str],
     action: str,
@@ -108,10 +121,12 @@ def edit_association(
         raise RomanAsnError(f"nothing to {action}: give one or more files")
     label = str(path)
     asn = load_asn(path)
-    folder = Path(output if output is not None else path).parent
+    folder = Path(path).parent  # members are named as the association names them
     if action == "add":
         add_members(asn, files, folder, exptype=exptype, product=product, label=label)
     else:
         remove_members(asn, files, folder, product=product, label=label)
+    if output is not None:
+        _move_members(asn, folder, Path(output).parent)
     written = write_checked(asn, output if output is not None else path)
     return written, asn
