@@ -2,8 +2,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from roman_asn.cli import main
+from roman_asn.generator.naming import ACID_PLACEHOLDER, unsafe_product_name
 from roman_asn.validate import validate_dict, validate_file
 
 DATA = Path(__file__).parent / "data"
@@ -110,3 +113,47 @@ def test_a_product_name_too_long_for_a_file_name_is_a_problem(tmp_path, capsys):
     args = ["from-list", "a_cal.asdf", "-o", str(out), "--product-name", "p" * 5000]
     assert main(args) == 2 and not out.exists()
     assert len(capsys.readouterr().err) < 400
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        st.characters(exclude_categories=("Cs",), exclude_characters=ACID_PLACEHOLDER), max_size=12
+    )
+)
+def test_the_schema_and_the_engine_agree_on_which_product_names_are_plain(name):
+    """The schema's product-name pattern and naming.unsafe_product_name say one rule in
+    two languages (JSON Schema for other readers, polars for the engine): they agree.
+    (The engine's placeholder for a discovered id, a NUL, never reaches a file.)"""
+    import re
+
+    import polars as pl
+
+    from roman_asn.validate import _validator
+
+    schema = _validator().schema
+    pattern = schema["$defs"]["product"]["properties"]["name"]["pattern"]
+    by_schema = re.search(pattern, name) is not None
+    by_engine = not pl.select(unsafe_product_name(pl.lit(name, dtype=pl.Utf8))).item()
+    assert by_schema == by_engine, repr(name)
+
+
+@pytest.mark.parametrize(
+    "where", ["data_release_id", "product name", "expname", "skycell name"], ids=str
+)
+def test_a_line_break_after_a_value_is_a_problem(where):
+    """Python's $ also matches before a final line break: the schema's patterns do not."""
+    from roman_asn.validate import validate_dict
+
+    data = json.loads((DATA / "L3_mosaic_wcs_info_asn.json").read_text())
+    assert validate_dict(data) == []
+    product = data["products"][0]
+    if where == "data_release_id":
+        data["data_release_id"] = "p\n"
+    elif where == "product name":
+        product["name"] += "\n"
+    elif where == "expname":
+        product["members"][0]["expname"] += "\n"
+    else:
+        data["skycell_wcs_info"]["name"] += "\n"
+    assert len(validate_dict(data)) == 1
