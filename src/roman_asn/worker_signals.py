@@ -21,7 +21,9 @@ def started_deaf(*numbers: signal.Signals) -> Iterator[None]:
     An ignored disposition survives exec, where a blocked mask does not (the process
     starters reset it). Meanwhile the signals are blocked in this thread, and in
     threads it starts, so one sent to us now waits and is delivered after the block
-    (Linux queues a blocked signal even while it is ignored)."""
+    (Linux queues a blocked signal even while it is ignored). A thread started before
+    the block does not block them: the kernel may hand such a signal to it, and it is
+    then ignored (Ctrl-C pressed in the instant the workers start: press it again)."""
     numbers = numbers or (signal.SIGINT,)
     if threading.current_thread() is not threading.main_thread() or any(
         signal.getsignal(number) is None for number in numbers
