@@ -53,3 +53,33 @@ def test_outside_the_main_thread_nothing_changes():
     thread.start()
     thread.join()
     assert seen[0].split() == ["False", "False"]
+
+
+def test_a_dask_worker_its_nanny_starts_again_ignores_ctrl_c_too():
+    """Started again after the first ones (a crash, a lost heartbeat), a worker inherits
+    the command's handler; the worker preload sets it aside again (CI saw the
+    traceback of such a worker under the command's one line)."""
+    import os
+    import time
+
+    from roman_asn.generator.distributed import dask_client
+
+    def ignored() -> bool:
+        return signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+    with dask_client(workers=1) as client:
+        (first,) = client.run(os.getpid).values()
+        assert list(client.run(ignored).values()) == [True]
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:  # the scheduler may still list the killed one for a moment
+                pids = list(client.run(os.getpid).values())
+            except Exception:  # noqa: BLE001
+                pids = []
+            if pids and pids != [first]:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the nanny did not start the worker again")
+        assert list(client.run(ignored).values()) == [True]

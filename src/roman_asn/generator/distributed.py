@@ -75,6 +75,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
             # when the command is stopped, was noise under the command's message
             silence_logs=logging.CRITICAL,
             env={"POLARS_MAX_THREADS": str(threads)},
+            preload=["roman_asn.dask_worker_setup"],  # a restarted worker ignores Ctrl-C too
         )
     with cluster, Client(cluster) as client:
         yield client
