@@ -259,3 +259,29 @@ def test_expanding_only_rows_not_made_before_gives_the_same_frames(data):
     assert whole.frames.keys() == again.frames.keys()
     for hook, frame in whole.frames.items():
         assert_frame_equal(frame, again.frames[hook])
+
+
+def test_an_exposure_level_row_is_no_sky_cell_member():
+    """A whole exposure's row (detector WFI) names a file no Level 2 step makes: Level 2
+    and the mosaic take its 18 detector files, and the sky-cell rules, which have no
+    footprint of each detector, leave it out with the reason (whole and by cells)."""
+    from roman_asn.generator.cell_units import generate_by_cells
+    from roman_asn.generator.skycell_rules import EXPOSURE_LEVEL
+
+    here = corners(*CENTRE)
+    whole = row(1, 2, 1, **here)
+    whole.update(filename=whole["filename"].replace("_wfi01_", "_wfi_"), detector="WFI")
+    test_pool = pool([row(1, 1, 1, **here), whole])
+    result = generate(test_pool, RULES)
+    members = {
+        rule: set(result.associations.filter(pl.col("rule") == rule)["members"].explode())
+        for rule in result.associations["rule"].unique()
+    }
+    exposure_file = whole["filename"].replace("_uncal", "_cal")
+    sky = [r for r in members if "SkyCell" in r]
+    assert sky and all(exposure_file not in members[r] for r in sky)
+    assert exposure_file.replace("_wfi_", "_wfi07_") in members["Asn_Lv3Mosaic"]
+    by_cells = [p.associations for p in generate_by_cells(test_pool, RULES, unit_pairs=2)]
+    assert exposure_file not in set(pl.concat(by_cells)["members"].explode())
+    (story,) = explain(test_pool, RULES, GenerateOptions(), "#1")
+    assert EXPOSURE_LEVEL in str(story)

@@ -8,7 +8,8 @@ emits one row per (row, cell) with a ``skycell`` column, plus ``visit_token``
 CC AAA SSS) made by the same
 :func:`roman_asn.skycells.associations.group_token` as ``roman-asn skycell``. A row
 with no footprint, or one touching no cell, stays as one row with a null ``skycell``
-and its reason in ``expand_failure`` (reported by ``explain`` and the orphans).
+and its reason in ``expand_failure`` (reported by ``explain`` and the orphans); so
+does an exposure-level row (detector ``WFI``), whose file no Level 2 step makes.
 
 Rules that group by ``skycell`` name it as ``target_column`` and ``skycell_column``
 to take the cell as ``target`` and get its ``skycell_wcs_info`` (written by the
@@ -44,6 +45,10 @@ TOO_BIG = (
     "(a detector's is about 0.1 deg): bad corners or S_REGION"
 )
 NO_COLUMNS = "the pool has no footprint or pointing columns"
+EXPOSURE_LEVEL = (
+    "exposure-level row (detector WFI): its detector files have no footprints of their "
+    "own in the pool, and the exposure's file is no sky-cell member"
+)
 # The column the expander adds: the name of the sky cell.
 SKYCELL_COLUMN = "skycell"
 
@@ -94,13 +99,18 @@ def match_rows(frame: pl.DataFrame, skymap: SkyMap | None = None) -> RowCells:
     # a footprint far larger than a detector's (~0.1 deg) is bad metadata: that row has
     # no cells, with the reason, and the others go on
     too_big = np.nan_to_num(footprint_radii(ra, dec), nan=0.0) > MAX_FOOTPRINT_RADIUS_DEG
-    if too_big.any():
+    # a whole exposure's row names a file no Level 2 step makes (its 18 detector files
+    # are the members, and their footprints are not the exposure's)
+    whole = _exposure_level(frame)
+    if too_big.any() or whole.any():
         ra, dec = ra.copy(), dec.copy()
-        ra[too_big], dec[too_big] = np.nan, np.nan
+        ra[too_big | whole], dec[too_big | whole] = np.nan, np.nan
     matches = match_footprints(ra, dec, skymap)
     failures = (
         pl.select(
-            pl.when(pl.Series(too_big))
+            pl.when(pl.Series(whole))
+            .then(pl.lit(EXPOSURE_LEVEL))
+            .when(pl.Series(too_big))
             .then(pl.lit(TOO_BIG))
             .when(pl.Series(source == ""))
             .then(pl.lit(NO_FOOTPRINT))
@@ -112,6 +122,17 @@ def match_rows(frame: pl.DataFrame, skymap: SkyMap | None = None) -> RowCells:
         .alias(EXPAND_FAILURE)
     )
     return RowCells(matches, failures)
+
+
+def _exposure_level(frame: pl.DataFrame) -> np.ndarray:
+    """Which rows stand for a whole exposure (``hooks.is_exposure_level``)."""
+    from roman_asn.rules.hooks import is_exposure_level
+
+    if "filename" not in frame.columns:
+        return np.zeros(frame.height, dtype=bool)
+    if "detector" not in frame.columns:
+        frame = frame.select("filename", pl.lit(None, dtype=pl.Utf8).alias("detector"))
+    return frame.select(is_exposure_level().fill_null(False)).to_series().to_numpy()
 
 
 def expand_matched(
