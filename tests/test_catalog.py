@@ -124,8 +124,12 @@ def test_any_slicing_in_any_order_gives_what_generate_gives(
         names_seen: dict[str, str] = {}
         for i in order:
             report = catalog.ingest([slices[i]], RULES, with_changes=True)
-            # the run's own change list (members it worked out) is the one read back
-            assert as_dicts(report.change_list) == catalog.changes(report.run_id - 1)
+            # the run's own change list (members it worked out) is the one read back,
+            # and its counts say the same
+            listed = as_dicts(report.change_list)
+            assert listed == catalog.changes(report.run_id - 1)
+            for kind in ("new", "changed", "retired"):
+                assert sorted(e["name"] for e in listed[kind]) == getattr(report, kind)
             for result in catalog.current_results():
                 for name, group in zip(
                     result.associations["file_name"],
@@ -211,9 +215,14 @@ def test_discovered_retired_when_identical_to_candidate(catalog_location):
         assert mosaic in report.retired
         reason = catalog.show(mosaic)["retired_reason"]
         assert "duplicate of r00001-o001_mosaic" in reason
-        # and it comes back, same name, when r2 returns
-        back = catalog.ingest([pool([r2], name="back.csv")], RULES)
-        assert mosaic in back.new
+        # and it comes back, same name, when r2 returns: changed (a new version), as the
+        # run's counts and its change list both say
+        back = catalog.ingest([pool([r2], name="back.csv")], RULES, with_changes=True)
+        assert mosaic in back.changed and mosaic not in back.new
+        listed = as_dicts(back.change_list)
+        assert listed == catalog.changes(back.run_id - 1)
+        for kind in ("new", "changed", "retired"):
+            assert sorted(e["name"] for e in listed[kind]) == getattr(back, kind), kind
         assert catalog.show(mosaic)["version"] == 2
 
 

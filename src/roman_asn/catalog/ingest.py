@@ -714,10 +714,9 @@ def _record(
                 .values(current_version=sa.bindparam("v"), retired_run=None, retired_reason=None),
                 [{"pk": p, "v": v} for p, v in old.select("asn_pk", "version").iter_rows()],
             )
-            for name, revived in old.select(
-                "name", pl.col("retired_run").is_not_null()
-            ).iter_rows():
-                (recording.changes.new if revived else recording.changes.changed).append(name)
+            # one that comes back after its retirement is changed too, not new: its name
+            # and versions go on, and change lists (change_list) say so
+            recording.changes.changed += old["name"].to_list()
             versions.append(old)
         if fresh.height:
             fresh = _assign_names(
