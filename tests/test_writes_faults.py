@@ -320,6 +320,13 @@ def test_a_folder_under_an_association_file_name_is_refused_before_any_file(resu
         folder.check(names)
     with pytest.raises(RomanAsnError, match="move it"), OutputFolder(tmp_path, mode) as folder:
         folder.check(None)  # a chunked run: every such name counts
+    # links (to a folder, to nothing) are no obstacle: the written file replaces them
+    (tmp_path / names[0]).symlink_to(tmp_path / "nowhere")
+    (tmp_path / names[1]).symlink_to(tmp_path / names[len(names) // 2])
+    with OutputFolder(tmp_path, "force") as folder:
+        assert folder.blocked == {names[len(names) // 2]}
+    (tmp_path / names[0]).unlink()
+    (tmp_path / names[1]).unlink()
     flag = {"refuse": [], "force": ["--force"], "clean": ["--clean"]}[mode]
     args = ["generate", str(DEMO), "-o", str(tmp_path), "--no-progress", *flag]
     assert main(args) == 2

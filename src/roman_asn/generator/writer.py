@@ -435,7 +435,7 @@ class OutputFolder:
         self.folder = Path(folder)
         self.existing_mode = existing
         self.existing: set[str] = set()
-        self.blocked: set[str] = set()  # association-file names held by a folder or device
+        self.blocked: set[str] = set()  # association-file names held by a folder
         self.written: set[str] = set()
         self._lock_fd: int | None = None
 
@@ -446,14 +446,15 @@ class OutputFolder:
         remove_stale_temporaries(self.folder, force=True)
         found = list(self.folder.glob(ASN_PATTERN))
         self.existing = {p.name for p in found}
-        self.blocked = {p.name for p in found if not p.is_file()}  # a link to a file is fine
+        # a folder: a file cannot be renamed over it (a link of any kind is replaced)
+        self.blocked = {p.name for p in found if p.is_dir() and not p.is_symlink()}
         return self
 
     def check(self, names: Iterable[str] | None) -> None:
         """Refuse (default) when association files are here that a run writing ``names``
         would not rewrite; ``None``: the names are not known yet (chunked runs), so
-        any association file already here counts. Whatever the mode, a folder (or device)
-        under a name the run writes (or, with ``clean``, removes) is refused before the
+        any association file already here counts. Whatever the mode, a folder under a
+        name the run writes (or, with ``clean``, removes) is refused before the
         first file: found at that file, it would stop the run with part of its files
         written."""
         if self.blocked:
