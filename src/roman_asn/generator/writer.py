@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fnmatch
 import os
 import stat
 import threading
@@ -444,10 +445,16 @@ class OutputFolder:
         make_folder(self.folder)
         self._lock_fd = _take_lock(lock)
         remove_stale_temporaries(self.folder, force=True)
-        found = list(self.folder.glob(ASN_PATTERN))
-        self.existing = {p.name for p in found}
-        # a folder: a file cannot be renamed over it (a link of any kind is replaced)
-        self.blocked = {p.name for p in found if p.is_dir() and not p.is_symlink()}
+        # one listing, no stat per entry (a re-run finds a million files here); a folder
+        # is in the way (a file cannot be renamed over it), a link of any kind is not
+        with os.scandir(self.folder) as entries:
+            found = [
+                (e.name, e.is_dir(follow_symlinks=False))
+                for e in entries
+                if fnmatch.fnmatchcase(e.name, ASN_PATTERN)
+            ]
+        self.existing = {name for name, _ in found}
+        self.blocked = {name for name, folder in found if folder}
         return self
 
     def check(self, names: Iterable[str] | None) -> None:
