@@ -106,3 +106,22 @@ def test_explain_refuses_the_names_generate_refuses(tmp_path, capsys):
     explained = capsys.readouterr().err
     assert main(["generate", str(pool), "-o", str(tmp_path / "out"), *args]) == 2
     assert explained == capsys.readouterr().err
+
+
+def test_a_row_without_a_file_name_is_explained_as_the_orphan_report_says(tmp_path):
+    """It showed as 'None', each rule giving the reason its hook gives a file it cannot
+    list (for a detector row: 'exposure-level row ...')."""
+    from roman_asn.generator.engine import NAMELESS
+    from roman_asn.pool import read_pool
+
+    path = tmp_path / "pool.csv"
+    path.write_text(
+        "filename|program|exp_type|visit_id|detector|optical_element\n"
+        "r0000101001001001001_0001_wfi01_uncal.asdf|1|WFI_IMAGE|0000101001001001001|WFI01|F158\n"
+        "|1|WFI_IMAGE|0000101001001001001|WFI02|F158\n"
+    )
+    nameless = read_pool(path)
+    for whole in (False, True):
+        (story,) = explain(nameless, RULES, GenerateOptions(), "#1", whole=whole)
+        assert story.filename == "(no file name)" and not story.joined
+        assert {why for _, why in story.not_joined} == {NAMELESS}

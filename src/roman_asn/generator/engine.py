@@ -82,6 +82,10 @@ _OPTIONAL_COLUMNS = {
 }
 
 
+# the one reason of a row that names no file (orphan report and explain)
+NAMELESS = "no file name: the filename is empty or NULL, so no association can list it"
+
+
 @dataclass
 class GenerationResult:
     """Associations (one row each), dropped duplicates, orphans, and counts.
@@ -998,9 +1002,7 @@ def find_orphans(
         orphan_rows = orphan_rows.with_columns(pl.when(line > 0).then(line).alias("line"))
     else:
         orphan_rows = orphan_rows.with_columns(pl.lit(None, dtype=pl.Int64).alias("line"))
-    nameless = pl.lit(
-        ["no file name: the filename is empty or NULL, so no association can list it"]
-    )
+    nameless = pl.lit([NAMELESS])
     return (
         orphan_rows.select(ROW_COLUMN, "filename", "line")
         .join(reasons, on=ROW_COLUMN, how="left")

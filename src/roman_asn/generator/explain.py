@@ -36,6 +36,7 @@ import polars as pl
 
 from roman_asn.generator.candidates import candidate_id_lists
 from roman_asn.generator.engine import (
+    NAMELESS,
     GenerationResult,
     Prepared,
     association_frame,
@@ -206,6 +207,9 @@ def _story(
             lost = mine.filter(pl.col("rule") == rule)["reason"].unique().sort().to_list()
             why = "; ".join(lost) if lost else "accepted, but made no association"
         story.not_joined.append((rule, why))
+    if not (record["filename"] or "").strip():  # as the orphan report says it
+        story.filename = "(no file name)"
+        story.not_joined = [(rule, NAMELESS) for rule, _ in story.not_joined]
     return story
 
 
