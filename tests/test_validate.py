@@ -101,7 +101,8 @@ def test_any_value_of_any_type_anywhere_is_a_problem_not_a_crash(wrong):
 def test_a_product_name_too_long_for_a_file_name_is_a_problem(tmp_path, capsys):
     """The generator drops such groups; validate, and the tools writing through it
     (from-list, multiband, skycell-asn), say so too."""
-    from roman_asn.validate import MAX_PRODUCT_NAME_BYTES, validate_dict
+    from roman_asn.generator.naming import MAX_PRODUCT_NAME_BYTES
+    from roman_asn.validate import validate_dict
 
     data = json.loads((DATA / "L3_regtest_asn.json").read_text())
     data["products"][0]["name"] = "p" * MAX_PRODUCT_NAME_BYTES

@@ -11,10 +11,7 @@ from typing import Any
 import jsonschema
 
 from roman_asn.errors import AssociationError, Problem
-from roman_asn.generator.naming import ASN_SUFFIX_BYTES, MAX_NAME_BYTES
-
-# romancal names product files after it; the association file adds _asn.json
-MAX_PRODUCT_NAME_BYTES = MAX_NAME_BYTES - ASN_SUFFIX_BYTES
+from roman_asn.generator.naming import MAX_NAME_BYTES, MAX_PRODUCT_NAME_BYTES
 
 
 @cache

@@ -220,7 +220,8 @@ def discard_unused_file(engine: Engine, path: str) -> bool:
     """Remove a SQLite catalog that holds no run (one this process just made, for an
     ingest that failed): whether it did. Done under the write lock, so a writer that
     opened the file meanwhile is not undone: SQLite refuses its writes to a removed
-    file (SQLITE_READONLY_DBMOVED) instead of losing them."""
+    file (SQLITE_READONLY_DBMOVED) instead of losing them. The caller disposes of
+    ``engine`` (its pool still holds the removed file open)."""
     if is_url(path):
         return False  # a shared database: its (empty) tables stay
     removed = False
@@ -240,8 +241,6 @@ def discard_unused_file(engine: Engine, path: str) -> bool:
                 raw.execute("ROLLBACK")
     except (sa.exc.SQLAlchemyError, sqlite3.Error, OSError):
         pass  # kept: an empty catalog is harmless, and the first error is the one to say
-    finally:
-        engine.dispose()
     return removed
 
 

@@ -22,6 +22,8 @@ UNSAFE_CHARACTERS = r"[/\\\x00-\x1f\x7f]"  # as the association schema
 UNSAFE_FILE_NAME = UNSAFE_CHARACTERS + r"|^\.|^$"
 MAX_NAME_BYTES = 255  # NAME_MAX of Linux, macOS and Windows file systems
 ASN_SUFFIX_BYTES = len("_asn.json")
+# romancal names product files after a product name; its association file adds _asn.json
+MAX_PRODUCT_NAME_BYTES = MAX_NAME_BYTES - ASN_SUFFIX_BYTES
 # what ``unsafe_product_name`` refuses, for messages
 UNSAFE_PRODUCT_NAME = "a '/', '\\', control character, leading '.' or space, or too long"
 
@@ -48,7 +50,7 @@ def template_fields(template: str) -> tuple[str, ...]:
             "names a file: its fixed text may hold no '/', '\\' or control character, "
             "and may not begin with '.' or a space"
         )
-    if len(fixed.encode()) > MAX_NAME_BYTES - ASN_SUFFIX_BYTES:
+    if len(fixed.encode()) > MAX_PRODUCT_NAME_BYTES:
         raise TemplateError(
             f"names a file: its fixed text alone is {len(fixed.encode())} bytes, and file "
             f"systems take at most {MAX_NAME_BYTES} (with '_asn.json')"
@@ -162,5 +164,5 @@ def unsafe_product_name(name: pl.Expr) -> pl.Expr:
     return (
         named.str.contains(UNSAFE_FILE_NAME)
         | named.str.contains(r"^\s")
-        | (named.str.len_bytes() > MAX_NAME_BYTES - ASN_SUFFIX_BYTES)
+        | (named.str.len_bytes() > MAX_PRODUCT_NAME_BYTES)
     )

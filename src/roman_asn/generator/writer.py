@@ -469,8 +469,8 @@ class OutputFolder:
             blocked = sorted(self.blocked if everything else self.blocked & set(names))
             if blocked:
                 raise RomanAsnError(
-                    f"{blocked[0]} is not a file ({len(blocked)} such name(s)) but has the "
-                    "name of an association file this run writes: move it away",
+                    f"{blocked[0]} is a folder ({len(blocked)} such name(s)) with the name "
+                    "of an association file this run writes: move it away",
                     path=str(self.folder),
                 )
         if self.existing_mode != "refuse" or not self.existing:
