@@ -333,6 +333,22 @@ def test_a_folder_under_an_association_file_name_is_refused_before_any_file(resu
     assert [p.name for p in tmp_path.iterdir()] == [names[len(names) // 2]]
 
 
+def test_a_refused_run_leaves_no_empty_output_folder_it_made(tmp_path):
+    """The folder is made (and locked) before the pool is read: a pool refused then left
+    an empty folder. One that was there stays."""
+    from roman_asn.cli import main
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("filename|program\na_cal.asdf|x\n")
+    new = tmp_path / "new" / "out"
+    assert main(["generate", str(bad), "-o", str(new), "--no-progress"]) == 2
+    assert not new.exists() and (tmp_path / "new").is_dir()  # only the folder it named
+    there = tmp_path / "there"
+    there.mkdir()
+    assert main(["generate", str(bad), "-o", str(there), "--no-progress"]) == 2
+    assert there.is_dir() and not list(there.iterdir())
+
+
 def test_a_second_run_into_the_same_folder_fails_clearly(tmp_path):
     with OutputFolder(tmp_path), pytest.raises(RomanAsnError, match="another roman-asn run"):
         OutputFolder(tmp_path).__enter__()

@@ -439,9 +439,11 @@ class OutputFolder:
         self.blocked: set[str] = set()  # association-file names held by a folder
         self.written: set[str] = set()
         self._lock_fd: int | None = None
+        self._made = False  # the folder is this run's: a run that fails leaves it empty
 
     def __enter__(self) -> OutputFolder:
         lock = self.folder / LOCK_NAME
+        self._made = not os.path.lexists(self.folder)
         make_folder(self.folder)
         self._lock_fd = _take_lock(lock)
         remove_stale_temporaries(self.folder, force=True)
@@ -504,6 +506,9 @@ class OutputFolder:
                     os.unlink(self.folder / LOCK_NAME)
                 os.close(self._lock_fd)
                 self._lock_fd = None
+            if kind is not None and self._made:  # a refused pool: no empty folder stays
+                with contextlib.suppress(OSError):  # not empty: it keeps what was written
+                    os.rmdir(self.folder)
 
 
 def _take_lock(lock: Path) -> int:
