@@ -17,8 +17,12 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/roman-asn demo
 
+# the tests in as many processes as there are cores (TEST_WORKERS=0: one process), each
+# worker taking the next test when it is free: a few tests of 10-20 s would otherwise end
+# a run on one core
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
