@@ -285,3 +285,18 @@ def test_an_exposure_level_row_is_no_sky_cell_member():
     assert exposure_file not in set(pl.concat(by_cells)["members"].explode())
     (story,) = explain(test_pool, RULES, GenerateOptions(), "#1")
     assert EXPOSURE_LEVEL in str(story)
+
+
+def test_a_pointing_with_an_unknown_detector_says_which_detector():
+    """A row with a whole pointing has no footprint when its detector is none of
+    WFI01..WFI18: the reason names the value, not a missing pointing."""
+    pointed = {"pointing_ra": CENTRE[0], "pointing_dec": CENTRE[1], "pointing_pa": 30.0}
+    placed = row(1, 1, 1, **pointed)
+    unknown = {**row(1, 1, 2, **pointed), "detector": "WFI99"}
+    nameless = {**row(1, 1, 3, **pointed), "detector": None}
+    test_pool = pool([placed, unknown, nameless])
+    stories = [explain(test_pool, RULES, GenerateOptions(), f"#{n}")[0] for n in range(3)]
+    whys = [dict(story.not_joined).get("Asn_Lv3SkyCellVisit") for story in stories]
+    assert whys[0] is None  # placed by its pointing
+    assert whys[1] == skycell_rules.NO_DETECTOR.format("'WFI99'")
+    assert whys[2] == skycell_rules.NO_DETECTOR.format("null")

@@ -39,6 +39,7 @@ from roman_asn.visit_id import is_visit_id
 
 FOOTPRINT_COLUMNS = (*RA_CORNERS, *DEC_CORNERS, SREGION_COLUMN, *POINTING_COLUMNS[:3])
 NO_FOOTPRINT = "no footprint (no ra_corn/dec_corn corners, s_region, or pointing with detector)"
+NO_DETECTOR = "no footprint: its pointing places detectors WFI01..WFI18, and its detector is {}"
 NO_CELL = "footprint touches no sky cell"
 TOO_BIG = (
     f"footprint wider than {MAX_FOOTPRINT_RADIUS_DEG:g} deg in radius "
@@ -90,6 +91,7 @@ class RowCells:
 def match_rows(frame: pl.DataFrame, skymap: SkyMap | None = None) -> RowCells:
     """The cells every row's footprint touches (the expensive half of the expander)."""
     from roman_asn.skycells import footprints_from_table, match_footprints
+    from roman_asn.skycells.footprints import unknown_detectors
     from roman_asn.skycells.lookup import footprint_radii
 
     if not has_footprint_columns(frame.columns):
@@ -112,6 +114,8 @@ def match_rows(frame: pl.DataFrame, skymap: SkyMap | None = None) -> RowCells:
             .then(pl.lit(EXPOSURE_LEVEL))
             .when(pl.Series(too_big))
             .then(pl.lit(TOO_BIG))
+            .when(pl.Series(source == "") & pl.Series(unknown_detectors(frame)))
+            .then(_unknown_detector(frame))
             .when(pl.Series(source == ""))
             .then(pl.lit(NO_FOOTPRINT))
             .when(pl.Series(matches.counts() == 0))
@@ -122,6 +126,14 @@ def match_rows(frame: pl.DataFrame, skymap: SkyMap | None = None) -> RowCells:
         .alias(EXPAND_FAILURE)
     )
     return RowCells(matches, failures)
+
+
+def _unknown_detector(frame: pl.DataFrame) -> pl.Series:
+    """Why a row with a pointing has no footprint: its detector value, quoted."""
+    column = next(c for c in frame.columns if c.lower() == "detector")
+    value = pl.col(column).cast(pl.Utf8, strict=False)
+    quoted = pl.concat_str(pl.lit("'"), value, pl.lit("'")).fill_null(pl.lit("null"))
+    return frame.select(pl.format(NO_DETECTOR, quoted)).to_series()
 
 
 def _exposure_level(frame: pl.DataFrame) -> np.ndarray:

@@ -287,6 +287,21 @@ def _detector_numbers(values) -> NDArray[np.float64]:
     return np.where(valid.to_numpy(), number.fill_null(0).to_numpy(), np.nan).astype(np.float64)
 
 
+def unknown_detectors(table) -> NDArray[np.bool_]:
+    """Rows whose pointing is whole but whose ``detector`` is none of WFI01..WFI18, so
+    the pointing cannot place them (a row for a whole exposure, ``WFI``, included)."""
+    import polars as pl
+
+    cols = {c.lower(): c for c in table.columns}
+    if not all(c in cols for c in POINTING_COLUMNS):
+        return np.zeros(table.height, dtype=bool)
+    whole = np.ones(table.height, dtype=bool)
+    for name in POINTING_COLUMNS[:3]:
+        values = table.get_column(cols[name]).cast(pl.Float64, strict=False)
+        whole &= np.isfinite(values.fill_null(np.nan).to_numpy())
+    return whole & np.isnan(_detector_numbers(table.get_column(cols["detector"])))
+
+
 def footprints_from_table(table) -> tuple[NDArray, NDArray, NDArray[np.str_]]:
     """Footprints of every row of a pool table (a polars DataFrame).
 
