@@ -1292,3 +1292,30 @@ def test_a_command_that_only_reads_leaves_an_empty_file_as_it_is(tmp_path, comma
     )
     assert done.returncode == 2 and "an empty file, not a catalog" in done.stderr
     assert empty.stat().st_size == 0 and sorted(tmp_path.iterdir()) == [empty]
+
+
+def test_a_catalog_made_before_a_default_rules_change_takes_it(catalog_location, caplog):
+    """A catalog made with the default rules as they were before WFI_SPECTRAL became a
+    science type is not refused by today's rules: its next writer says so, and the
+    stored spectral files get their associations, so the catalog holds what today's
+    rules make of all its rows. Rules that differ otherwise are still refused."""
+    from roman_asn.catalog.rule_updates import UPDATES
+
+    before = UPDATES[0].undo(RULES)
+    image, spectral = row(visit=1, exposure=1), row(visit=1, exposure=2, exp_type="WFI_SPECTRAL")
+    day1 = pool([image, spectral])
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([day1], before)
+        assert not catalog.find(spectral["filename"])
+        later = row(visit=1, exposure=3)
+        report = catalog.ingest([pool([later], name="day2.csv")], RULES)
+        assert "the rules changed since it was made" in caplog.text
+        assert any(catalog.show(n)["asn_type"] == "spec" for n in report.new)
+        assert catalog.find(spectral["filename"])
+        everything = pool([image, spectral, later])
+        assert catalog_meaning(catalog) == generated_meaning(generate(everything, RULES))
+        # the new hash is kept: the next ingest is an ordinary one
+        again = catalog.ingest([pool([later], name="day2.csv")], RULES)
+        assert (again.new, again.changed, again.retired) == ([], [], [])
+        with pytest.raises(CatalogError, match="built with other rules"):
+            catalog.ingest([day1], before[1:])

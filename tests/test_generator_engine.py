@@ -86,15 +86,19 @@ def test_level2_types_and_non_science_orphans():
         row(1, 2, 1, exp_type="WFI_GRISM", optical_element="GRISM"),
         row(1, 3, 1, exp_type="wfi_prism", optical_element="PRISM"),
         row(1, 4, 1, exp_type="WFI_DARK", optical_element="DARK"),
+        # the spectroscopic type of current data models (RAD 1.1 on)
+        row(1, 5, 1, exp_type="WFI_SPECTRAL", optical_element="GRISM"),
     ]
     result = generate(pool(rows), RULES)
     images = of(result, "Asn_Lv2Image").sort("product_name")
-    assert images["asn_type"].to_list() == ["image", "spec", "spec"]
+    assert images["asn_type"].to_list() == ["image", "spec", "spec", "spec"]
     assert images["product_name"].to_list() == [
         "r0000101001001001001_0001_wfi01",
         "r0000101001001001001_0002_wfi01",
         "r0000101001001001001_0003_wfi01",
+        "r0000101001001001001_0005_wfi01",
     ]
+    assert of(result, "Asn_Lv2FOV").height == 4
     assert of(result, "Asn_Lv3Mosaic")["members"].to_list() == [
         ["r0000101001001001001_0001_wfi01_cal.asdf"]
     ]

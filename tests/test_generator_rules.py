@@ -32,7 +32,12 @@ def test_default_rules_load():
         "Asn_Lv3SkyCellFull",
         "Asn_Lv3SkyCellMultiband",
     ]
-    assert rules[0].asn_type_map == {"WFI_IMAGE": "image", "WFI_GRISM": "spec", "WFI_PRISM": "spec"}
+    assert rules[0].asn_type_map == {
+        "WFI_IMAGE": "image",
+        "WFI_SPECTRAL": "spec",
+        "WFI_GRISM": "spec",
+        "WFI_PRISM": "spec",
+    }
 
 
 def test_user_rules_add_and_replace(tmp_path: Path):

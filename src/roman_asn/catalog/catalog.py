@@ -25,6 +25,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from roman_asn import __version__
+from roman_asn.catalog import rule_updates
 from roman_asn.catalog import schema as t
 from roman_asn.catalog.ingest import (
     DIFF_SCHEMA,
@@ -245,18 +246,26 @@ class Catalog:
             )
         return GenerateOptions(data_release_id=stored)
 
-    def _check_rules(self, connection, rules: Sequence[Rule]) -> str:
+    def _check_rules(self, connection, rules: Sequence[Rule]) -> tuple[str, set[int]]:
+        """The rules' hash, and the files to reconcile again because the default rules
+        changed since the catalog was made (``rule_updates``; usually none)."""
         digest = rules_hash(rules)
         stored = self._setting(connection, "rules_hash")
         if stored is None or (stored != digest and stored == rules_hash(rules, _legacy=True)):
             self._set(connection, "rules_hash", digest)  # new, or hashed with the file path
         elif stored != digest:
-            raise CatalogError(
-                "the catalog was built with other rules (rules hash "
-                f"{stored[:12]}, these are {digest[:12]}): use the same rule options",
-                path=self.where,
-            )
-        return digest
+            updates = rule_updates.updates_since(stored, rules, rules_hash)
+            if not updates:
+                raise CatalogError(
+                    "the catalog was built with other rules (rules hash "
+                    f"{stored[:12]}, these are {digest[:12]}): use the same rule options",
+                    path=self.where,
+                )
+            for update in updates:
+                log.warning("%s: the rules changed since it was made: %s", self.where, update.what)
+            self._set(connection, "rules_hash", digest)
+            return digest, rule_updates.concerned_files(connection, updates)
+        return digest, set()
 
     def _start_run(self, connection, kind: str, inputs: list[str], digest: str | None) -> int:
         return connection.execute(
@@ -299,7 +308,7 @@ class Catalog:
         direct = delta.height >= DIRECT_LOAD_ROWS and self._holds_no_file()
         self._warn_if_short_of_disk(delta.height, logged=not direct)
         with writing(self.engine, direct=direct) as connection:
-            digest = self._check_rules(connection, rules)
+            digest, again = self._check_rules(connection, rules)
             options = self._options(connection, data_release_id)
             run_id = self._start_run(connection, "ingest", names, digest)
             report = RunReport(run_id=run_id, inputs=names, rows=sum(len(p) for p in read))
@@ -307,7 +316,7 @@ class Catalog:
             for pool in read:
                 schema = merge_schemas(schema, pool.table.schema)
             self._set(connection, "schema", schema_text(schema))
-            touched = self._upsert(connection, delta, run_id, report)
+            touched = self._upsert(connection, delta, run_id, report) | again
             # the reconcile reads its rows back from the catalog (typed as stored): let the
             # pools and the delta go (a first load of millions of rows holds gigabytes)
             del delta
@@ -363,7 +372,7 @@ class Catalog:
         rules = load_rules() if rules is None else rules
         names = sorted({Path(f).name for f in files})
         with writing(self.engine) as connection:
-            digest = self._check_rules(connection, rules)
+            digest, again = self._check_rules(connection, rules)
             options = self._options(connection, None)
             found = {}
             for chunk in batched(names):
@@ -394,7 +403,7 @@ class Catalog:
             schema = self._schema(connection)
             changes = reconcile(
                 connection,
-                delta_ids=ids,
+                delta_ids=ids | again,
                 rules=rules,
                 options=options,
                 schema=schema,
