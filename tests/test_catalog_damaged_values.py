@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,8 @@ def good(tmp_path_factory):
     lines = DEMO.read_text().splitlines(keepends=True)
     half.write_text("".join(lines[: len(lines) // 2]))
     assert main(["catalog", "ingest", str(catalog), str(half)]) == 0
-    name = sqlite3.connect(catalog).execute("select min(name) from associations").fetchone()[0]
+    with closing(sqlite3.connect(catalog)) as raw:
+        name = raw.execute("select min(name) from associations").fetchone()[0]
     return catalog, name
 
 
@@ -65,9 +67,13 @@ def test_damaged_values_are_one_line_errors(tmp_path, capsys, good, damage):
     for args in COMMANDS:
         for leftover in work.glob("c.db*"):
             leftover.unlink()
-        with sqlite3.connect(source) as original, sqlite3.connect(catalog) as copy:
+        with (
+            closing(sqlite3.connect(source)) as original,
+            closing(sqlite3.connect(catalog)) as copy,
+        ):
             original.backup(copy)
             copy.execute(DAMAGE[damage])
+            copy.commit()
         command = [a.format(C=catalog, D=work).replace("NAME", name) for a in args]
         code = main(["catalog", *command])
         err = capsys.readouterr().err
@@ -88,7 +94,7 @@ def test_a_catalog_on_read_only_media_is_queried_not_written(tmp_path, capsys, g
     folder = tmp_path / "media"
     folder.mkdir()
     catalog = folder / "c.db"
-    with sqlite3.connect(source) as original, sqlite3.connect(catalog) as copy:
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(catalog)) as copy:
         original.backup(copy)
     real_access = os.access
     monkeypatch.setattr(

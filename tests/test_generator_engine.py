@@ -102,6 +102,9 @@ def test_level2_types_and_non_science_orphans():
     assert of(result, "Asn_Lv3Mosaic")["members"].to_list() == [
         ["r0000101001001001001_0001_wfi01_cal.asdf"]
     ]
+    # romancal reads any other Level 3 target as a sky cell name (its resample fails)
+    assert set(of(result, "Asn_Lv3Mosaic")["target"]) == {"None"}
+    assert set(of(result, "Asn_Lv2Image")["target"]) == {"FIELD1"}
     assert result.orphans["pool_row"].to_list() == [3]
     reasons = result.orphans["reasons"][0].to_list()
     assert reasons[0] == "not a science type (exp_type WFI_DARK) [Asn_Lv2Image, Asn_Lv2FOV]"

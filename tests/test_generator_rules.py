@@ -94,6 +94,8 @@ def test_user_rules_add_and_replace(tmp_path: Path):
             GOOD.replace('member_suffix = "cal"', "min_filters = 0"),
             "'min_filters' must be a whole number, 1 or more",
         ),
+        (GOOD.replace('member_suffix = "cal"', "fixed_target = 1"), "'fixed_target' must be"),
+        (GOOD.replace('member_suffix = "cal"', 'fixed_target = ""'), "'fixed_target' must be"),
         # a product name is a file name: a rule's fixed text may not make it escape
         (GOOD.replace('product_name = "', 'product_name = "../'), "names a file"),
         (GOOD.replace('product_name = "', 'product_name = ".'), "names a file"),

@@ -85,6 +85,7 @@ class Completion:
 
     stored: dict[str, Stored]
     product_rules: set[str]
+    fixed_targets: set[str] = field(default_factory=set)  # rules with a fixed_target
     unsure: set[str] = field(default_factory=set)
     added: dict[int, list[str]] = field(default_factory=dict)
 
@@ -111,8 +112,10 @@ class Completion:
             whole = self._union(key, new_members, new_errors) or (old.members, old.exposerr)
             members.append(whole[0])
             exposerr.append(whole[1])
+            # the rule's own (a stored one may be from rules before its fixed_target)
             present = [x for x in (old.target, new_target) if x is not None]
-            targets.append(min(present) if present else None)
+            fixed = rule in self.fixed_targets
+            targets.append(new_target if fixed else min(present) if present else None)
             # a second-stage group held min_filters products or more, and only gains
             emits.append(True if rule in self.product_rules else emit)
         completed = pl.DataFrame(

@@ -374,6 +374,7 @@ def _reconcile(connection, delta_ids, recording: Recording, options, schema) -> 
     # groups that only gain files are completed from their stored members, not read back
     stored = stored_groups(connection, keys - before, rules, delta.columns)
     product_rules = {r.name for r in rules if r.source_rules}
+    fixed_targets = {r.name for r in rules if r.fixed_target is not None}
     result, table, completion = None, delta, None
     while True:
         pairs = files_of_groups(connection, keys - set(stored))
@@ -385,7 +386,7 @@ def _reconcile(connection, delta_ids, recording: Recording, options, schema) -> 
             # the delta was read already: the same rows as reading all again
             table = in_pool_order([delta, read_files(connection, files - delta_ids, schema)])
             scoped = _rows_by_rule(pairs, rules, table, delta_ids)
-            completion = Completion(stored, product_rules)
+            completion = Completion(stored, product_rules, fixed_targets)
             result = (
                 generate(
                     table.drop("file_id"),

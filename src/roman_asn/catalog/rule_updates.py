@@ -53,11 +53,23 @@ def _exp_type_is(value: str) -> Callable[[], sa.ColumnElement[bool]]:
     return lambda: sa.func.lower(t.exposures.c.data).like(text)
 
 
+def _without_fixed_targets(rules: Sequence[Rule]) -> list[Rule]:
+    return [replace(rule, fixed_target=None) for rule in rules]
+
+
 UPDATES = (
     RuleUpdate(
         what="WFI_SPECTRAL is a science type (Level 2 spec and FOV associations)",
         undo=_without_exp_type("WFI_SPECTRAL"),
         rows=_exp_type_is("WFI_SPECTRAL"),
+    ),
+    # the target is no part of an association's meaning (its type, members and
+    # product): associations stored with the pool's target keep it until their groups
+    # change, then take "None" in a new version
+    RuleUpdate(
+        what='the Level 3 mosaic and GBTDS associations have the target "None"',
+        undo=_without_fixed_targets,
+        rows=sa.false,
     ),
 )
 

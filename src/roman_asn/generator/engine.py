@@ -634,7 +634,15 @@ def association_frame(
         .then(constraints)
         .otherwise(with_candidate)
         .alias("constraints"),
-        (pl.col(target) if target in schema else pl.lit(None)).cast(pl.Utf8).alias("target"),
+        (
+            pl.lit(rule.fixed_target)
+            if rule.fixed_target is not None
+            else pl.col(target)
+            if target in schema
+            else pl.lit(None)
+        )
+        .cast(pl.Utf8)
+        .alias("target"),
         (pl.col(rule.skycell_column) if rule.skycell_column else pl.lit(None))
         .cast(pl.Utf8)
         .alias("skycell"),

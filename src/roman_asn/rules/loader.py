@@ -41,6 +41,7 @@ RULE_KEYS = frozenset(
         "product_name",
         "product_root",
         "target_column",
+        "fixed_target",
         "skycell_column",
         "asn_file_name",
         "source_rules",
@@ -103,6 +104,9 @@ class Rule:
     product_root: str | None = None
     # the column whose value is the association's target
     target_column: str = "target"
+    # the association's target, the same for all (instead of target_column's value):
+    # romancal (1.1 on) reads a Level 3 target as a sky cell name unless it is "None"
+    fixed_target: str | None = None
     # a group column naming the association's sky cell (fills skycell_wcs_info)
     skycell_column: str | None = None
     # every association of the rule gets this asn_id instead of a discovered a3NNN
@@ -331,6 +335,9 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
     target_column = table.get("target_column", "target")
     if not isinstance(target_column, str) or not target_column:
         raise fail("'target_column' must be a column name", "target_column")
+    fixed_target = table.get("fixed_target")
+    if fixed_target is not None and (not isinstance(fixed_target, str) or not fixed_target):
+        raise fail("'fixed_target' must be a text, like \"None\"", "fixed_target")
     skycell_column = table.get("skycell_column")
     if skycell_column is not None and (
         not isinstance(skycell_column, str) or canonical_name(skycell_column) not in keys
@@ -363,6 +370,7 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
         fill_missing=fill_missing,
         product_root=product_root,
         target_column=canonical_name(target_column),
+        fixed_target=fixed_target,
         skycell_column=canonical_name(skycell_column) if skycell_column else None,
         asn_id=fixed_id,
         min_filters=min_filters,
