@@ -224,7 +224,12 @@ def test_discovered_retired_when_identical_to_candidate(catalog_location):
         assert listed == catalog.changes(back.run_id - 1)
         for kind in ("new", "changed", "retired"):
             assert sorted(e["name"] for e in listed[kind]) == getattr(back, kind), kind
-        assert catalog.show(mosaic)["version"] == 2
+        shown = catalog.show(mosaic)
+        assert shown["version"] == 2 and shown["retired_reason"] is None
+        # its history still says which run retired version 1, and why
+        first, second = shown["history"]
+        assert (first["retired_run"], first["retired_reason"]) == (report.run_id, reason)
+        assert second["run"] == back.run_id and second["retired_run"] is None
 
 
 def test_names_never_reused_and_sequences_continue(catalog_location):
@@ -508,7 +513,7 @@ def test_old_schema_is_refused_then_upgraded(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0 and "0001 -> 0006" in done.stdout
+    assert done.returncode == 0 and "0001 -> 0007" in done.stdout
     with Catalog.open(db) as catalog:
         catalog.ingest([pool([row()])], RULES)
     # every index a new catalog has, an upgraded one has too
@@ -525,13 +530,14 @@ def test_an_upgrade_says_which_revision_it_is_at(tmp_path):
     db = tmp_path / "old.db"
     upgrade(make_engine(db), "0004")
     told: list[str] = []
-    assert Catalog.upgrade(db, progress=told.append) == ("0004", "0006")
+    assert Catalog.upgrade(db, progress=told.append) == ("0004", "0007")
     assert told == [
-        "revision 0005 (1 of 2): no stems by association",
-        "revision 0006 (2 of 2): membership blocks",
+        "revision 0005 (1 of 3): no stems by association",
+        "revision 0006 (2 of 3): membership blocks",
+        "revision 0007 (3 of 3): version retirements",
     ]
     told.clear()
-    assert Catalog.upgrade(db, progress=told.append) == ("0006", "0006")
+    assert Catalog.upgrade(db, progress=told.append) == ("0007", "0007")
     assert told == []
 
 
@@ -912,7 +918,7 @@ def test_memberships_carried_to_blocks_and_back(catalog_location, demo, demo_gen
     engine.dispose()
     assert _memberships(catalog_location, "SELECT group_id, file_id FROM group_rows") == pairs
     engine = make_engine(catalog_location)
-    assert upgrade(engine) == ("0005", "0006")
+    assert upgrade(engine) == ("0005", "0007")
     engine.dispose()
     assert _memberships(catalog_location) == pairs
     with Catalog.open(catalog_location) as catalog:
@@ -1327,3 +1333,39 @@ def test_a_catalog_made_before_a_default_rules_change_takes_it(catalog_location,
         assert (again.new, again.changed, again.retired) == ([], [], [])
         with pytest.raises(CatalogError, match="built with other rules"):
             catalog.ingest([day1], before[1:])
+
+
+def test_upgrade_to_0007_puts_retirements_on_their_versions(catalog_location):
+    """0007 records each retirement on the version it ended: a catalog upgraded from
+    0006 has its retired associations' current versions marked, and no others."""
+    from alembic import command
+
+    from roman_asn.catalog.store import _alembic_config, make_engine, upgrade, writing
+
+    r1, r2 = row(visit=1, exposure=1), row(visit=1, exposure=2)
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([pool([r1, r2])], RULES)
+        report = catalog.withdraw([r2["filename"]], RULES)
+        assert report.retired
+
+    def retired_versions() -> dict[str, tuple]:
+        engine = make_engine(catalog_location)
+        try:
+            with engine.connect() as connection:
+                rows = connection.exec_driver_sql(
+                    "SELECT a.name, v.version, v.retired_run, v.retired_reason "
+                    "FROM versions v JOIN associations a ON a.asn_pk = v.asn_pk "
+                    "WHERE v.retired_run IS NOT NULL"
+                ).all()
+        finally:
+            engine.dispose()
+        return {name: (version, run, why) for name, version, run, why in rows}
+
+    recorded = retired_versions()
+    assert sorted(recorded) == sorted(report.retired)
+    engine = make_engine(catalog_location)
+    with writing(engine) as connection:
+        command.downgrade(_alembic_config(connection), "0006")
+    assert upgrade(engine) == ("0006", "0007")
+    engine.dispose()
+    assert retired_versions() == recorded

@@ -796,6 +796,8 @@ class Catalog:
                         "members": len(members),
                         "members_added": sorted(set(members) - set(previous)),
                         "members_removed": sorted(set(previous) - set(members)),
+                        "retired_run": v["retired_run"],
+                        "retired_reason": v["retired_reason"],
                     }
                 )
                 previous = members

@@ -815,14 +815,23 @@ def _record(
         & pl.col("retired_run").is_null()
     )
     if gone.height:
+        retirements = [
+            {"pk": pk, "v": version, "why": reasons.get(key) or "left without members"}
+            for key, pk, version in gone.select("key", "asn_pk", "current_version").iter_rows()
+        ]
         connection.execute(
             t.associations.update()
             .where(t.associations.c.asn_pk == sa.bindparam("pk"))
             .values(retired_run=recording.run_id, retired_reason=sa.bindparam("why")),
-            [
-                {"pk": pk, "why": reasons.get(key) or "left without members"}
-                for key, pk in gone.select("key", "asn_pk").iter_rows()
-            ],
+            retirements,
+        )
+        # on the version too, where the history keeps it after a revival
+        v = t.versions.c
+        connection.execute(
+            t.versions.update()
+            .where((v.asn_pk == sa.bindparam("pk")) & (v.version == sa.bindparam("v")))
+            .values(retired_run=recording.run_id, retired_reason=sa.bindparam("why")),
+            retirements,
         )
         recording.changes.retired += gone["name"].to_list()
 

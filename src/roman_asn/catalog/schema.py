@@ -139,6 +139,10 @@ versions = Table(
     Column("degraded", Boolean, nullable=False),
     Column("n_members", Integer, nullable=False),
     Column("members", Text, nullable=False),  # JSON [[expname, exposerr], ...] in file order
+    # the run that retired this version and why: a revival clears the association's
+    # retirement, and the history keeps it here (0007)
+    Column("retired_run", Integer),
+    Column("retired_reason", Text),
 )
 
 member_stems = Table(

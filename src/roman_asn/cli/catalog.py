@@ -404,9 +404,10 @@ def show(catalog, name, as_json):
         soft_wrap=True,
     )
     table = Table(title="history", title_justify="left")
-    for column in ("version", "run", "time", "inputs", "members", "added", "removed"):
+    for column in ("version", "run", "time", "inputs", "members", "added", "removed", "retired"):
         table.add_column(column)
     for h in found["history"]:
+        retired = h["retired_run"]
         table.add_row(
             str(h["version"]),
             str(h["run"]),
@@ -415,6 +416,7 @@ def show(catalog, name, as_json):
             str(h["members"]),
             str(len(h["members_added"])),
             str(len(h["members_removed"])),
+            "" if retired is None else f"run {retired}: {h['retired_reason']}",
         )
     console.print(table)
 

@@ -19,12 +19,12 @@ TABLES = (
     "exposures",
     "groups",
     "associations",
-    "versions",
     "member_stems",
     "processing",
     "counters",
     "settings",
 )
+FROZEN_TABLES = ("versions",)  # 0007 added columns: frozen below
 LATER_INDEXES = {"ix_associations_retired"}  # 0003
 KEY_COLUMNS = ("groups", "associations")  # group_key was String(40) until 0004
 DROPPED_INDEXES = {"ix_member_stems_asn": ("member_stems", "asn_pk")}  # 0005
@@ -32,7 +32,18 @@ DROPPED_TABLES = ("group_rows",)  # 0006: frozen below
 
 
 def upgrade() -> None:
-    from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table
+    from sqlalchemy import (
+        BigInteger,
+        Boolean,
+        Column,
+        ForeignKey,
+        Index,
+        Integer,
+        MetaData,
+        String,
+        Table,
+        Text,
+    )
 
     from roman_asn.catalog.schema import metadata
 
@@ -46,7 +57,25 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     for name in TABLES:
-        table = metadata.tables[name].to_metadata(frozen)
+        metadata.tables[name].to_metadata(frozen)  # the foreign keys of versions need them
+    Table(
+        "versions",
+        frozen,
+        Column("asn_pk", Integer, ForeignKey("associations.asn_pk"), primary_key=True),
+        Column("version", Integer, primary_key=True),
+        Column("run_id", Integer, ForeignKey("runs.run_id"), nullable=False),
+        Column("content_hash", String(40), nullable=False),
+        Index("ix_versions_run", "run_id"),
+        Column("asn_pool", Text, nullable=False),
+        Column("target", Text),
+        Column("constraints", Text, nullable=False),
+        Column("exptype", String(32), nullable=False),
+        Column("degraded", Boolean, nullable=False),
+        Column("n_members", Integer, nullable=False),
+        Column("members", Text, nullable=False),
+    )
+    for name in TABLES:
+        table = frozen.tables[name]
         table.indexes = {i for i in table.indexes if i.name not in LATER_INDEXES}
         if name in KEY_COLUMNS:
             table.c.group_key.type = String(40)
@@ -56,5 +85,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in (*reversed(TABLES), *DROPPED_TABLES):
+    for name in (*FROZEN_TABLES, *reversed(TABLES), *DROPPED_TABLES):
         op.drop_table(name)
