@@ -411,3 +411,23 @@ def test_stopping_make_pool_with_workers_prints_no_traceback(
         time.sleep(0.1)
     else:
         pytest.fail("make-pool's workers outlived it")
+
+
+def test_a_detector_that_is_none_of_the_18_is_a_reject(tmp_path: Path) -> None:
+    """A detector value no WFI file has (WFI19) or a list where a name goes is refused
+    with its reason, not written into the pool (a list as its Python repr)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    good = make_l2(data)
+    raw = good.read_bytes()  # edited as text: the data models would not write these
+    assert raw.count(b"detector: WFI01") == 1
+    for value, name in ((b"WFI19", "odd_wfi19_cal.asdf"), (b"[WFI01]", "odd_list_cal.asdf")):
+        (data / name).write_bytes(raw.replace(b"detector: WFI01", b"detector: " + value))
+    rejects = tmp_path / "rejects.csv"
+    out = tmp_path / "pool.csv"
+    assert run(data, "-o", out, "--rejects", rejects, "-j", "1", "-q") == 1
+    assert read_pool(out).table["filename"].to_list() == [good.name]
+    reasons = dict(line.split(",", 1) for line in rejects.read_text().splitlines()[1:])
+    reasons = {Path(k).name: v for k, v in reasons.items()}
+    assert "'WFI19', not one of WFI01..WFI18" in reasons["odd_wfi19_cal.asdf"]
+    assert "meta.instrument.detector is not a text" in reasons["odd_list_cal.asdf"]

@@ -28,6 +28,7 @@ import errno
 import math
 import multiprocessing
 import os
+import re
 import signal
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -76,6 +77,10 @@ METADATA_FIELDS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("pointing_dec", ("pointing", "target_dec"), False),
     ("pointing_pa", ("pointing", "pa_aperture"), False),
 )
+
+# text fields, upper-cased; a file's detector is one of the 18
+TEXT_COLUMNS = ("detector", "optical_element", "instrument", "exp_type")
+DETECTOR_NAME = re.compile(r"WFI(0[1-9]|1[0-8])")
 
 # the columns a made pool has, in pool order
 _MADE = {"filename", "target", "candidates", "exposerr", "s_region"}
@@ -289,7 +294,11 @@ def _row_from_tree(tree: Mapping[str, Any], filename: str) -> dict[str, Any]:
     row: dict[str, Any] = {"filename": filename}
     missing = []
     for column, meta_path, required in METADATA_FIELDS:
-        value = _clean(_lookup(meta, meta_path))
+        raw = _lookup(meta, meta_path)
+        if column in TEXT_COLUMNS and raw is not None and not isinstance(raw, str):
+            # a list or mapping would go in as its Python repr
+            raise RejectedInput(f"meta.{'.'.join(meta_path)} is not a text: {raw!r}")
+        value = _clean(raw)
         if value is None and required:
             missing.append("meta." + ".".join(meta_path))
         row[column] = value
@@ -302,9 +311,13 @@ def _row_from_tree(tree: Mapping[str, Any], filename: str) -> dict[str, Any]:
         if row[column] is not None and not isinstance(row[column], int | float):
             row[column] = None
     _fit_columns(row, METADATA_PLACES)
-    for column in ("detector", "optical_element", "instrument", "exp_type"):
+    for column in TEXT_COLUMNS:
         if row[column] is not None:
-            row[column] = str(row[column]).upper()
+            row[column] = row[column].upper()
+    if not DETECTOR_NAME.fullmatch(row["detector"]):
+        raise RejectedInput(
+            f"meta.instrument.detector is {row['detector']!r}, not one of WFI01..WFI18"
+        )
     if not is_visit_id(row["visit_id"]):
         row["visit_id"] = visit_id_from_fields(row)
     row["target"] = None
