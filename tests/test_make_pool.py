@@ -212,6 +212,16 @@ def test_cli_writes_every_format_sorted(tmp_path: Path, suffix: str) -> None:
     assert row["ra_corn1"] is not None and row["dec_corn4"] is not None
 
 
+def _only_good_and_rejects(data: Path, out: Path, good: Path, workers: str) -> dict[str, str]:
+    """make-pool over ``data`` exits 1 with ``good`` alone in the pool: the rejects'
+    reasons by file name."""
+    rejects = out.parent / "rejects.csv"
+    assert run(data, "-o", out, "--rejects", rejects, "-j", workers, "-q") == 1
+    assert read_pool(out).table["filename"].to_list() == [good.name]
+    reasons = dict(line.split(",", 1) for line in rejects.read_text().splitlines()[1:])
+    return {Path(k).name: v for k, v in reasons.items()}
+
+
 def test_rejects_are_listed_and_exit_status_is_1(tmp_path: Path, capsys) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -229,13 +239,7 @@ def test_rejects_are_listed_and_exit_status_is_1(tmp_path: Path, capsys) -> None
     mosaic.meta["filename"] = "mosaic_coadd.asdf"
     mosaic.save(data / "mosaic_coadd.asdf")
 
-    rejects = tmp_path / "rejects.csv"
-    out = tmp_path / "pool.parquet"
-    assert run(data, "-o", out, "--rejects", rejects, "-j", "2", "-q") == 1
-    assert read_pool(out).table["filename"].to_list() == [good.name]
-
-    reasons = dict(line.split(",", 1) for line in rejects.read_text().splitlines()[1:])
-    reasons = {Path(k).name: v for k, v in reasons.items()}
+    reasons = _only_good_and_rejects(data, tmp_path / "pool.parquet", good, "2")
     assert set(reasons) == {
         "text [bold].asdf",
         "broken_cal.asdf",
@@ -423,11 +427,6 @@ def test_a_detector_that_is_none_of_the_18_is_a_reject(tmp_path: Path) -> None:
     assert raw.count(b"detector: WFI01") == 1
     for value, name in ((b"WFI19", "odd_wfi19_cal.asdf"), (b"[WFI01]", "odd_list_cal.asdf")):
         (data / name).write_bytes(raw.replace(b"detector: WFI01", b"detector: " + value))
-    rejects = tmp_path / "rejects.csv"
-    out = tmp_path / "pool.csv"
-    assert run(data, "-o", out, "--rejects", rejects, "-j", "1", "-q") == 1
-    assert read_pool(out).table["filename"].to_list() == [good.name]
-    reasons = dict(line.split(",", 1) for line in rejects.read_text().splitlines()[1:])
-    reasons = {Path(k).name: v for k, v in reasons.items()}
+    reasons = _only_good_and_rejects(data, tmp_path / "pool.csv", good, "1")
     assert "'WFI19', not one of WFI01..WFI18" in reasons["odd_wfi19_cal.asdf"]
     assert "meta.instrument.detector is not a text" in reasons["odd_list_cal.asdf"]
