@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import warnings
 from pathlib import Path
@@ -430,3 +431,24 @@ def test_a_detector_that_is_none_of_the_18_is_a_reject(tmp_path: Path) -> None:
     reasons = _only_good_and_rejects(data, tmp_path / "pool.csv", good, "1")
     assert "'WFI19', not one of WFI01..WFI18" in reasons["odd_wfi19_cal.asdf"]
     assert "meta.instrument.detector is not a text" in reasons["odd_list_cal.asdf"]
+
+
+def test_folders_among_the_inputs_are_listed_not_dropped(tmp_path: Path) -> None:
+    """A folder named like an ASDF file inside a scanned folder, and an empty folder
+    named beside other inputs, are rejects with a reason (exit 1), never silent."""
+    data = tmp_path / "data"
+    data.mkdir()
+    good = make_l2(data)
+    (data / "folder_cal.asdf").mkdir()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    rejects = tmp_path / "rejects.csv"
+    out = tmp_path / "pool.csv"
+    assert run(data, empty, "-o", out, "--rejects", rejects, "-j", "1", "-q") == 1
+    assert read_pool(out).table["filename"].to_list() == [good.name]
+    with rejects.open(newline="") as handle:
+        reasons = dict(list(csv.reader(handle))[1:])
+    assert reasons == {
+        str(data / "folder_cal.asdf"): "a folder, not an ASDF file",
+        str(empty): "a folder with no *.asdf files",
+    }

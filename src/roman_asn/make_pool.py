@@ -122,6 +122,7 @@ def find_inputs(
     """
     found: dict[Path, Path] = {}
     missing: list[Rejected] = []
+    empty: list[Rejected] = []  # said only beside other files (alone: "no *.asdf files")
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -132,6 +133,10 @@ def find_inputs(
                     candidates.append(match)
                 elif match.is_symlink():
                     missing.append(ScanResult(str(match), reason=_broken_link(match)))
+                elif match.is_dir():
+                    missing.append(Rejected(str(match), "a folder, not an ASDF file"))
+            if not candidates:
+                empty.append(Rejected(str(path), "a folder with no *.asdf files"))
         elif path.exists():
             candidates = [path]
         elif path.is_symlink():
@@ -142,7 +147,7 @@ def find_inputs(
             continue
         for candidate in candidates:
             found.setdefault(candidate.resolve(), candidate)
-    return list(found.values()), missing
+    return list(found.values()), missing + (empty if found or missing else [])
 
 
 def _broken_link(path: Path) -> str:
