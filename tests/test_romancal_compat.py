@@ -107,3 +107,47 @@ def test_romancal_opens_the_members_of_sky_cell_associations(tmp_path: Path, mon
     )
     assert run.returncode == 0, run.stderr
     assert int(run.stdout.split()[-1]) == len(list(work.rglob("*_asn.json"))) > 0
+
+
+SKY_CELLS_OF_ALL = """
+import json, sys
+from pathlib import Path
+from romancal.skycell.skymap import SkyCells, SkyMap
+skymap = SkyMap(sys.argv[2])
+cells = none = 0
+for path in sorted(Path(sys.argv[1]).glob("*_asn.json")):
+    asn = json.loads(path.read_text())
+    if not asn["asn_rule"].startswith("Asn_Lv3"):
+        continue
+    try:  # what romancal's resample step asks of a Level 3 association
+        SkyCells.from_asns([asn], skymap=skymap)
+        cells += 1
+    except ValueError:  # "None": the step computes the output WCS from its inputs
+        none += 1
+print(cells, none)
+"""
+
+
+def test_romancal_finds_the_sky_cell_of_every_level3_association_or_none(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """romancal's resample step (resample_on_skycell, its default) takes a Level 3
+    association's target as a sky cell name unless it is "None", and fails on any
+    other text. Files made by romancal's datamodels, a pool made of them, every
+    association: the sky-cell ones name their cell, the others say "None"."""
+    cal = tmp_path / "cal"
+    cal.mkdir()
+    tests = str(Path(__file__).parent)
+    run = subprocess.run([ROMANCAL_PYTHON, "-c", MAKE_CAL, tests, str(cal)], capture_output=True)
+    assert run.returncode == 0, run.stderr
+    skymap = str(Path(__file__).parent / "data" / "skymap_subset.asdf")
+    monkeypatch.setenv("SKYMAP_PATH", skymap)
+    pool, out = str(tmp_path / "pool.csv"), tmp_path / "asn"
+    assert main(["make-pool", str(cal), "-o", pool, "-q"]) == 0
+    assert main(["generate", pool, "-o", str(out), "--no-progress"]) == 0
+    run = subprocess.run(
+        [ROMANCAL_PYTHON, "-c", SKY_CELLS_OF_ALL, str(out), skymap], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    cells, none = map(int, run.stdout.split())
+    assert cells > 0 and none > 0
