@@ -127,7 +127,7 @@ def find_inputs(
         path = Path(raw)
         if path.is_dir():
             pattern = path.rglob("*.asdf") if recursive else path.glob("*.asdf")
-            candidates = []
+            candidates, listed = [], len(missing)
             for match in sorted(pattern):
                 if match.is_file():
                     candidates.append(match)
@@ -135,7 +135,7 @@ def find_inputs(
                     missing.append(ScanResult(str(match), reason=_broken_link(match)))
                 elif match.is_dir():
                     missing.append(Rejected(str(match), "a folder, not an ASDF file"))
-            if not candidates:
+            if not candidates and len(missing) == listed:  # nothing in it said anything
                 empty.append(Rejected(str(path), "a folder with no *.asdf files"))
         elif path.exists():
             candidates = [path]
