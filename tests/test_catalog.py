@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -548,6 +549,54 @@ def test_not_a_catalog(tmp_path):
     junk.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(CatalogError, match="cannot open the catalog"):
         Catalog.open(junk)
+    # a pipe (or a device: /dev/null) is none either, and nothing is made beside it
+    pipe = tmp_path / "pipe.db"
+    os.mkfifo(pipe)
+    for create in (False, True):
+        with pytest.raises(CatalogError, match="not a regular file"):
+            Catalog.open(pipe, create=create)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.db", "pipe.db"]
+
+
+def test_schema_revisions_no_upgrade_can_read_are_refused(tmp_path):
+    """Several revisions at once (branches of a newer roman-asn) are a newer version's;
+    a revision stamped by the first development catalogs (no groups table) is refused
+    with what to do, not 'run catalog upgrade' and then a failed write."""
+    db = tmp_path / "c.db"
+    with Catalog.open(db, create=True) as catalog:
+        catalog.ingest([pool([row()])], RULES)
+    with closing(sqlite3.connect(db)) as raw:
+        raw.execute("INSERT INTO alembic_version VALUES ('0999')")
+        raw.commit()
+    for attempt in (Catalog.open, Catalog.upgrade):
+        with pytest.raises(CatalogError, match="made by a newer version"):
+            attempt(db)
+    early = tmp_path / "early.db"
+    with closing(sqlite3.connect(early)) as raw:
+        raw.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        raw.execute("INSERT INTO alembic_version VALUES ('0002')")
+        raw.execute("CREATE TABLE runs (run_id INTEGER PRIMARY KEY)")
+        raw.commit()
+    for attempt in (Catalog.open, Catalog.upgrade):
+        with pytest.raises(CatalogError, match="no upgrade can read .* build it again"):
+            attempt(early)
+
+
+def test_upgrade_never_prints_a_password(catalog_location, capsys):
+    """`catalog upgrade` shows the location as every other message does."""
+    from roman_asn.cli import main
+
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([pool([row()])], RULES)
+    if "://" not in catalog_location:
+        pytest.skip("a file path has no password")
+    # the test server lets the user in whatever the password
+    secret = catalog_location.replace("postgres@", "postgres:s3cr3t@", 1)
+    assert "s3cr3t" in secret
+    assert main(["catalog", "upgrade", secret]) == 0
+    shown = capsys.readouterr()
+    assert "already at schema revision" in shown.out
+    assert "s3cr3t" not in shown.out + shown.err and "***" in shown.out
 
 
 KILLER = """
@@ -1369,3 +1418,18 @@ def test_upgrade_to_0007_puts_retirements_on_their_versions(catalog_location):
     assert upgrade(engine) == ("0006", "0007")
     engine.dispose()
     assert retired_versions() == recorded
+
+
+def test_a_lost_connection_during_a_copy_is_said_once(caplog):
+    """psycopg warns that ending a COPY failed too, after the error that stopped it: a
+    PostgreSQL engine leaves that second line out (the error is said on its own)."""
+    import logging
+
+    from roman_asn.catalog.store import make_engine
+
+    make_engine("postgresql://someone@127.0.0.1:1/nothing").dispose()  # no connection made
+    psycopg_log = logging.getLogger("psycopg")
+    with caplog.at_level(logging.WARNING, logger="psycopg"):
+        psycopg_log.warning("error ignored terminating %r: %s", "<Copy>", "connection lost")
+        psycopg_log.warning("another warning")
+    assert [r.getMessage() for r in caplog.records] == ["another warning"]

@@ -108,3 +108,25 @@ def test_a_catalog_on_read_only_media_is_queried_not_written(tmp_path, capsys, g
     capsys.readouterr()
     assert main(["catalog", "mark", str(catalog), "--all"]) == 2
     assert f"{catalog}: the catalog is on read-only media" in capsys.readouterr().err
+
+
+def test_an_older_catalog_on_read_only_media_says_to_upgrade_a_copy(tmp_path, capsys, monkeypatch):
+    """An older catalog there can neither be read by this version nor upgraded in
+    place: every command, upgrade included, says to upgrade a writable copy."""
+    from roman_asn.catalog import store
+
+    folder = tmp_path / "media"
+    folder.mkdir()
+    catalog = folder / "c.db"
+    engine = store.make_engine(catalog)
+    store.upgrade(engine, "0005")
+    engine.dispose()  # its log merged: a read-only mount holds the file alone
+    real_access = os.access
+    monkeypatch.setattr(
+        store.os,
+        "access",
+        lambda path, mode: False if Path(path) == folder else real_access(path, mode),
+    )
+    for command in (["stats", str(catalog)], ["upgrade", str(catalog)]):
+        assert main(["catalog", *command]) == 2
+        assert "copy it to writable storage" in capsys.readouterr().err, command

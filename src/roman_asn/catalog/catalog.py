@@ -56,6 +56,7 @@ from roman_asn.catalog.store import (
     make_engine,
     reading,
     refresh_statistics,
+    shown_location,
     upgrade,
     writing,
 )
@@ -148,8 +149,19 @@ def _refuse_no_catalog_file(path: str, missing: str) -> None:
     place = Path(path)
     if not place.exists():
         raise CatalogError(missing, path=path)
+    _refuse_a_special_file(path)
     if place.is_file() and place.stat().st_size == 0:
         raise CatalogError("an empty file, not a catalog", path=path)
+
+
+def _refuse_a_special_file(path: str) -> None:
+    """A device, pipe or socket is no catalog, and SQLite would put its journal beside
+    it (``/dev/null-journal``)."""
+    place = Path(path)
+    if place.exists() and not place.is_file() and not place.is_dir():
+        raise CatalogError(
+            "not a regular file (a device, pipe or socket), not a catalog", path=path
+        )
 
 
 class Catalog:
@@ -163,9 +175,7 @@ class Catalog:
     @property
     def where(self) -> str:
         """The location for people: a URL's password is never shown."""
-        if not is_url(self.location):
-            return self.location
-        return self.engine.url.render_as_string(hide_password=True)
+        return shown_location(self.location)  # as given, not the driver's spelling
 
     @classmethod
     def open(
@@ -176,6 +186,7 @@ class Catalog:
         if not is_url(text) and not create:
             _refuse_no_catalog_file(text, "no catalog here (ingest a pool to create one)")
         if not is_url(text) and create:
+            _refuse_a_special_file(text)
             parent = Path(text).parent
             if not parent.is_dir():
                 why = "is a file, not a folder" if parent.exists() else "does not exist"

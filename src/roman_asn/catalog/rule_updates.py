@@ -4,10 +4,10 @@ A catalog keeps the hash of the rules it was made with and refuses others, becau
 its associations are what those rules make of its rows. When the default rules
 change, a catalog made with the rules as they were is not refused: its first writer
 records the new hash and reconciles the stored rows the change concerns (as if they
-had just been ingested again), so the catalog holds again exactly what the new rules
-make of all its rows. Each update says how to undo it on a rule set (to recognise
-the rules a catalog was made with, whatever rule options were given) and which
-stored rows it concerns.
+had just been ingested again), so the catalog holds again, by meaning (type,
+members, product), what the new rules make of all its rows. Each update says how to
+undo it on a rule set (to recognise the rules a catalog was made with, whatever rule
+options were given) and which stored rows it concerns.
 """
 
 from __future__ import annotations

@@ -72,6 +72,7 @@ def make_engine(location: str | os.PathLike[str], *, wait: float = WAIT_SECONDS)
                 f"{url.drivername}:// needs a driver roman-asn does not use: "
                 "write postgresql:// (psycopg 3)"
             )
+        _quiet_psycopg_copy_ends()
         engine = sa.create_engine(
             url, connect_args={"connect_timeout": 10}, pool_pre_ping=True, future=True
         )
@@ -132,9 +133,12 @@ def head_revision() -> str:
 
 
 def current_revision(connection: Connection) -> str | None:
+    """The catalog's schema revision; several (branches this roman-asn never made)
+    come back joined by '+', a revision it does not know."""
     from alembic.runtime.migration import MigrationContext
 
-    return MigrationContext.configure(connection).get_current_revision()
+    heads = MigrationContext.configure(connection).get_current_heads()
+    return "+".join(sorted(heads)) if heads else None
 
 
 def upgrade(
@@ -177,7 +181,7 @@ def check_revision(engine: Engine, location: str, *, create: bool, older_ok: boo
             # else's; a PostgreSQL database may be shared, but not our table names
             tables = set(sa.inspect(connection).get_table_names())
             if connection.dialect.name != "sqlite":
-                tables &= {"runs", "exposures", "associations", "versions"}
+                tables &= {"runs", "exposures", "associations", "versions", "groups"}
             has_tables = bool(tables)
     except sa.exc.DBAPIError as error:
         if "locked" in _reason(error):
@@ -201,6 +205,22 @@ def check_revision(engine: Engine, location: str, *, create: bool, older_ok: boo
     known = {
         s.revision for s in ScriptDirectory.from_config(_alembic_config(None)).walk_revisions()
     }
+    if revision in known and "groups" not in tables:
+        # the first development catalogs (before 9872ee9 rewrote revision 0001) have no
+        # groups table under the same revision numbers: no revision can bring them on
+        raise CatalogError(
+            f"the catalog has schema revision {revision} from a development version of "
+            "roman-asn that no upgrade can read (no groups table): build it again by "
+            "ingesting its pools into a new catalog",
+            path=location,
+        )
+    if revision in known and getattr(engine, "info_read_only", False):
+        raise CatalogError(
+            f"the catalog has schema revision {revision}, this roman-asn needs {head}, and "
+            "it is on read-only media, where it cannot be upgraded: copy it to writable "
+            f"storage and run `roman-asn catalog upgrade` on the copy",
+            path=location,
+        )
     if revision in known:
         if older_ok:
             return
@@ -242,6 +262,18 @@ def discard_unused_file(engine: Engine, path: str) -> bool:
     except (sa.exc.SQLAlchemyError, sqlite3.Error, OSError):
         pass  # kept: an empty catalog is harmless, and the first error is the one to say
     return removed
+
+
+def _second_error_of_a_copy(record: logging.LogRecord) -> bool:
+    """psycopg's warning that ending a COPY failed too, after the error that stopped it
+    (a lost connection): that error is the one said, on one line."""
+    return not str(record.msg).startswith("error ignored terminating")
+
+
+def _quiet_psycopg_copy_ends() -> None:
+    psycopg_log = logging.getLogger("psycopg")
+    if _second_error_of_a_copy not in psycopg_log.filters:
+        psycopg_log.addFilter(_second_error_of_a_copy)
 
 
 def shown_location(location: str) -> str:

@@ -476,11 +476,13 @@ def stats(catalog, as_json):
 def upgrade(catalog):
     """Upgrade a catalog made by an older roman-asn to this version's schema."""
     from roman_asn.catalog import Catalog
+    from roman_asn.catalog.store import shown_location
 
-    with status_line(f"upgrading {catalog}") as told:  # a revision may rewrite every membership
+    where = shown_location(catalog)  # never a URL's password
+    with status_line(f"upgrading {where}") as told:  # a revision may rewrite every membership
         before, after = Catalog.upgrade(catalog, progress=told)
     if before == after:
-        console.print(f"{catalog}: already at schema revision {after}")
+        console.print(f"{where}: already at schema revision {after}")
     else:
-        console.print(f"{catalog}: schema revision {before} -> {after}")
+        console.print(f"{where}: schema revision {before} -> {after}")
     sys.stdout.flush()
