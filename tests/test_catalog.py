@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 from catalog_helpers import catalog_meaning, generated_meaning
 from generator_helpers import pool, row
 from hypothesis import HealthCheck, given, settings
@@ -1363,7 +1364,8 @@ def test_a_catalog_made_before_a_default_rules_change_takes_it(catalog_location,
     for update in reversed(UPDATES):  # the default rules before every update
         before = update.undo(before)
     image, spectral = row(visit=1, exposure=1), row(visit=1, exposure=2, exp_type="WFI_SPECTRAL")
-    day1 = pool([image, spectral])
+    other = row(visit=2, exposure=1, optical_element="F087")  # a mosaic day 2 leaves alone
+    day1 = pool([image, spectral, other])
     with Catalog.open(catalog_location, create=True) as catalog:
         catalog.ingest([day1], before)
         assert not catalog.find(spectral["filename"])
@@ -1372,16 +1374,49 @@ def test_a_catalog_made_before_a_default_rules_change_takes_it(catalog_location,
         assert "the rules changed since it was made" in caplog.text
         assert any(catalog.show(n)["asn_type"] == "spec" for n in report.new)
         assert catalog.find(spectral["filename"])
-        # the mosaic that took the later file has the target "None" now
+        # every mosaic has the target "None" now, in a new version (stale, so processed
+        # again), made as the engine would have made it
         current = pl.concat([r.associations for r in catalog.current_results()])
-        assert current.filter(pl.col("asn_type") == "mosaic")["target"].to_list() == ["None"]
-        everything = pool([image, spectral, later])
+        mosaics = current.filter(pl.col("asn_type") == "mosaic")
+        assert mosaics.height > 1 and set(mosaics["target"]) == {"None"}
+        assert set(mosaics["file_name"].str.replace("_asn.json", "")) <= set(report.changed)
+        stale = {entry["name"] for entry in catalog.stale()}
+        assert set(mosaics["file_name"].str.replace("_asn.json", "")) <= stale
+        everything = pool([image, spectral, other, later])
         assert catalog_meaning(catalog) == generated_meaning(generate(everything, RULES))
+        kept = _content_hashes(catalog_location)
         # the new hash is kept: the next ingest is an ordinary one
         again = catalog.ingest([pool([later], name="day2.csv")], RULES)
         assert (again.new, again.changed, again.retired) == ([], [], [])
         with pytest.raises(CatalogError, match="built with other rules"):
             catalog.ingest([day1], before[1:])
+    # the same rows into a catalog made with today's rules: the same contents (names
+    # may differ: the spectral FOV was numbered after day 1's there)
+    fresh = catalog_location + "_fresh" if "://" not in catalog_location else None
+    if fresh is not None:
+        with Catalog.open(fresh, create=True) as catalog:
+            catalog.ingest([day1], RULES)
+            catalog.ingest([pool([later], name="day2.csv")], RULES)
+        assert Counter(_content_hashes(fresh).values()) == Counter(kept.values())
+
+
+def _content_hashes(location: str) -> dict[str, str]:
+    """Each current association's content hash, by name."""
+    from roman_asn.catalog import schema as t
+    from roman_asn.catalog.store import make_engine
+
+    engine = make_engine(location)
+    a, v = t.associations, t.versions
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(a.c.name, v.c.content_hash).join(
+                    v, (v.c.asn_pk == a.c.asn_pk) & (v.c.version == a.c.current_version)
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return dict(rows)
 
 
 def test_upgrade_to_0007_puts_retirements_on_their_versions(catalog_location):

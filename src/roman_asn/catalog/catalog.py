@@ -257,9 +257,11 @@ class Catalog:
             )
         return GenerateOptions(data_release_id=stored)
 
-    def _check_rules(self, connection, rules: Sequence[Rule]) -> tuple[str, set[int]]:
-        """The rules' hash, and the files to reconcile again because the default rules
-        changed since the catalog was made (``rule_updates``; usually none)."""
+    def _check_rules(
+        self, connection, rules: Sequence[Rule]
+    ) -> tuple[str, list[rule_updates.RuleUpdate]]:
+        """The rules' hash, and the changes of the default rules since the catalog was
+        made (``rule_updates``; usually none)."""
         digest = rules_hash(rules)
         stored = self._setting(connection, "rules_hash")
         if stored is None or (stored != digest and stored == rules_hash(rules, _legacy=True)):
@@ -275,8 +277,8 @@ class Catalog:
             for update in updates:
                 log.warning("%s: the rules changed since it was made: %s", self.where, update.what)
             self._set(connection, "rules_hash", digest)
-            return digest, rule_updates.concerned_files(connection, updates)
-        return digest, set()
+            return digest, updates
+        return digest, []
 
     def _start_run(self, connection, kind: str, inputs: list[str], digest: str | None) -> int:
         return connection.execute(
@@ -319,7 +321,7 @@ class Catalog:
         direct = delta.height >= DIRECT_LOAD_ROWS and self._holds_no_file()
         self._warn_if_short_of_disk(delta.height, logged=not direct)
         with writing(self.engine, direct=direct) as connection:
-            digest, again = self._check_rules(connection, rules)
+            digest, updates = self._check_rules(connection, rules)
             options = self._options(connection, data_release_id)
             run_id = self._start_run(connection, "ingest", names, digest)
             report = RunReport(run_id=run_id, inputs=names, rows=sum(len(p) for p in read))
@@ -327,6 +329,7 @@ class Catalog:
             for pool in read:
                 schema = merge_schemas(schema, pool.table.schema)
             self._set(connection, "schema", schema_text(schema))
+            again = rule_updates.concerned_files(connection, updates)
             touched = self._upsert(connection, delta, run_id, report) | again
             # the reconcile reads its rows back from the catalog (typed as stored): let the
             # pools and the delta go (a first load of millions of rows holds gigabytes)
@@ -345,6 +348,7 @@ class Catalog:
                     progress=progress,
                 )
                 _fill(report, changes)
+            self._rewrite(connection, updates, rules, report)
             self._refresh_if_grown(connection, report.added + report.updated)
             self._finish(connection, report, started, with_changes)
         return report
@@ -383,7 +387,8 @@ class Catalog:
         rules = load_rules() if rules is None else rules
         names = sorted({Path(f).name for f in files})
         with writing(self.engine) as connection:
-            digest, again = self._check_rules(connection, rules)
+            digest, updates = self._check_rules(connection, rules)
+            again = rule_updates.concerned_files(connection, updates)
             options = self._options(connection, None)
             found = {}
             for chunk in batched(names):
@@ -423,9 +428,18 @@ class Catalog:
                 with_diffs=with_changes,
             )
             _fill(report, changes)
+            self._rewrite(connection, updates, rules, report)
             self._refresh_if_grown(connection, report.withdrawn)
             self._finish(connection, report, started, with_changes)
         return report
+
+    @staticmethod
+    def _rewrite(connection, updates, rules: Sequence[Rule], report: RunReport) -> None:
+        """The default-rules changes that make new versions without rows (after the
+        reconcile: what it touched has them already), counted as changed."""
+        if updates:
+            rewritten = rule_updates.rewrite(connection, updates, rules, report.run_id)
+            report.changed = sorted({*report.changed, *rewritten})
 
     def _finish(self, connection, report: RunReport, started: float, with_changes: bool) -> None:
         if with_changes:

@@ -626,7 +626,7 @@ def _known(connection: Connection, keys: set[str]) -> pl.DataFrame:
     )
 
 
-def _content(frame: pl.DataFrame) -> pl.DataFrame:
+def content(frame: pl.DataFrame) -> pl.DataFrame:
     """Add base_constraints, discovered, the members JSON and the content hash."""
     frame = frame.with_columns(
         pl.col("group")
@@ -696,7 +696,7 @@ def _record(
 
     current_keys: set[str] = set()
     if current is not None and current.height:
-        current = _content(current).join(known, on="key", how="left")
+        current = content(current).join(known, on="key", how="left")
         current_keys = set(current["key"].to_list())
         fresh = current.filter(pl.col("asn_pk").is_null())
         old = current.filter(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from roman_asn.catalog import schema as t
 from roman_asn.rules.loader import Rule
@@ -26,6 +27,9 @@ class RuleUpdate:
     what: str
     undo: Callable[[Sequence[Rule]], list[Rule]]
     rows: Callable[[], sa.ColumnElement[bool]]  # the stored exposures it concerns
+    # what the update changes in stored associations without their rows, as new
+    # versions made by the run: (connection, rules, run id) -> their names
+    rewrite: Callable[[Connection, Sequence[Rule], int], list[str]] | None = None
 
 
 def _without_exp_type(value: str) -> Callable[[Sequence[Rule]], list[Rule]]:
@@ -57,6 +61,70 @@ def _without_fixed_targets(rules: Sequence[Rule]) -> list[Rule]:
     return [replace(rule, fixed_target=None) for rule in rules]
 
 
+def _retarget(connection: Connection, rules: Sequence[Rule], run_id: int) -> list[str]:
+    """A new version, with the rule's target, of each current association whose rule
+    has a fixed target it does not have: its content hash as the engine makes it
+    (``ingest.content``), so the next change of its group compares like with like."""
+    import polars as pl
+
+    from roman_asn.catalog.ingest import content, decode_members
+
+    fixed = {r.name: r.fixed_target for r in rules if r.fixed_target is not None}
+    if not fixed:
+        return []
+    a, v = t.associations, t.versions
+    stored = (
+        connection.execute(
+            sa.select(a.c.name, a.c.rule, a.c.asn_type, a.c.skycell, a.c.group_text, v)
+            .join(v, (v.c.asn_pk == a.c.asn_pk) & (v.c.version == a.c.current_version))
+            .where(a.c.rule.in_(sorted(fixed)) & a.c.retired_run.is_(None))
+            .order_by(a.c.asn_pk)
+        )
+        .mappings()
+        .all()
+    )
+    old = [row for row in stored if row["target"] != fixed[row["rule"]]]
+    if not old:
+        return []
+    pairs = [decode_members(row["members"]) for row in old]
+    frame = content(
+        pl.DataFrame(
+            {
+                "asn_type": [row["asn_type"] for row in old],
+                "rule": [row["rule"] for row in old],
+                "target": [fixed[row["rule"]] for row in old],
+                "skycell": [row["skycell"] for row in old],
+                "exptype": [row["exptype"] for row in old],
+                "group": [row["group_text"] for row in old],
+                "constraints": [row["constraints"] for row in old],
+                "members": [[m for m, _ in p] for p in pairs],
+                "exposerr": [[e for _, e in p] for p in pairs],
+            },
+            schema_overrides={"members": pl.List(pl.Utf8), "exposerr": pl.List(pl.Utf8)},
+        )
+    )
+    versions = []
+    for row, target, digest in zip(old, frame["target"], frame["content_hash"], strict=True):
+        fields = {c.name: row[c.name] for c in v.columns}
+        fields.update(
+            version=row["version"] + 1,
+            run_id=run_id,
+            target=target,
+            content_hash=digest,
+            retired_run=None,
+            retired_reason=None,
+        )
+        versions.append(fields)
+    connection.execute(v.insert(), versions)
+    connection.execute(
+        a.update()
+        .where(a.c.asn_pk == sa.bindparam("pk"))
+        .values(current_version=sa.bindparam("v")),
+        [{"pk": f["asn_pk"], "v": f["version"]} for f in versions],
+    )
+    return [row["name"] for row in old]
+
+
 UPDATES = (
     RuleUpdate(
         what="WFI_SPECTRAL is a science type (Level 2 spec and FOV associations)",
@@ -64,12 +132,12 @@ UPDATES = (
         rows=_exp_type_is("WFI_SPECTRAL"),
     ),
     # the target is no part of an association's meaning (its type, members and
-    # product): associations stored with the pool's target keep it until their groups
-    # change, then take "None" in a new version
+    # product): no row to reconcile, a new version of each stored association
     RuleUpdate(
         what='the Level 3 mosaic and GBTDS associations have the target "None"',
         undo=_without_fixed_targets,
         rows=sa.false,
+        rewrite=_retarget,
     ),
 )
 
@@ -84,6 +152,17 @@ def updates_since(stored: str, rules: Sequence[Rule], digest: Callable) -> list[
         if digest(undone) == stored:
             return list(UPDATES[-count:])
     return []
+
+
+def rewrite(
+    connection: Connection, updates: Sequence[RuleUpdate], rules: Sequence[Rule], run_id: int
+) -> list[str]:
+    """Apply the updates' rewrites in run ``run_id``: the associations changed."""
+    changed: list[str] = []
+    for update in updates:
+        if update.rewrite is not None:
+            changed += update.rewrite(connection, rules, run_id)
+    return changed
 
 
 def concerned_files(connection, updates: Sequence[RuleUpdate]) -> set[int]:
