@@ -217,8 +217,8 @@ def check_revision(engine: Engine, location: str, *, create: bool, older_ok: boo
     if revision in known and getattr(engine, "info_read_only", False):
         raise CatalogError(
             f"the catalog has schema revision {revision}, this roman-asn needs {head}, and "
-            "it is on read-only media, where it cannot be upgraded: copy it to writable "
-            f"storage and run `roman-asn catalog upgrade` on the copy",
+            "its folder cannot be written (read-only media), so it cannot be upgraded there: "
+            "copy it to writable storage and run `roman-asn catalog upgrade` on the copy",
             path=location,
         )
     if revision in known:
@@ -307,7 +307,8 @@ def writing(engine: Engine, *, direct: bool = False) -> Iterator[Connection]:
     wait = getattr(engine, "info_wait", WAIT_SECONDS)
     if getattr(engine, "info_read_only", False):
         raise CatalogError(
-            "the catalog is on read-only media: it can be queried and exported, not written",
+            "the catalog is on read-only media (its folder cannot be written): it can be "
+            "queried and exported, not written",
             path=_where(engine),
         )
     try:
