@@ -108,15 +108,20 @@ def match_rows(frame: pl.DataFrame, skymap: SkyMap | None = None) -> RowCells:
         ra, dec = ra.copy(), dec.copy()
         ra[too_big | whole], dec[too_big | whole] = np.nan, np.nan
     matches = match_footprints(ra, dec, skymap)
+    # why a row has no footprint: looked into for those rows only (usually none)
+    none = source == ""
+    unknown = np.zeros(frame.height, dtype=bool)
+    if none.any():
+        unknown[none] = unknown_detectors(frame.filter(pl.Series(none)))
     failures = (
         pl.select(
             pl.when(pl.Series(whole))
             .then(pl.lit(EXPOSURE_LEVEL))
             .when(pl.Series(too_big))
             .then(pl.lit(TOO_BIG))
-            .when(pl.Series(source == "") & pl.Series(unknown_detectors(frame)))
-            .then(_unknown_detector(frame))
-            .when(pl.Series(source == ""))
+            .when(pl.Series(unknown))
+            .then(_unknown_detector(frame) if unknown.any() else pl.lit(NO_FOOTPRINT))
+            .when(pl.Series(none))
             .then(pl.lit(NO_FOOTPRINT))
             .when(pl.Series(matches.counts() == 0))
             .then(pl.lit(NO_CELL))

@@ -56,10 +56,8 @@ def upgrade() -> None:
         Index("ix_group_rows_file", "file_id"),
         sqlite_with_rowid=False,
     )
-    for name in TABLES:
-        metadata.tables[name].to_metadata(frozen)  # the foreign keys of versions need them
-    Table(
-        "versions",
+    Table(  # as first released: schema.py's, less the columns of 0007, written out
+        "versions",  # so that this revision never follows later changes of the model
         frozen,
         Column("asn_pk", Integer, ForeignKey("associations.asn_pk"), primary_key=True),
         Column("version", Integer, primary_key=True),
@@ -75,7 +73,7 @@ def upgrade() -> None:
         Column("members", Text, nullable=False),
     )
     for name in TABLES:
-        table = frozen.tables[name]
+        table = metadata.tables[name].to_metadata(frozen)
         table.indexes = {i for i in table.indexes if i.name not in LATER_INDEXES}
         if name in KEY_COLUMNS:
             table.c.group_key.type = String(40)
