@@ -452,3 +452,118 @@ def test_folders_among_the_inputs_are_listed_not_dropped(tmp_path: Path) -> None
         str(data / "folder_cal.asdf"): "a folder, not an ASDF file",
         str(empty): "a folder with no *.asdf files",
     }
+
+
+def _without_wcs(source: Path, target: Path) -> Path:
+    """``source`` with its meta.wcs under another key (edited as text: the data models
+    refuse to write a wfi_image without one)."""
+    raw = source.read_bytes()
+    assert raw.count(b"\n    wcs: !<") == 1
+    target.write_bytes(raw.replace(b"\n    wcs: !<", b"\n    not_wcs: !<"))
+    return target
+
+
+def test_a_level2_image_without_a_wcs_is_a_reject(tmp_path: Path) -> None:
+    """RAD requires meta.wcs in a wfi_image and romancal cannot open one without it, so
+    it must not join any association (its s_region would place it in Level 3 ones)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    good = make_l2(data)
+    spare = make_l2(tmp_path / "spare", exposure=2)
+    _without_wcs(spare, data / spare.name)
+    reasons = _only_good_and_rejects(data, tmp_path / "pool.csv", good, "1")
+    assert reasons == {
+        spare.name: "a wfi_image without meta.wcs (RAD requires one; romancal cannot open the file)"
+    }
+
+
+def distorted_wcs(ra: float, dec: float, shape: tuple[int, int], bow: float) -> WCS:
+    """tan_wcs with a quadratic distortion: x + bow y^2, y + bow x^2 (pixels)."""
+    wcs = tan_wcs(ra, dec, shape)
+    ny, nx = shape
+    centre = models.Shift(-(nx - 1) / 2) & models.Shift(-(ny - 1) / 2)
+    quadratic = models.Mapping((0, 1, 0, 1)) | (
+        models.Polynomial2D(2, c1_0=1.0, c0_2=bow) & models.Polynomial2D(2, c0_1=1.0, c2_0=bow)
+    )
+    uncentre = models.Shift((nx - 1) / 2) & models.Shift((ny - 1) / 2)
+    box = wcs.bounding_box
+    distorted = WCS(
+        [
+            (wcs.input_frame, centre | quadratic | uncentre | wcs.forward_transform),
+            (wcs.output_frame, None),
+        ]
+    )
+    distorted.bounding_box = box
+    return distorted
+
+
+def test_a_distorted_wcs_gives_the_outline_skycell_asn_samples(tmp_path: Path) -> None:
+    """Distortion bows a detector's edges off the great circles through its corners:
+    the pool then carries the sampled outline (no corners), the same one skycell-asn
+    and the plots read from the file, so every command puts it on the same cells."""
+    import polars as pl
+
+    from roman_asn.skycells.footprints import EDGE_SAMPLES, footprints_from_table, read_level2
+
+    straight = read_exposure_row(make_l2(tmp_path / "straight", shape=(400, 500)))
+    assert straight["ra_corn1"] is not None  # no distortion: four corners say it all
+
+    path = make_l2(tmp_path / "bowed", shape=(400, 500))
+    model = dm.open(path)
+    model.meta["wcs"] = distorted_wcs(10.0, -20.0, (400, 500), bow=2e-4)  # 12 px at a corner
+    model.save(tmp_path / path.name)
+    model.close()
+    row = read_exposure_row(tmp_path / path.name)
+    assert all(row.get(f"{axis}_corn{i}") is None for axis in ("ra", "dec") for i in range(1, 5))
+    table = pl.DataFrame({"s_region": [row["s_region"]]})
+    ra, dec, source = footprints_from_table(table)
+    assert list(source) == ["s_region"] and ra.shape == (1, 4 * EDGE_SAMPLES)
+    sampled = read_level2(tmp_path / path.name)
+    assert np.allclose(ra[0], sampled["ra"], atol=1e-9)
+    assert np.allclose(dec[0], sampled["dec"], atol=1e-9)
+
+
+def test_a_pointing_of_another_aperture_is_taken_to_wfi_cen(tmp_path: Path) -> None:
+    """meta.pointing places target_aperture on the target; a Level 1 file with no WCS
+    is placed by it, so the pool's WFI_CEN pointing must come through the SIAF. A name
+    the SIAF lacks cannot place a file that has nothing else, and is said so."""
+    import warnings
+
+    import polars as pl
+    import pysiaf
+    from pysiaf.utils import rotations
+
+    from roman_asn.skycells.footprints import footprints_from_table
+
+    def level1(folder: Path, aperture: str, s_region: str | None = None) -> Path:
+        path = make_l1(folder, detector="WFI05", s_region=s_region)
+        model = dm.open(path)
+        model.meta.pointing["target_aperture"] = aperture
+        model.save(folder / ("x_" + path.name))
+        model.close()
+        return folder / ("x_" + path.name)
+
+    (tmp_path / "a").mkdir()
+    row = read_exposure_row(level1(tmp_path / "a", "WFI02_FULL"))
+    ra, dec, source = footprints_from_table(pl.DataFrame([row]))
+    assert list(source) == ["pointing"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        siaf = pysiaf.Siaf("Roman")
+    aperture = siaf["WFI02_FULL"]
+    attitude = rotations.attitude(
+        aperture.V2Ref, aperture.V3Ref, 10.0, -20.0, 45.0 - aperture.V3IdlYAngle
+    )
+    detector = siaf["WFI05_FULL"]
+    detector.set_attitude_matrix(attitude)
+    expected_ra, expected_dec = detector.corners("sky")
+    assert np.allclose(ra[0, :4], expected_ra, atol=1e-9)
+    assert np.allclose(dec[0, :4], expected_dec, atol=1e-9)
+
+    (tmp_path / "b").mkdir()
+    with pytest.raises(Exception, match="target_aperture 'NOPE' is no aperture of the Roman SIAF"):
+        read_exposure_row(level1(tmp_path / "b", "NOPE"))
+    (tmp_path / "c").mkdir()
+    polygon = "POLYGON ICRS 1.0 2.0 1.1 2.0 1.1 2.1 1.0 2.1"
+    row = read_exposure_row(level1(tmp_path / "c", "NOPE", s_region=polygon))
+    assert row["ra_corn1"] == 1.0 and row["pointing_ra"] is None

@@ -12,12 +12,18 @@ Metadata paths (RAD 1.2 / roman_datamodels 1.2; ``roman.`` prefix omitted):
 - exp_type: ``meta.exposure.type``; start_time: ``meta.exposure.start_time`` (ISO)
 - instrument, detector, optical_element: ``meta.instrument.{name, detector, optical_element}``
 - category, subcategory: ``meta.program.{category, subcategory}``
-- pointing_ra, pointing_dec, pointing_pa: ``meta.pointing.{target_ra, target_dec, pa_aperture}``
+- pointing_ra, pointing_dec, pointing_pa: ``meta.pointing.{target_ra, target_dec, pa_aperture}``,
+  which place ``meta.pointing.target_aperture`` on the target; taken through the SIAF
+  to WFI_CEN's pointing, which the pool columns mean.
 - target: RAD 1.2 has no target name for WFI exposures; left empty.
 - ra_corn1..4, dec_corn1..4: the gwcs ``meta.wcs`` at the corners of its
   bounding box (else its pixel_shape, else the data array's shape), else a
   4-vertex polygon in ``meta.wcsinfo.s_region``; s_region: the metadata's, else
-  built from the corners. A polygon of 3 or 5+ vertices stays in s_region only.
+  built from the corners. A polygon of 3 or 5+ vertices stays in s_region only,
+  and so does a WCS whose distortion bows the edges: its outline sampled as
+  ``skycell-asn`` samples it, so both place the file on the same sky cells.
+- A Level 2 image (``wfi_image``) without ``meta.wcs`` is left out: RAD requires
+  one, and romancal cannot open the file.
 
 RAD fill values (``"?"`` for text, ``-999999`` for numbers) count as missing.
 """
@@ -45,7 +51,12 @@ from roman_asn.pool.columns import CANDIDATE_DTYPE, COLUMN_TYPES, VISIT_ID_FIELD
 from roman_asn.pool.reader import Pool
 from roman_asn.regular_files import open_regular
 from roman_asn.rejects import Rejected, RejectedInput
-from roman_asn.skycells.footprints import CORNER_COLUMNS, footprint_from_wcs, parse_s_region
+from roman_asn.skycells.footprints import (
+    CORNER_COLUMNS,
+    outline_of_wcs,
+    parse_s_region,
+    pointing_of_wfi_cen,
+)
 from roman_asn.visit_id import is_visit_id, visit_id_from_fields
 
 ASDF_MAGIC = b"#ASDF"
@@ -57,6 +68,8 @@ EXPOSURE_TAGS: dict[str, int] = {
     "ramp_fit_output": 2,
     "wfi_image": 2,
 }
+# Level 2 images, which RAD requires to carry a WCS
+LEVEL2_IMAGE_TAGS = ("wfi_image",)
 
 OBSERVATION_PARTS = tuple(name for name, _ in VISIT_ID_FIELDS)
 
@@ -198,17 +211,18 @@ def _tag_name(node: Any) -> str | None:
     return tag.split("/tags/", 1)[1].rsplit("-", 1)[0]
 
 
-def _corners_from_wcs(wcs: Any, data: Any) -> list[tuple[float, float]] | None:
-    """Sky positions of the outer pixel corners (x0, y0), (x1, y0), (x1, y1), (x0, y1)."""
+def _footprint_from_wcs(wcs: Any, data: Any) -> tuple[list[tuple[float, float]] | None, str | None]:
+    """The corners (x0, y0), (x1, y0), (x1, y1), (x0, y1) of a WCS footprint, or, when
+    distortion bows its edges, no corners and an S_REGION of its sampled outline."""
     if wcs is None or not callable(wcs):
-        return None
+        return None, None
     try:
-        ra, dec = footprint_from_wcs(
-            wcs, points_per_edge=1, data_shape=getattr(data, "shape", None)
-        )
+        (ra, dec), outline = outline_of_wcs(wcs, data_shape=getattr(data, "shape", None))
     except Exception:  # a WCS that cannot be evaluated gives no footprint
-        return None
-    return [(float(r), float(d)) for r, d in zip(ra, dec, strict=True)]
+        return None, None
+    if outline is not None:
+        return None, _s_region_text(list(zip(*outline, strict=True)))
+    return [(float(r), float(d)) for r, d in zip(ra, dec, strict=True)], None
 
 
 def _corners_from_s_region(s_region: str | None) -> list[tuple[float, float]] | None:
@@ -330,10 +344,15 @@ def _row_from_tree(tree: Mapping[str, Any], filename: str) -> dict[str, Any]:
     row["exposerr"] = None
 
     s_region = _clean(_lookup(meta, ("wcsinfo", "s_region")))
-    corners = None
-    if "wcs" in meta:
-        corners = _corners_from_wcs(meta["wcs"], roman.get("data"))
-    if corners is None:
+    wcs = meta.get("wcs")
+    if wcs is None and kind in LEVEL2_IMAGE_TAGS:
+        raise RejectedInput(
+            f"a {kind} without meta.wcs (RAD requires one; romancal cannot open the file)"
+        )
+    corners, outline = _footprint_from_wcs(wcs, roman.get("data"))
+    if outline is not None:
+        s_region = outline
+    elif corners is None:
         corners = _corners_from_s_region(s_region)
     if corners is not None:
         for index, (ra, dec) in enumerate(corners, start=1):
@@ -342,7 +361,25 @@ def _row_from_tree(tree: Mapping[str, Any], filename: str) -> dict[str, Any]:
         if s_region is None:
             s_region = _s_region_text(corners)
     row["s_region"] = s_region if isinstance(s_region, str) else None
+    _point_wfi_cen(row, _clean(_lookup(meta, ("pointing", "target_aperture"))))
     return row
+
+
+def _point_wfi_cen(row: dict[str, Any], aperture: Any) -> None:
+    """The pool's pointing is WFI_CEN's; a file's is its target aperture's."""
+    pointing = (row["pointing_ra"], row["pointing_dec"], row["pointing_pa"])
+    if aperture is None or aperture == "WFI_CEN" or None in pointing:
+        return
+    try:
+        converted = pointing_of_wfi_cen(*pointing, str(aperture).upper())
+    except KeyError:
+        if row["s_region"] is None and row.get("ra_corn1") is None:
+            raise RejectedInput(
+                f"no WCS and no s_region, and meta.pointing.target_aperture {aperture!r} is no"
+                " aperture of the Roman SIAF, so its pointing cannot place the detector"
+            ) from None
+        converted = (None, None, None)  # the footprint is known without it
+    row["pointing_ra"], row["pointing_dec"], row["pointing_pa"] = converted
 
 
 def scan_file(path: str) -> ScanResult:

@@ -71,8 +71,16 @@ def pixel_box(wcs, data_shape: tuple[int, ...] | None = None) -> tuple[tuple[flo
     raise ValueError("the WCS has no bounding box, no pixel_shape and there is no data array")
 
 
+# samples per edge of a gwcs footprint, corners included once: enough to follow
+# distortion (romancal's sky-cell match takes 4)
+EDGE_SAMPLES = 8
+# an edge whose samples stray further than this from the great circle through its
+# corners is bowed by distortion: 1 mas, a hundredth of a WFI pixel
+BOWED_EDGE_DEG = 1e-3 / 3600.0
+
+
 def footprint_from_wcs(
-    wcs, points_per_edge: int = 8, data_shape: tuple[int, ...] | None = None
+    wcs, points_per_edge: int = EDGE_SAMPLES, data_shape: tuple[int, ...] | None = None
 ) -> tuple[NDArray, NDArray]:
     """(ra, dec) vertices of a gwcs footprint, sampled along its pixel box.
 
@@ -85,7 +93,7 @@ def footprint_from_wcs(
 
 
 def footprint_and_source(
-    wcs, points_per_edge: int = 8, data_shape: tuple[int, ...] | None = None
+    wcs, points_per_edge: int = EDGE_SAMPLES, data_shape: tuple[int, ...] | None = None
 ) -> tuple[NDArray, NDArray, str]:
     """:func:`footprint_from_wcs` and where its pixel box came from."""
     (x0, x1, y0, y1), box_source = pixel_box(wcs, data_shape)
@@ -101,6 +109,37 @@ def footprint_and_source(
     if not (np.all(np.isfinite(ra)) and np.all(np.isfinite(dec))):
         raise ValueError("the WCS gives non-finite sky coordinates on its pixel box")
     return wrap_ra(ra), dec, box_source
+
+
+def unit_vectors(ra, dec) -> NDArray:
+    """(..., 3) unit vectors of RA/Dec in degrees."""
+    ra, dec = np.radians(ra), np.radians(dec)
+    return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
+
+
+def edge_bow(ra: NDArray, dec: NDArray, points_per_edge: int) -> float:
+    """Largest angle (deg) between a sample of a footprint's edges and the great
+    circle through that edge's two corners: 0 for a distortion-free TAN WCS, whose
+    edges are great circles, so the four corners say all of it."""
+    v = unit_vectors(ra, dec)
+    ends = np.roll(v, -points_per_edge, axis=0)  # the next corner of each sample's edge
+    corner = np.repeat(v[::points_per_edge], points_per_edge, axis=0)
+    ends = np.repeat(ends[::points_per_edge], points_per_edge, axis=0)
+    normal = np.cross(corner, ends)
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    return float(np.degrees(np.max(np.abs(np.arcsin(np.clip(np.sum(v * normal, axis=1), -1, 1))))))
+
+
+def outline_of_wcs(
+    wcs, data_shape: tuple[int, ...] | None = None
+) -> tuple[tuple[NDArray, NDArray], tuple[NDArray, NDArray] | None]:
+    """The four corners of a gwcs footprint, and its outline sampled along the edges
+    when distortion bows them beyond BOWED_EDGE_DEG (else None: the corners say it
+    all). A pool then carries the same footprint as :func:`read_level2` samples."""
+    ra, dec = footprint_from_wcs(wcs, EDGE_SAMPLES, data_shape)
+    corners = (ra[::EDGE_SAMPLES], dec[::EDGE_SAMPLES])
+    bowed = edge_bow(ra, dec, EDGE_SAMPLES) > BOWED_EDGE_DEG
+    return corners, ((ra, dec) if bowed else None)
 
 
 def read_level2(path: str | os.PathLike[str]) -> dict:
@@ -225,7 +264,34 @@ def wfi_layout() -> dict[str, object]:
         "v2_ref": float(centre.V2Ref),
         "v3_ref": float(centre.V3Ref),
         "v3_idl_y_angle": float(centre.V3IdlYAngle),
+        # (V2Ref, V3Ref, V3IdlYAngle) of every aperture, for pointings of another one
+        "apertures": {
+            name: (float(ap.V2Ref), float(ap.V3Ref), float(ap.V3IdlYAngle))
+            for name, ap in siaf.apertures.items()
+        },
     }
+
+
+def pointing_of_wfi_cen(
+    ra: float, dec: float, pa_aperture: float, aperture: str
+) -> tuple[float, float, float]:
+    """(RA, Dec, aperture PA) of WFI_CEN for a pointing of another SIAF aperture.
+
+    A file's ``meta.pointing`` places ``target_aperture`` on the target, and the
+    pool's pointing columns mean WFI_CEN's (as :func:`detector_footprints` takes
+    them). Raises KeyError for an aperture the Roman SIAF does not have.
+    """
+    from pysiaf.utils import rotations
+
+    apertures = wfi_layout()["apertures"]
+    v2, v3, y_angle = apertures[aperture]
+    if aperture == "WFI_CEN":
+        return ra, dec, pa_aperture
+    v2_cen, v3_cen, y_angle_cen = apertures["WFI_CEN"]
+    attitude = rotations.attitude(v2, v3, ra, dec, pa_aperture - y_angle)
+    ra_cen, dec_cen = rotations.pointing(attitude, v2_cen, v3_cen)
+    pa_cen = rotations.posangle(attitude, v2_cen, v3_cen) + y_angle_cen
+    return float(wrap_ra(ra_cen)), float(dec_cen), float(pa_cen % 360.0)
 
 
 def _rotations(axis: int, angle_deg: NDArray) -> NDArray:
@@ -266,9 +332,7 @@ def detector_footprints(
     """(n, 4) corner RA/Dec of WFI detectors (1..18) for pointings of WFI_CEN."""
     lay = wfi_layout()
     det = np.asarray(detector, dtype=np.int64) - 1
-    v2 = np.radians(lay["v2"][det] / 3600.0)
-    v3 = np.radians(lay["v3"][det] / 3600.0)
-    tel = np.stack([np.cos(v3) * np.cos(v2), np.cos(v3) * np.sin(v2), np.sin(v3)], axis=-1)
+    tel = unit_vectors(lay["v2"][det] / 3600.0, lay["v3"][det] / 3600.0)
     att = attitude_matrices(ra, dec, pa_aperture)
     sky = np.einsum("nij,nkj->nki", att, tel)
     out_ra = wrap_ra(np.degrees(np.arctan2(sky[..., 1], sky[..., 0])))
