@@ -146,3 +146,55 @@ def test_s_region_vertices_errors_say_what_is_wrong(text, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         s_region_vertices(text)
     assert parse_s_region(text) is None
+
+
+_SPACES = st.sampled_from([" ", " ", "  ", "\t", "\n ", "\x1c", "\xa0"])
+_FLAWED_TOKENS = ["90.5", "-91", "721", "1e999", "nan", "inf", "1.2.3", "--1", "1e", "\u0661"]
+_FLAWED_SPACES = ["", " x ", ",", "\u2003"]
+
+
+@st.composite
+def _s_region_texts(draw) -> str:
+    """A polygon written in one of many ways, with at most one flaw that may make it
+    unusable (a token, a space, the head, the count)."""
+    pairs = draw(
+        st.lists(
+            st.tuples(st.floats(-720, 720, allow_nan=False), st.floats(-90, 90, allow_nan=False)),
+            min_size=3,
+            max_size=8,
+        )
+    )
+    style = draw(st.sampled_from(["{!r}", "{:.3f}", "{:e}", "{:+g}", "{:.0f}."]))
+    tokens = [style.format(value) for pair in pairs for value in pair]
+    spaces = [draw(_SPACES)] * len(tokens)
+    head = "POLYGON" + draw(_SPACES) + draw(st.sampled_from(["", "ICRS ", "J2000\t", "icrs  "]))
+    flaw = draw(st.sampled_from(["none", "token", "space", "head", "count"]))
+    where = draw(st.integers(0, len(tokens) - 1))
+    if flaw == "token":
+        tokens[where] = draw(st.sampled_from(_FLAWED_TOKENS))
+    elif flaw == "space":
+        spaces[where] = draw(st.sampled_from(_FLAWED_SPACES))
+    elif flaw == "head":
+        head = draw(st.sampled_from(["CIRCLE ", "POLYGON5 ", "polygon ", " POLYGON 2000 "]))
+    elif flaw == "count":
+        tokens, spaces = tokens[:-1], spaces[:-1]
+    return head + "".join(t + sp for t, sp in zip(tokens, spaces, strict=True))
+
+
+@given(st.lists(st.one_of(st.none(), _s_region_texts()), max_size=12))
+def test_s_region_column_parse_equals_the_row_parse(texts):
+    """The whole-column parse a pool's s_region takes is parse_s_region row by row:
+    the same polygons, the same rows refused (odd spaces and other scripts' digits too)."""
+    from roman_asn.skycells.footprints import s_region_arrays
+
+    ra, dec = s_region_arrays(pl.Series(texts, dtype=pl.Utf8))
+    assert ra.shape[0] == len(texts) and ra.shape[1] >= 4
+    for i, text in enumerate(texts):
+        expected = parse_s_region(text)
+        if expected is None:
+            assert np.isnan(ra[i]).all() and np.isnan(dec[i]).all(), text
+            continue
+        k = len(expected[0])
+        assert np.array_equal(ra[i, :k], expected[0]), text
+        assert np.array_equal(dec[i, :k], expected[1]), text
+        assert np.isnan(ra[i, k:]).all() and np.isnan(dec[i, k:]).all()

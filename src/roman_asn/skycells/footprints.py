@@ -28,11 +28,12 @@ RA_CORNERS = tuple(ra for ra, _ in CORNER_COLUMNS)
 DEC_CORNERS = tuple(dec for _, dec in CORNER_COLUMNS)
 POINTING_COLUMNS = ("pointing_ra", "pointing_dec", "pointing_pa", "detector")
 SREGION_COLUMN = "s_region"
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-# POLYGON, an optional frame word (ICRS, J2000, ...), then the numbers
-_SREGION = re.compile(
-    rf"^\s*POLYGON\s+(?:[A-Za-z][A-Za-z0-9]*\s+)?((?:{_NUMBER}\s+{_NUMBER}\s*)+)$", re.IGNORECASE
-)
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+# POLYGON, an optional frame word (ICRS, J2000, ...), then pairs of numbers. Every
+# number is its own token between spaces, so a failing match cannot backtrack through
+# the ways to split digits among numbers (exponential in their count: a hostile row)
+_PAIRS = rf"{_NUMBER}\s+{_NUMBER}(?:\s+{_NUMBER}\s+{_NUMBER})*"
+_SREGION = re.compile(rf"^\s*POLYGON\s+(?:[A-Za-z][A-Za-z0-9]*\s+)?({_PAIRS})\s*$", re.IGNORECASE)
 
 
 def wrap_ra(ra) -> NDArray:
@@ -71,9 +72,10 @@ def pixel_box(wcs, data_shape: tuple[int, ...] | None = None) -> tuple[tuple[flo
     raise ValueError("the WCS has no bounding box, no pixel_shape and there is no data array")
 
 
-# samples per edge of a gwcs footprint, corners included once: enough to follow
-# distortion (romancal's sky-cell match takes 4)
-EDGE_SAMPLES = 8
+# samples per edge of a gwcs footprint, corners included once, to follow distortion:
+# romancal's sky-cell match takes 4 (find_skycell_matches, extra_vertices_per_edge=3),
+# so the same file gives the same polygon in both
+EDGE_SAMPLES = 4
 # an edge whose samples stray further than this from the great circle through its
 # corners is bowed by distortion: 1 mas, a hundredth of a WFI pixel
 BOWED_EDGE_DEG = 1e-3 / 3600.0
@@ -245,6 +247,64 @@ def parse_s_region(text: str | None) -> tuple[NDArray, NDArray] | None:
         return None
 
 
+# _SREGION for ASCII text in the Rust regex dialect polars speaks: Python's \\s also
+# takes \\x1c-\\x1f, and Python's \\d and float() take other scripts' digits
+_SPACE = r"[ \t\n\r\f\v\x1c-\x1f]"
+_ASCII_NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+_ASCII_PREFIX = rf"^{_SPACE}*(?i:POLYGON){_SPACE}+(?:[A-Za-z][A-Za-z0-9]*{_SPACE}+)?"
+_ASCII_PAIR = rf"{_ASCII_NUMBER}{_SPACE}+{_ASCII_NUMBER}"
+_ASCII_SREGION = rf"{_ASCII_PREFIX}{_ASCII_PAIR}(?:{_SPACE}+{_ASCII_PAIR})*{_SPACE}*$"
+
+
+def s_region_arrays(texts) -> tuple[NDArray, NDArray]:
+    """:func:`parse_s_region` of a whole column (a polars Series) at once.
+
+    Returns (n, k) RA/Dec arrays, NaN-padded to the longest polygon (k >= 4); a row
+    that is no usable polygon is all NaN. A pool's s_region is parsed on every run
+    and a distorted footprint has 16 vertices, so a loop in Python would dominate.
+    Text with other than ASCII goes through :func:`parse_s_region` itself.
+    """
+    import polars as pl
+
+    texts = texts.cast(pl.Utf8, strict=False)
+    n = len(texts)
+    ascii_ = (texts.str.len_bytes() == texts.str.len_chars()).fill_null(False).to_numpy()
+    polygon = ascii_ & texts.str.contains(_ASCII_SREGION).fill_null(False).to_numpy()
+    rows = np.flatnonzero(polygon)
+    # only numbers and spaces follow the prefix of a matching row; runs of other
+    # spaces are rare, and replacing them on every row would take most of the time
+    body = texts.gather(rows).str.replace(_ASCII_PREFIX, "")
+    odd = np.flatnonzero(body.str.contains(r"[\t\n\r\f\v\x1c-\x1f]| {2}").to_numpy())
+    if len(odd):
+        body = body.scatter(odd, body.gather(odd).str.replace_all(rf"{_SPACE}+", " "))
+    numbers = body.str.strip_chars(" ").str.split(" ").cast(pl.List(pl.Float64), strict=False)
+    counts = numbers.list.len().to_numpy().astype(np.int64)
+    flat = numbers.explode().to_numpy().astype(float)  # NaN where float() would fail
+    owner = np.repeat(np.arange(len(rows)), counts)
+    position = np.arange(len(flat)) - np.repeat(np.cumsum(counts) - counts, counts)
+    is_dec = position % 2 == 1
+    bad = ~np.isfinite(flat) | np.where(is_dec, np.abs(flat) > 90.0, np.abs(flat) > 720.0)
+    usable = (counts >= 6) & (np.bincount(owner[bad], minlength=len(rows)) == 0)
+    width = max(4, int(counts[usable].max(initial=0)) // 2)
+    slow_polygons = {}
+    # other scripts' digits, and numbers polars reads otherwise than float(), the slow way
+    for i in [*np.flatnonzero(~ascii_), *rows[~usable]]:
+        poly = parse_s_region(texts[int(i)])
+        if poly is not None:
+            slow_polygons[int(i)] = poly
+            width = max(width, len(poly[0]))
+    ra = np.full((n, width), np.nan)
+    dec = np.full((n, width), np.nan)
+    keep = usable[owner]
+    where, column = rows[owner[keep]], position[keep] // 2
+    values, declination = flat[keep], is_dec[keep]
+    ra[where[~declination], column[~declination]] = wrap_ra(values[~declination])
+    dec[where[declination], column[declination]] = values[declination]
+    for i, (pra, pdec) in slow_polygons.items():
+        ra[i, : len(pra)], dec[i, : len(pdec)] = pra, pdec
+    return ra, dec
+
+
 @lru_cache(maxsize=1)
 def wfi_layout() -> dict[str, object]:
     """Detector corners (V2, V3 in arcsec, shape (18, 4)) and the WFI_CEN reference."""
@@ -406,22 +466,17 @@ def footprints_from_table(table) -> tuple[NDArray, NDArray, NDArray[np.str_]]:
         done |= ok
 
     if SREGION_COLUMN in cols and not done.all():
-        texts = table.get_column(cols[SREGION_COLUMN]).cast(pl.Utf8, strict=False).to_list()
-        extra_ra, extra_dec = [], []
-        for i in np.flatnonzero(~done):
-            poly = parse_s_region(texts[i])
-            if poly is None:
-                continue
-            extra_ra.append((i, poly[0]))
-            extra_dec.append(poly[1])
-        width = max([4] + [len(p) for _, p in extra_ra])
-        if width > ra.shape[1]:
-            pad = np.full((n, width - ra.shape[1]), np.nan)
+        rows = np.flatnonzero(~done)
+        texts = table.get_column(cols[SREGION_COLUMN]).gather(rows)
+        sra, sdec = s_region_arrays(texts)
+        if sra.shape[1] > ra.shape[1]:
+            pad = np.full((n, sra.shape[1] - ra.shape[1]), np.nan)
             ra, dec = np.hstack([ra, pad]), np.hstack([dec, pad])
-        for (i, pr), pd in zip(extra_ra, extra_dec, strict=True):
-            ra[i, : len(pr)], dec[i, : len(pd)] = pr, pd
-            source[i] = "s_region"
-            done[i] = True
+        found = ~np.isnan(sra[:, 0])
+        rows = rows[found]
+        ra[rows, : sra.shape[1]], dec[rows, : sra.shape[1]] = sra[found], sdec[found]
+        source[rows] = "s_region"
+        done[rows] = True
 
     pra, pdec, ppa = (floats(c) for c in POINTING_COLUMNS[:3])
     pointing = pra is not None and pdec is not None and ppa is not None and "detector" in cols
