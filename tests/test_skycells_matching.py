@@ -198,3 +198,17 @@ def test_s_region_column_parse_equals_the_row_parse(texts):
         assert np.array_equal(ra[i, :k], expected[0]), text
         assert np.array_equal(dec[i, :k], expected[1]), text
         assert np.isnan(ra[i, k:]).all() and np.isnan(dec[i, k:]).all()
+
+
+def test_a_hostile_s_region_fails_at_once():
+    """The S_REGION regex failed by trying every split of digits among numbers: 30 pairs
+    and a stray character took hours. Run in a thread so a regression fails, not hangs."""
+    import threading
+
+    texts = ["POLYGON " + "1 1" * 40 + " x", "POLYGON " + "12 " * 81 + "x"]
+    results: list = []
+    worker = threading.Thread(target=lambda: results.extend(map(parse_s_region, texts)))
+    worker.daemon = True
+    worker.start()
+    worker.join(timeout=30)
+    assert results == [None, None]
