@@ -36,7 +36,6 @@ import multiprocessing
 import os
 import re
 import signal
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -47,9 +46,11 @@ import numpy as np
 import polars as pl
 
 from roman_asn.errors import PoolError
+from roman_asn.exposure_file import ASDF_MAGIC as ASDF_MAGIC  # make_pool's names before
+from roman_asn.exposure_file import EXPOSURE_TAGS as EXPOSURE_TAGS
+from roman_asn.exposure_file import open_exposure, short_message
 from roman_asn.pool.columns import CANDIDATE_DTYPE, COLUMN_TYPES, VISIT_ID_FIELDS
 from roman_asn.pool.reader import Pool
-from roman_asn.regular_files import open_regular
 from roman_asn.rejects import Rejected, RejectedInput
 from roman_asn.skycells.footprints import (
     CORNER_COLUMNS,
@@ -59,15 +60,6 @@ from roman_asn.skycells.footprints import (
 )
 from roman_asn.visit_id import is_visit_id, visit_id_from_fields
 
-ASDF_MAGIC = b"#ASDF"
-
-# roman tree tags that are single WFI exposures (one detector file each)
-EXPOSURE_TAGS: dict[str, int] = {
-    "wfi_science_raw": 1,
-    "ramp": 1,
-    "ramp_fit_output": 2,
-    "wfi_image": 2,
-}
 # Level 2 images, which RAD requires to carry a WCS
 LEVEL2_IMAGE_TAGS = ("wfi_image",)
 
@@ -203,14 +195,6 @@ def _lookup(node: Any, path: tuple[str, ...]) -> Any:
     return node
 
 
-def _tag_name(node: Any) -> str | None:
-    """``asdf://.../tags/wfi_image-2.2.0`` -> ``wfi_image``; ``reference_files/dark``."""
-    tag = getattr(node, "_tag", None) or getattr(node, "tag", None)
-    if not isinstance(tag, str) or "/tags/" not in tag:
-        return None
-    return tag.split("/tags/", 1)[1].rsplit("-", 1)[0]
-
-
 def _footprint_from_wcs(wcs: Any, data: Any) -> tuple[list[tuple[float, float]] | None, str | None]:
     """The corners (x0, y0), (x1, y0), (x1, y1), (x0, y1) of a WCS footprint, or, when
     distortion bows its edges, no corners and an S_REGION of its sampled outline."""
@@ -238,35 +222,11 @@ def _s_region_text(corners: list[tuple[float, float]]) -> str:
 
 
 def read_exposure_row(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """One pool row from the metadata of one WFI exposure file; ``RejectedInput`` if not one."""
-    from roman_asn.asdf_guard import open_asdf
-
+    """One pool row from the metadata of one WFI exposure file; ``RejectedInput`` if not one
+    (the file checks are :func:`roman_asn.exposure_file.open_exposure`'s)."""
     path = Path(path)
-    try:
-        with open_regular(path) as handle:
-            head = handle.read(len(ASDF_MAGIC))
-    except OSError as error:
-        raise RejectedInput(f"cannot read: {error.strerror or error}") from None
-    if head != ASDF_MAGIC:
-        raise RejectedInput("not an ASDF file")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # unknown tags, version notes: not the user's problem
-        try:
-            handle = open_asdf(path, lazy_load=True, lazy_tree=True, memmap=False)
-        except Exception as error:
-            raise RejectedInput(f"broken ASDF file: {_short(error)}") from None
-        with handle as af:
-            try:
-                return _row_from_tree(af.tree, path.name)
-            except RejectedInput:
-                raise
-            except Exception as error:
-                raise RejectedInput(f"unreadable metadata: {_short(error)}") from None
-
-
-def _short(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
+    with open_exposure(path) as exposure:
+        return _row_from_tree(exposure.roman, exposure.meta, exposure.kind, path.name)
 
 
 INT64 = (-(2**63), 2**63 - 1)
@@ -295,21 +255,9 @@ def _fit_columns(row: dict[str, Any], places: Mapping[str, str]) -> None:
                 ) from None
 
 
-def _row_from_tree(tree: Mapping[str, Any], filename: str) -> dict[str, Any]:
-    roman = tree.get("roman") if isinstance(tree, Mapping) else None
-    if roman is None:
-        raise RejectedInput("ASDF file without a 'roman' tree (not a Roman data file)")
-    kind = _tag_name(roman)
-    meta = roman.get("meta") if isinstance(roman, Mapping) else None
-    if (kind and kind.startswith("reference_files/")) or (
-        isinstance(meta, Mapping) and "reftype" in meta
-    ):
-        raise RejectedInput(f"a reference file ({kind or 'reftype ' + str(meta['reftype'])})")
-    if kind is not None and kind not in EXPOSURE_TAGS:
-        raise RejectedInput(f"not a WFI exposure file (the roman tree is a {kind})")
-    if not isinstance(meta, Mapping):
-        raise RejectedInput("no roman.meta")
-
+def _row_from_tree(
+    roman: Mapping[str, Any], meta: Mapping[str, Any], kind: str | None, filename: str
+) -> dict[str, Any]:
     row: dict[str, Any] = {"filename": filename}
     missing = []
     for column, meta_path, required in METADATA_FIELDS:
@@ -389,7 +337,7 @@ def scan_file(path: str) -> ScanResult:
     except RejectedInput as why:
         return ScanResult(path, reason=str(why))
     except Exception as error:  # anything else a strange file can provoke
-        return ScanResult(path, reason=f"unreadable: {_short(error)}")
+        return ScanResult(path, reason=f"unreadable: {short_message(error)}")
 
 
 # ---------------------------------------------------------------- many files

@@ -141,6 +141,10 @@ def level2_table(
         except RomanAsnError as error:
             skipped.append(Rejected(str(path), error.message))
             continue
+        exposure_type = (info["exposure_type"] or "").strip()
+        if exposure_type in ("", "?"):  # no type (or RAD's fill value): make-pool's reason
+            skipped.append(Rejected(str(path), "missing required metadata: meta.exposure.type"))
+            continue
         visit_id = visit_id_of(info["observation"], path.name)
         if visit_id is None:
             skipped.append(Rejected(str(path), "no visit id in meta.observation or the file name"))
@@ -169,7 +173,7 @@ def level2_table(
                 "program": int(visit_id[:5]),
                 "visit_id": visit_id,
                 "optical_element": filt.upper(),
-                "exp_type": (info["exposure_type"] or "WFI_IMAGE").upper(),
+                "exp_type": exposure_type.upper(),
                 "s_region": f"POLYGON ICRS {polygon}",
             }
         )

@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from roman_asn.errors import RomanAsnError
+from roman_asn.rejects import RejectedInput
 
 # (ra, dec) column of each of the four corners of a footprint, in vertex order
 CORNER_COLUMNS: tuple[tuple[str, str], ...] = tuple(
@@ -150,9 +153,10 @@ def read_level2(path: str | os.PathLike[str]) -> dict:
     Returns ``{'ra', 'dec', 'footprint_source', 'filter', 'observation': {...},
     'exposure_type'}``; ``footprint_source`` says which pixel box the footprint
     was sampled on (:func:`pixel_box`). Raises RomanAsnError naming the file and
-    the reason when it cannot be used.
+    the reason when it cannot be used; a file that is no exposure file is refused
+    by :func:`roman_asn.exposure_file.open_exposure`, with make-pool's reasons.
     """
-    from roman_asn.asdf_guard import HostileTree, open_asdf
+    from roman_asn.exposure_file import open_exposure
 
     label = str(path)
     p = Path(path)
@@ -161,46 +165,40 @@ def read_level2(path: str | os.PathLike[str]) -> dict:
     if p.is_dir():
         raise RomanAsnError("is a directory", path=label)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            af = open_asdf(p, lazy_load=True, memmap=False, lazy_tree=True)
-    except HostileTree as error:
-        raise RomanAsnError(str(error), path=label) from None
-    except OSError as error:
-        raise RomanAsnError(f"cannot read: {error.strerror or error}", path=label) from None
-    except Exception as error:
-        raise RomanAsnError(f"not an ASDF file ({type(error).__name__})", path=label) from None
-    with af:
-        try:
-            meta = af.tree["roman"]["meta"]
-        except (KeyError, TypeError):
-            raise RomanAsnError("not a Roman file: no roman.meta", path=label) from None
-        wcs = _get(meta, "wcs")
-        if wcs is None:
-            raise RomanAsnError("no WCS (meta.wcs) in the file", path=label)
-        data = _get(af.tree["roman"], "data")
-        try:
-            ra, dec, box_source = footprint_and_source(wcs, data_shape=getattr(data, "shape", None))
-        except ValueError as error:
-            raise RomanAsnError(str(error), path=label) from None
-        except Exception as error:  # a broken transform
-            raise RomanAsnError(f"cannot evaluate the WCS: {error}", path=label) from None
-        instrument = _get(meta, "instrument") or {}
-        observation = _get(meta, "observation") or {}
-        exposure = _get(meta, "exposure") or {}
-        obs = {}
-        for key in ("program", "execution_plan", "pass", "segment", "observation", "visit"):
-            value = _get(observation, key)
-            if value is not None:
-                obs[key] = value
-        return {
-            "ra": ra,
-            "dec": dec,
-            "footprint_source": box_source,
-            "filter": _str_or_none(_get(instrument, "optical_element")),
-            "observation": obs,
-            "exposure_type": _str_or_none(_get(exposure, "type")),
-        }
+        with open_exposure(p) as exposure:
+            return _level2_info(exposure.roman, exposure.meta)
+    except RejectedInput as why:
+        raise RomanAsnError(str(why), path=label) from None
+
+
+def _level2_info(roman: Mapping[str, Any], meta: Mapping[str, Any]) -> dict:
+    """:func:`read_level2`'s answer from an exposure's roman tree and its meta."""
+    wcs = _get(meta, "wcs")
+    if wcs is None:
+        raise RejectedInput("no WCS (meta.wcs) in the file")
+    data = _get(roman, "data")
+    try:
+        ra, dec, box_source = footprint_and_source(wcs, data_shape=getattr(data, "shape", None))
+    except ValueError as error:
+        raise RejectedInput(str(error)) from None
+    except Exception as error:  # a broken transform
+        raise RejectedInput(f"cannot evaluate the WCS: {error}") from None
+    instrument = _get(meta, "instrument") or {}
+    observation = _get(meta, "observation") or {}
+    exposure = _get(meta, "exposure") or {}
+    obs = {}
+    for key in ("program", "execution_plan", "pass", "segment", "observation", "visit"):
+        value = _get(observation, key)
+        if value is not None:
+            obs[key] = value
+    return {
+        "ra": ra,
+        "dec": dec,
+        "footprint_source": box_source,
+        "filter": _str_or_none(_get(instrument, "optical_element")),
+        "observation": obs,
+        "exposure_type": _str_or_none(_get(exposure, "type")),
+    }
 
 
 def _get(node, key):
