@@ -95,6 +95,16 @@ def no_roman_meta(folder: Path) -> Path:
     return path
 
 
+def no_wcs(folder: Path) -> Path:
+    """A Level 2 image whose meta.wcs key is spelt otherwise: the data models refuse
+    to write one without (RAD requires it), and romancal cannot open it."""
+    data = good_file(folder / "whole").read_bytes()
+    assert data.count(b"\n    wcs: !<") == 1
+    path = folder / "r0000101001001001001_0008_wfi01_cal.asdf"
+    path.write_bytes(data.replace(b"\n    wcs: !<", b"\n    not_wcs: !<"))
+    return path
+
+
 MISSING_TYPE = "missing required metadata: meta.exposure.type"
 # each bad file and make-pool's reason; one ending in ": " is the start of a reason
 # that goes on with asdf's words (End of YAML marker not found)
@@ -107,6 +117,10 @@ BAD_FILES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "not asdf": (text_file, "not an ASDF file"),
     "no roman tree": (no_roman_tree, "ASDF file without a 'roman' tree (not a Roman data file)"),
     "no roman.meta": (no_roman_meta, "no roman.meta"),
+    "no wcs": (
+        no_wcs,
+        "a wfi_image without meta.wcs (RAD requires one; romancal cannot open the file)",
+    ),
 }
 
 

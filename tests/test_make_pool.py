@@ -454,29 +454,6 @@ def test_folders_among_the_inputs_are_listed_not_dropped(tmp_path: Path) -> None
     }
 
 
-def _without_wcs(source: Path, target: Path) -> Path:
-    """``source`` with its meta.wcs under another key (edited as text: the data models
-    refuse to write a wfi_image without one)."""
-    raw = source.read_bytes()
-    assert raw.count(b"\n    wcs: !<") == 1
-    target.write_bytes(raw.replace(b"\n    wcs: !<", b"\n    not_wcs: !<"))
-    return target
-
-
-def test_a_level2_image_without_a_wcs_is_a_reject(tmp_path: Path) -> None:
-    """RAD requires meta.wcs in a wfi_image and romancal cannot open one without it, so
-    it must not join any association (its s_region would place it in Level 3 ones)."""
-    data = tmp_path / "data"
-    data.mkdir()
-    good = make_l2(data)
-    spare = make_l2(tmp_path / "spare", exposure=2)
-    _without_wcs(spare, data / spare.name)
-    reasons = _only_good_and_rejects(data, tmp_path / "pool.csv", good, "1")
-    assert reasons == {
-        spare.name: "a wfi_image without meta.wcs (RAD requires one; romancal cannot open the file)"
-    }
-
-
 def distorted_wcs(ra: float, dec: float, shape: tuple[int, int], bow: float) -> WCS:
     """tan_wcs with a quadratic distortion: x + bow y^2, y + bow x^2 (pixels)."""
     wcs = tan_wcs(ra, dec, shape)

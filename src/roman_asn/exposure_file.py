@@ -3,7 +3,8 @@
 make-pool (:func:`roman_asn.make_pool.read_exposure_row`) and the sky-cell readers
 (:func:`roman_asn.skycells.footprints.read_level2`: skycell-asn, plot) both open
 exposure files through :func:`open_exposure`, so a given bad file (not ASDF, cut
-short, an alias bomb, no roman tree, a reference file, a coadd, no roman.meta) is
+short, an alias bomb, no roman tree, a reference file, a coadd, no roman.meta, a
+Level 2 image without a WCS) is
 refused with the same reason whichever command reads it.
 
 Files are opened with ``lazy_load=True`` and a lazy tree: asdf reads the YAML tree
@@ -33,6 +34,8 @@ EXPOSURE_TAGS: dict[str, int] = {
     "ramp_fit_output": 2,
     "wfi_image": 2,
 }
+# Level 2 images, which RAD requires to carry a WCS
+LEVEL2_IMAGE_TAGS = ("wfi_image",)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,11 @@ def exposure_tree(tree: Mapping[str, Any]) -> ExposureTree:
         raise RejectedInput(f"not a WFI exposure file (the roman tree is a {kind})")
     if not isinstance(meta, Mapping):
         raise RejectedInput("no roman.meta")
+    if kind in LEVEL2_IMAGE_TAGS and meta.get("wcs") is None:
+        # its s_region would still place it in Level 3 associations
+        raise RejectedInput(
+            f"a {kind} without meta.wcs (RAD requires one; romancal cannot open the file)"
+        )
     return ExposureTree(roman, meta, kind)
 
 

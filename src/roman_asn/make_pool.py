@@ -60,9 +60,6 @@ from roman_asn.skycells.footprints import (
 )
 from roman_asn.visit_id import is_visit_id, visit_id_from_fields
 
-# Level 2 images, which RAD requires to carry a WCS
-LEVEL2_IMAGE_TAGS = ("wfi_image",)
-
 OBSERVATION_PARTS = tuple(name for name, _ in VISIT_ID_FIELDS)
 
 # (pool column, path under roman.meta, required)
@@ -226,7 +223,7 @@ def read_exposure_row(path: str | os.PathLike[str]) -> dict[str, Any]:
     (the file checks are :func:`roman_asn.exposure_file.open_exposure`'s)."""
     path = Path(path)
     with open_exposure(path) as exposure:
-        return _row_from_tree(exposure.roman, exposure.meta, exposure.kind, path.name)
+        return _row_from_tree(exposure.roman, exposure.meta, path.name)
 
 
 INT64 = (-(2**63), 2**63 - 1)
@@ -256,7 +253,7 @@ def _fit_columns(row: dict[str, Any], places: Mapping[str, str]) -> None:
 
 
 def _row_from_tree(
-    roman: Mapping[str, Any], meta: Mapping[str, Any], kind: str | None, filename: str
+    roman: Mapping[str, Any], meta: Mapping[str, Any], filename: str
 ) -> dict[str, Any]:
     row: dict[str, Any] = {"filename": filename}
     missing = []
@@ -292,12 +289,7 @@ def _row_from_tree(
     row["exposerr"] = None
 
     s_region = _clean(_lookup(meta, ("wcsinfo", "s_region")))
-    wcs = meta.get("wcs")
-    if wcs is None and kind in LEVEL2_IMAGE_TAGS:
-        raise RejectedInput(
-            f"a {kind} without meta.wcs (RAD requires one; romancal cannot open the file)"
-        )
-    corners, outline = _footprint_from_wcs(wcs, roman.get("data"))
+    corners, outline = _footprint_from_wcs(meta.get("wcs"), roman.get("data"))
     if outline is not None:
         s_region = outline
     elif corners is None:
