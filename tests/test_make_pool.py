@@ -538,9 +538,47 @@ def test_a_pointing_of_another_aperture_is_taken_to_wfi_cen(tmp_path: Path) -> N
     assert np.allclose(dec[0, :4], expected_dec, atol=1e-9)
 
     (tmp_path / "b").mkdir()
-    with pytest.raises(Exception, match="target_aperture 'NOPE' is no aperture of the Roman SIAF"):
+    with pytest.raises(Exception, match="wcsinfo, and meta.pointing.target_aperture 'NOPE' is no"):
         read_exposure_row(level1(tmp_path / "b", "NOPE"))
     (tmp_path / "c").mkdir()
     polygon = "POLYGON ICRS 1.0 2.0 1.1 2.0 1.1 2.1 1.0 2.1"
     row = read_exposure_row(level1(tmp_path / "c", "NOPE", s_region=polygon))
     assert row["ra_corn1"] == 1.0 and row["pointing_ra"] is None
+
+
+def test_a_level1_file_is_placed_by_its_wcsinfo(tmp_path: Path) -> None:
+    """A Level 1 file has no WCS yet; romancal's assign_wcs will make one from
+    meta.wcsinfo (v23tosky: ra_ref, dec_ref at v2_ref, v3_ref, rolled by roll_ref), so
+    the pool takes the detector's corners from there, before the target pointing."""
+    import warnings
+
+    import pysiaf
+    from astropy.modeling.models import RotationSequence3D, Scale
+    from gwcs.geometry import CartesianToSpherical, SphericalToCartesian
+
+    path = make_l1(tmp_path, detector="WFI07")
+    model = dm.open(path)
+    info = {"ra_ref": 200.5, "dec_ref": -30.25, "roll_ref": 112.0}
+    info.update(v2_ref=536.014439839392, v3_ref=-1718.7477566076013)  # WFI07_FULL
+    for key, value in info.items():
+        model.meta.wcsinfo[key] = value
+    model.save(tmp_path / ("w_" + path.name))
+    model.close()
+    row = read_exposure_row(tmp_path / ("w_" + path.name))
+
+    # romancal's v23tosky, written out, on the SIAF corners of WFI07
+    angles = [info["v2_ref"] / 3600, -info["v3_ref"] / 3600, info["roll_ref"]]
+    rotation = RotationSequence3D([*angles, info["dec_ref"], -info["ra_ref"]], axes_order="zyxyz")
+    v23tosky = (
+        (Scale(1 / 3600) & Scale(1 / 3600))
+        | SphericalToCartesian(wrap_lon_at=180)
+        | rotation
+        | CartesianToSpherical(wrap_lon_at=360)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        v2, v3 = pysiaf.Siaf("Roman")["WFI07_FULL"].corners("tel")
+    expected_ra, expected_dec = v23tosky(v2, v3)
+    assert [row[f"ra_corn{i}"] for i in range(1, 5)] == pytest.approx(expected_ra, abs=1e-9)
+    assert [row[f"dec_corn{i}"] for i in range(1, 5)] == pytest.approx(expected_dec, abs=1e-9)
+    assert row["s_region"].startswith("POLYGON ICRS 200.")

@@ -18,8 +18,10 @@ Metadata paths (RAD 1.2 / roman_datamodels 1.2; ``roman.`` prefix omitted):
 - target: RAD 1.2 has no target name for WFI exposures; left empty.
 - ra_corn1..4, dec_corn1..4: the gwcs ``meta.wcs`` at the corners of its
   bounding box (else its pixel_shape, else the data array's shape), else a
-  4-vertex polygon in ``meta.wcsinfo.s_region``; s_region: the metadata's, else
-  built from the corners. A polygon of 3 or 5+ vertices stays in s_region only,
+  4-vertex polygon in ``meta.wcsinfo.s_region``, else the detector's SIAF corners
+  placed by ``meta.wcsinfo`` (ra_ref, dec_ref, roll_ref at v2_ref, v3_ref: what
+  romancal's assign_wcs will make the WCS of a Level 1 file from); s_region: the
+  metadata's, else built from the corners. A polygon of 3 or 5+ vertices stays in s_region only,
   and so does a WCS whose distortion bows the edges: its outline sampled as
   ``skycell-asn`` samples it, so both place the file on the same sky cells.
 - A Level 2 image (``wfi_image``) without ``meta.wcs`` is left out: RAD requires
@@ -54,6 +56,7 @@ from roman_asn.pool.reader import Pool
 from roman_asn.rejects import Rejected, RejectedInput
 from roman_asn.skycells.footprints import (
     CORNER_COLUMNS,
+    detector_footprint_from_wcsinfo,
     outline_of_wcs,
     parse_s_region,
     pointing_of_wfi_cen,
@@ -294,6 +297,8 @@ def _row_from_tree(
         s_region = outline
     elif corners is None:
         corners = _corners_from_s_region(s_region)
+    if corners is None and s_region is None:
+        corners = _corners_from_wcsinfo(meta, row["detector"])
     if corners is not None:
         for index, (ra, dec) in enumerate(corners, start=1):
             row[f"ra_corn{index}"] = ra
@@ -303,6 +308,26 @@ def _row_from_tree(
     row["s_region"] = s_region if isinstance(s_region, str) else None
     _point_wfi_cen(row, _clean(_lookup(meta, ("pointing", "target_aperture"))))
     return row
+
+
+WCSINFO_KEYS = ("ra_ref", "dec_ref", "roll_ref", "v2_ref", "v3_ref")
+
+
+def _corners_from_wcsinfo(
+    meta: Mapping[str, Any], detector: str
+) -> list[tuple[float, float]] | None:
+    """A Level 1 file's detector corners from ``meta.wcsinfo``, which romancal's
+    assign_wcs turns into its WCS; None when a value is missing or a fill value."""
+    values = {key: _clean(_lookup(meta, ("wcsinfo", key))) for key in WCSINFO_KEYS}
+    if not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        for v in values.values()
+    ):
+        return None
+    if abs(values["dec_ref"]) > 90.0:
+        return None
+    ra, dec = detector_footprint_from_wcsinfo(values, int(detector[3:]))
+    return [(float(r), float(d)) for r, d in zip(ra, dec, strict=True)]
 
 
 def _point_wfi_cen(row: dict[str, Any], aperture: Any) -> None:
@@ -315,7 +340,7 @@ def _point_wfi_cen(row: dict[str, Any], aperture: Any) -> None:
     except KeyError:
         if row["s_region"] is None and row.get("ra_corn1") is None:
             raise RejectedInput(
-                f"no WCS and no s_region, and meta.pointing.target_aperture {aperture!r} is no"
+                f"no WCS, s_region or wcsinfo, and meta.pointing.target_aperture {aperture!r} is no"
                 " aperture of the Roman SIAF, so its pointing cannot place the detector"
             ) from None
         converted = (None, None, None)  # the footprint is known without it

@@ -388,11 +388,37 @@ def detector_footprints(
     ra: NDArray, dec: NDArray, pa_aperture: NDArray, detector: NDArray
 ) -> tuple[NDArray, NDArray]:
     """(n, 4) corner RA/Dec of WFI detectors (1..18) for pointings of WFI_CEN."""
+    return _detectors_on_sky(attitude_matrices(ra, dec, pa_aperture), detector)
+
+
+def detector_footprint_from_wcsinfo(
+    wcsinfo: dict[str, float], detector: int
+) -> tuple[NDArray, NDArray]:
+    """The 4 corner RA/Dec of WFI detector ``detector`` (1..18) placed by a file's
+    ``meta.wcsinfo``: ``ra_ref``/``dec_ref`` at ``v2_ref``/``v3_ref`` (arcsec) with the
+    V3 position angle ``roll_ref`` there. This is romancal's assign_wcs telescope-to-sky
+    rotation (``v23tosky``) on the detector's SIAF corners: the footprint its WCS
+    will have, without the distortion reference file.
+    """
+    from pysiaf.utils import rotations
+
+    attitude = rotations.attitude(
+        wcsinfo["v2_ref"],
+        wcsinfo["v3_ref"],
+        wcsinfo["ra_ref"],
+        wcsinfo["dec_ref"],
+        wcsinfo["roll_ref"],
+    )
+    ra, dec = _detectors_on_sky(np.asarray([attitude]), np.asarray([detector]))
+    return ra[0], dec[0]
+
+
+def _detectors_on_sky(attitudes: NDArray, detector: NDArray) -> tuple[NDArray, NDArray]:
+    """(n, 4) RA/Dec of the SIAF corners of detectors (1..18) under attitude matrices."""
     lay = wfi_layout()
     det = np.asarray(detector, dtype=np.int64) - 1
     tel = unit_vectors(lay["v2"][det] / 3600.0, lay["v3"][det] / 3600.0)
-    att = attitude_matrices(ra, dec, pa_aperture)
-    sky = np.einsum("nij,nkj->nki", att, tel)
+    sky = np.einsum("nij,nkj->nki", attitudes, tel)
     out_ra = wrap_ra(np.degrees(np.arctan2(sky[..., 1], sky[..., 0])))
     out_dec = np.degrees(np.arcsin(np.clip(sky[..., 2], -1.0, 1.0)))
     return out_ra, out_dec
