@@ -21,12 +21,14 @@ class RomanAsnError(click.ClickException):
         line: int | None = None,
         column: str | None = None,
         row: int | None = None,
+        key: str | None = None,
     ) -> None:
         super().__init__(message)
         self.path = path
         self.line = line
         self.column = column
         self.row = row
+        self.key = key  # of a TOML or JSON document, where a table's column is not
 
     def __str__(self) -> str:
         where = []
@@ -38,6 +40,8 @@ class RomanAsnError(click.ClickException):
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column {self.column!r}")
+        if self.key is not None:
+            where.append(f"key {self.key!r}")
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
 

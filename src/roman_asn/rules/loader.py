@@ -243,7 +243,7 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
     where = f"rule {name!r}" if isinstance(name, str) and name else f"rule #{index + 1}"
 
     def fail(message: str, key: str | None = None) -> RulesError:
-        return RulesError(f"{where}: {message}", path=label, column=key)
+        return RulesError(f"{where}: {message}", path=label, key=key)
 
     if not isinstance(name, str) or not name.strip():
         raise fail("needs a non-empty text 'name'", "name")
