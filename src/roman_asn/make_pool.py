@@ -297,8 +297,8 @@ def _row_from_tree(
         s_region = outline
     elif corners is None:
         corners = _corners_from_s_region(s_region)
-    if corners is None and s_region is None:
-        corners = _corners_from_wcsinfo(meta, row["detector"])
+    if corners is None and parse_s_region(s_region if isinstance(s_region, str) else None) is None:
+        corners = _corners_from_wcsinfo(meta, row["detector"])  # no usable polygon either
     if corners is not None:
         for index, (ra, dec) in enumerate(corners, start=1):
             row[f"ra_corn{index}"] = ra
