@@ -80,6 +80,38 @@ def test_pool_002_memberships():
     assert len(files) == 43
 
 
+def test_fov_keeps_two_exposures_of_one_number_apart(tmp_path: Path):
+    """Old names number exposures per visit file group (00101, 00201): two exposure
+    files of one visit may both be exposure 1, and each is its own FOV of 18 files."""
+    header = "FILENAME|PROGRAM|VISIT_ID|EXPCOUNT|DETECTOR|EXP_TYPE|OPT_ELEM|TARGNAME|ASN_CANDIDATE"
+    line = (
+        "r0099201005001001001_{group}_0001_WFI_uncal.asdf|992|0099201005001001001|1|WFI"
+        "|WFI_IMAGE|F158|GBTDS|[('o001'),('OBSERVATION')]"
+    )
+    path = tmp_path / "r00992_20260101t000000_pool.csv"
+    path.write_text("\n".join([header, line.format(group="00101"), line.format(group="00201")]))
+    out = tmp_path / "out"
+    write_associations(generate(read_pool(path), RULES), out)
+    fovs = {load_asn(f).products[0].name: load_asn(f) for f in out.glob("*_fov_*_asn.json")}
+    assert sorted(fovs) == ["r0099201005001001001_0001_fov", "r0099201005001001001_0001_fov-2"]
+    for name, group in zip(sorted(fovs), ("00101", "00201"), strict=True):
+        members = [m.expname for m in fovs[name].products[0].members]
+        assert members == det_files(f"r0099201005001001001_{group}_0001_WFI", "uncal")
+    # both still join the one mosaic of their candidate, target and filter
+    mosaic = load_asn(out / "r00992-o001_mosaic_001_asn.json")
+    assert len(mosaic.products[0].members) == 36
+    # new names, and a name without a detector token, still group by visit and exposure
+    rows = [row(1, 1, d) for d in (1, 2)] + [
+        dict(row(1, 2, 1), filename="a_uncal.asdf"),
+        dict(row(1, 2, 2), filename="b_uncal.asdf"),
+    ]
+    fov = of(generate(pool(rows), RULES), "Asn_Lv2FOV").sort("product_name")
+    assert fov["members"].to_list() == [
+        [f"r0000101001001001001_0001_wfi{d:02d}_uncal.asdf" for d in (1, 2)],
+        ["a_uncal.asdf", "b_uncal.asdf"],
+    ]
+
+
 def test_level2_types_and_non_science_orphans():
     rows = [
         row(1, 1, 1),

@@ -108,6 +108,21 @@ def is_exposure_level() -> pl.Expr:
     return (pl.col("detector") == "WFI").fill_null(False) | if_no_detector
 
 
+# Column ``wfi_detectors`` adds: the exposure's file name up to its detector token.
+EXPOSURE_STEM = "exposure_stem"
+
+
+def exposure_stem() -> pl.Expr:
+    """The name of the exposure a file belongs to: its file name, lower case, up to the
+    detector token (``_wfi``, ``_wfi01`` .. ``_wfi18``); null for a name without one.
+
+    ``r0000101001001001001_0001_wfi01_uncal.asdf`` -> ``r0000101001001001001_0001``;
+    the old names ``r0099201005001001001_00101_0001_WFI_uncal.asdf`` -> ``..._00101_0001``
+    keep the visit file group (``00101``), within which the old exposure numbers
+    count: two exposure files of one visit can both be exposure 1."""
+    return pl.col("filename").str.to_lowercase().str.extract(r"^(.+?)_wfi(?:\d\d)?(?:[_.]|$)", 1)
+
+
 @register_expander(
     "wfi_detectors",
     inputs=("detector",),
@@ -115,6 +130,7 @@ def is_exposure_level() -> pl.Expr:
 )
 def wfi_detectors(frame: pl.DataFrame) -> pl.DataFrame:
     """Exposure-level rows -> their 18 detector files; detector rows stay as they are.
+    Every row gets ``exposure_stem`` (:func:`exposure_stem`), which the FOV rule groups by.
 
     The name keeps its case style: ``_WFI_`` -> ``_WFI01_`` .. ``_WFI18_`` in the old
     upper-case names, ``_wfi_`` -> ``_wfi01_`` .. in new ones. An exposure-level row
@@ -123,6 +139,7 @@ def wfi_detectors(frame: pl.DataFrame) -> pl.DataFrame:
     """
     if "detector" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias("detector"))
+    frame = frame.with_columns(exposure_stem().alias(EXPOSURE_STEM))
     exposure_level = is_exposure_level()
     whole = frame.filter(exposure_level)
     single = frame.filter(~exposure_level).with_columns(pl.col("filename").alias("file"))
