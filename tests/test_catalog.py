@@ -515,7 +515,7 @@ def test_old_schema_is_refused_then_upgraded(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0 and "0001 -> 0007" in done.stdout
+    assert done.returncode == 0 and "0001 -> 0008" in done.stdout
     with Catalog.open(db) as catalog:
         catalog.ingest([pool([row()])], RULES)
     # every index a new catalog has, an upgraded one has too
@@ -532,14 +532,15 @@ def test_an_upgrade_says_which_revision_it_is_at(tmp_path):
     db = tmp_path / "old.db"
     upgrade(make_engine(db), "0004")
     told: list[str] = []
-    assert Catalog.upgrade(db, progress=told.append) == ("0004", "0007")
+    assert Catalog.upgrade(db, progress=told.append) == ("0004", "0008")
     assert told == [
-        "revision 0005 (1 of 3): no stems by association",
-        "revision 0006 (2 of 3): membership blocks",
-        "revision 0007 (3 of 3): version retirements",
+        "revision 0005 (1 of 4): no stems by association",
+        "revision 0006 (2 of 4): membership blocks",
+        "revision 0007 (3 of 4): version retirements",
+        "revision 0008 (4 of 4): product index",
     ]
     told.clear()
-    assert Catalog.upgrade(db, progress=told.append) == ("0007", "0007")
+    assert Catalog.upgrade(db, progress=told.append) == ("0008", "0008")
     assert told == []
 
 
@@ -968,7 +969,7 @@ def test_memberships_carried_to_blocks_and_back(catalog_location, demo, demo_gen
     engine.dispose()
     assert _memberships(catalog_location, "SELECT group_id, file_id FROM group_rows") == pairs
     engine = make_engine(catalog_location)
-    assert upgrade(engine) == ("0005", "0007")
+    assert upgrade(engine) == ("0005", "0008")
     engine.dispose()
     assert _memberships(catalog_location) == pairs
     with Catalog.open(catalog_location) as catalog:
@@ -1365,12 +1366,36 @@ def test_a_catalog_made_before_a_default_rules_change_takes_it(catalog_location,
         before = update.undo(before)
     image, spectral = row(visit=1, exposure=1), row(visit=1, exposure=2, exp_type="WFI_SPECTRAL")
     other = row(visit=2, exposure=1, optical_element="F087")  # a mosaic day 2 leaves alone
-    day1 = pool([image, spectral, other])
+    # old names number exposures per visit file group: two exposures 1 of visit 3,
+    # which the FOV rule before exposure_stem made one FOV of
+    old_names = [
+        row(
+            visit=3,
+            exposure=1,
+            detector=d,
+            filename=f"r0000101001001001003_{g}_0001_WFI0{d}_uncal.asdf",
+        )
+        for g, d in (("00101", 1), ("00201", 2))
+    ]
+    day1 = pool([image, spectral, other, *old_names])
+
+    def fov_of(catalog, filename: str) -> list[str]:
+        return sorted(
+            name
+            for name in {f["name"] for f in catalog.find(filename) if f["current"]}
+            if catalog.show(name)["asn_type"] == "fov"
+        )
+
     with Catalog.open(catalog_location, create=True) as catalog:
         catalog.ingest([day1], before)
         assert not catalog.find(spectral["filename"])
+        image_fov = fov_of(catalog, image["filename"])
+        assert len(image_fov) == 1
+        merged = fov_of(catalog, old_names[0]["filename"])
+        assert merged == fov_of(catalog, old_names[1]["filename"])  # one FOV of the two
         later = row(visit=1, exposure=3)
-        report = catalog.ingest([pool([later], name="day2.csv")], RULES)
+        second = row(visit=1, exposure=1, detector=2)  # the next file of a stored FOV
+        report = catalog.ingest([pool([later, second], name="day2.csv")], RULES)
         assert "the rules changed since it was made" in caplog.text
         assert any(catalog.show(n)["asn_type"] == "spec" for n in report.new)
         assert catalog.find(spectral["filename"])
@@ -1382,22 +1407,36 @@ def test_a_catalog_made_before_a_default_rules_change_takes_it(catalog_location,
         assert set(mosaics["file_name"].str.replace("_asn.json", "")) <= set(report.changed)
         stale = {entry["name"] for entry in catalog.stale()}
         assert set(mosaics["file_name"].str.replace("_asn.json", "")) <= stale
-        everything = pool([image, spectral, other, later])
+        everything = pool([image, spectral, other, *old_names, later, second])
         assert catalog_meaning(catalog) == generated_meaning(generate(everything, RULES))
+        # a stored FOV keeps its name and takes the next file of its exposure; the two
+        # exposures of old names are two FOVs now
+        assert (
+            fov_of(catalog, image["filename"]) == image_fov == fov_of(catalog, second["filename"])
+        )
+        split = [fov_of(catalog, r["filename"]) for r in old_names]
+        assert len(split[0]) == len(split[1]) == 1 and split[0] != split[1]
+        assert merged[0] in report.retired
         kept = _content_hashes(catalog_location)
         # the new hash is kept: the next ingest is an ordinary one
-        again = catalog.ingest([pool([later], name="day2.csv")], RULES)
+        again = catalog.ingest([pool([later, second], name="day2.csv")], RULES)
         assert (again.new, again.changed, again.retired) == ([], [], [])
         with pytest.raises(CatalogError, match="built with other rules"):
             catalog.ingest([day1], before[1:])
     # the same rows into a catalog made with today's rules: the same contents (names
-    # may differ: the spectral FOV was numbered after day 1's there)
+    # may differ: the spectral FOV was numbered after day 1's there), but for the FOVs
+    # day 2 left alone: re-keyed in place, they keep their version (constraints without
+    # exposure_stem) until their group changes, as that is no reason to process them again
     fresh = catalog_location + "_fresh" if "://" not in catalog_location else None
     if fresh is not None:
         with Catalog.open(fresh, create=True) as catalog:
             catalog.ingest([day1], RULES)
-            catalog.ingest([pool([later], name="day2.csv")], RULES)
-        assert Counter(_content_hashes(fresh).values()) == Counter(kept.values())
+            catalog.ingest([pool([later, second], name="day2.csv")], RULES)
+
+        def not_fov(hashes: dict[str, str]) -> Counter:
+            return Counter(h for name, h in hashes.items() if "_fov_" not in name)
+
+        assert not_fov(_content_hashes(fresh)) == not_fov(kept)
 
 
 def _content_hashes(location: str) -> dict[str, str]:
@@ -1450,7 +1489,7 @@ def test_upgrade_to_0007_puts_retirements_on_their_versions(catalog_location):
     engine = make_engine(catalog_location)
     with writing(engine) as connection:
         command.downgrade(_alembic_config(connection), "0006")
-    assert upgrade(engine) == ("0006", "0007")
+    assert upgrade(engine) == ("0006", "0008")
     engine.dispose()
     assert retired_versions() == recorded
 
@@ -1468,3 +1507,27 @@ def test_a_lost_connection_during_a_copy_is_said_once(caplog):
         psycopg_log.warning("error ignored terminating %r: %s", "<Copy>", "connection lost")
         psycopg_log.warning("another warning")
     assert [r.getMessage() for r in caplog.records] == ["another warning"]
+
+
+def test_products_of_one_name_are_told_apart(catalog_location):
+    """Targets that sanitise alike ('NGC 3603', 'ngc-3603') give mosaics of one product
+    name: the catalog keeps generate's -2 for those of one run, and gives one to a new
+    product named like a current one, so no two products are written over each other."""
+    a = row(visit=1, exposure=1, target="NGC 3603")
+    b = row(visit=2, exposure=1, target="ngc-3603")
+
+    def products(catalog) -> list[str]:
+        current = pl.concat([r.associations for r in catalog.current_results()])
+        return sorted(current.filter(pl.col("asn_type") == "mosaic")["product_name"])
+
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([pool([a, b])], RULES)
+        assert catalog_meaning(catalog) == generated_meaning(generate(pool([a, b]), RULES))
+        one_run = products(catalog)
+        assert len(one_run) == 2 and one_run[1] == one_run[0] + "-2"
+    later = catalog_location + "_days" if "://" not in catalog_location else None
+    if later is not None:
+        with Catalog.open(later, create=True) as catalog:
+            catalog.ingest([pool([a])], RULES)
+            catalog.ingest([pool([b], name="day2.csv")], RULES)
+            assert products(catalog) == one_run

@@ -176,6 +176,15 @@ def _owners_and_ids(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
     return owners, np.concatenate(arrays).astype(np.int64)
 
 
+def files_and_groups(connection: Connection, group_ids: Iterable[int]) -> pl.DataFrame:
+    """(group_id, file_id): the catalog files of these groups."""
+    parts = [pl.DataFrame(schema={"group_id": pl.Int64, "file_id": pl.Int64})]
+    for chunk in batched(sorted(set(group_ids))):
+        groups, files = _owners_and_ids(_blocks_of(connection, t.group_files, chunk))
+        parts.append(pl.DataFrame({"group_id": groups, "file_id": files}))
+    return pl.concat(parts)
+
+
 def files_of_groups(connection: Connection, keys: Iterable[str]) -> pl.DataFrame:
     """(rule, file_id): the catalog files of these groups, with the place of each group's
     rule in the rule list (the first two characters of its key)."""
@@ -720,8 +729,11 @@ def _record(
             recording.changes.changed += old["name"].to_list()
             versions.append(old)
         if fresh.height:
+            leaving = known.filter(
+                ~pl.col("key").is_in(pl.Series(sorted(current_keys), dtype=pl.Utf8).implode())
+            )["key"].to_list()
             fresh = _assign_names(
-                connection, fresh, {r.name: r.asn_file_name for r in recording.rules}
+                connection, fresh, {r.name: r.asn_file_name for r in recording.rules}, leaving
             )
             start = (
                 connection.execute(sa.select(sa.func.max(t.associations.c.asn_pk))).scalar() or 0
@@ -1111,8 +1123,46 @@ def _reserve(connection: Connection, counts: dict[str, int]) -> dict[str, int]:
     return {c: have.get(c, 0) + 1 for c in counts}
 
 
+def _unique_products(
+    connection: Connection, fresh: pl.DataFrame, leaving: set[str]
+) -> pl.DataFrame:
+    """New products named like a current association's product (of a group this run does
+    not retire) take the next free -N: rare (targets that sanitise alike, arriving on
+    different days), so done in Python."""
+    a = t.associations.c
+    products = fresh["product_final"].unique().to_list()
+    taken: set[str] = set()
+    if not _empty(connection):
+        for chunk in batched(sorted(products)):
+            taken.update(
+                name
+                for name, key in connection.execute(
+                    sa.select(a.product_name, a.group_key).where(
+                        is_in(connection, a.product_name, chunk) & a.retired_run.is_(None)
+                    )
+                )
+                if key not in leaving
+            )
+    if not taken:
+        return fresh
+    every = set(products) | taken
+    final = []
+    for name in fresh["product_final"].to_list():
+        if name in taken:
+            base, n = name, 2
+            while f"{base}-{n}" in every:
+                n += 1
+            name = f"{base}-{n}"
+            every.add(name)
+        final.append(name)
+    return fresh.with_columns(pl.Series("product_final", final, dtype=pl.Utf8))
+
+
 def _assign_names(
-    connection: Connection, fresh: pl.DataFrame, asn_file_names: dict[str, str]
+    connection: Connection,
+    fresh: pl.DataFrame,
+    asn_file_names: dict[str, str],
+    leaving: Iterable[str] = (),
 ) -> pl.DataFrame:
     """Permanent ids and names for new associations (columns asn_id_final, product_final,
     file_name_final, name, rule_order_final).
@@ -1120,9 +1170,31 @@ def _assign_names(
     Discovered ids continue the program's count (a3001, a3002, ...), sequence numbers
     the count of their (program, candidate, type), in (program, rule, group) order; a
     name already issued to another association, current or retired, is never issued
-    again (-2, -3, ... is added)."""
+    again (-2, -3, ... is added). A product name keeps the -N the generator gave it
+    against another of the run's groups, and takes one against a current association's
+    product (not one of the groups ``leaving``, retired by this run): two products of
+    one name would be written over each other."""
     from roman_asn.generator.naming import asn_file_name, discovered_ids
 
+    # the generator's own -N (product names that clash within its groups)
+    generated = (
+        pl.when(pl.col("asn_id").is_null())  # left to the catalog: the name keeps the mark
+        .then(pl.col("product_template"))
+        .otherwise(
+            pl.col("product_template").str.replace_all(
+                ACID_PLACEHOLDER, pl.col("asn_id").fill_null(""), literal=True
+            )
+        )
+    )
+    fresh = fresh.with_columns(
+        pl.when(
+            pl.col("product_name").str.starts_with(generated)
+            & (pl.col("product_name") != generated)
+        )
+        .then(pl.col("product_name").str.slice(generated.str.len_chars()))
+        .otherwise(pl.lit(""))
+        .alias("__suffix")
+    )
     order = {name: i for i, name in enumerate(asn_file_names)}
     fresh = fresh.with_columns(
         pl.col("rule")
@@ -1151,11 +1223,15 @@ def _assign_names(
         .alias("asn_id_final")
     )
     fresh = fresh.with_columns(
-        pl.col("product_template")
-        .str.replace_all(ACID_PLACEHOLDER, pl.col("asn_id_final"), literal=True)
-        .alias("product_final"),
+        (
+            pl.col("product_template").str.replace_all(
+                ACID_PLACEHOLDER, pl.col("asn_id_final"), literal=True
+            )
+            + pl.col("__suffix")
+        ).alias("product_final"),
         pl.col("asn_id_final").alias("asn_id"),
-    )
+    ).drop("__suffix")
+    fresh = _unique_products(connection, fresh, set(leaving))
     # sequence numbers of DMS file names
     dms = pl.col("__file_kind") != "product"
     counter = pl.concat_str(

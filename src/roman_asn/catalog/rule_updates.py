@@ -30,6 +30,10 @@ class RuleUpdate:
     # what the update changes in stored associations without their rows, as new
     # versions made by the run: (connection, rules, run id) -> their names
     rewrite: Callable[[Connection, Sequence[Rule], int], list[str]] | None = None
+    # what the update changes in the identity of stored groups, before the run's
+    # reconcile: (connection, rules) -> ids of the files whose groups it could not
+    # carry over (reconciled with the run's rows)
+    rekey: Callable[[Connection, Sequence[Rule]], set[int]] | None = None
 
 
 def _without_exp_type(value: str) -> Callable[[Sequence[Rule]], list[Rule]]:
@@ -125,6 +129,112 @@ def _retarget(connection: Connection, rules: Sequence[Rule], run_id: int) -> lis
     return [row["name"] for row in old]
 
 
+FOV_RULE = "Asn_Lv2FOV"
+
+
+def _fov_without_exposure_stem(rules: Sequence[Rule]) -> list[Rule]:
+    from roman_asn.rules.hooks import EXPOSURE_STEM
+
+    return [
+        replace(
+            rule,
+            group_by=tuple(c for c in rule.group_by if c != EXPOSURE_STEM),
+            fill_missing={k: v for k, v in rule.fill_missing.items() if k != EXPOSURE_STEM},
+        )
+        if rule.name == FOV_RULE
+        else rule
+        for rule in rules
+    ]
+
+
+def _rekey_fov_groups(connection: Connection, rules: Sequence[Rule]) -> set[int]:
+    """Give each stored FOV group the identity the rule now makes of it (its exposure
+    stem among the group values), in place: its association keeps its name, and the
+    next file of that exposure finds it. A group whose files have more than one stem
+    (two exposures that old names numbered alike, made one FOV) or that has no
+    association is left to the reconcile: the ids of its files are returned."""
+    import polars as pl
+
+    from roman_asn.catalog.ingest import GroupKeys, batched, files_and_groups
+    from roman_asn.catalog.store import fetch_all, is_in
+    from roman_asn.generator.engine import GROUP_SEPARATOR
+    from roman_asn.rules.hooks import EXPOSURE_STEM, exposure_stem
+
+    keying = GroupKeys.of(connection, list(rules))
+    fov = next((r for r in rules if r.name == FOV_RULE), None)
+    if fov is None:
+        return set()
+    g, a, e = t.groups, t.associations, t.exposures
+    place = f"{keying.index[FOV_RULE]:02d}"
+    stored = pl.DataFrame(
+        fetch_all(
+            connection,
+            sa.select(g.c.group_id, g.c.group_key).where(g.c.group_key.like(place + "%")),
+        ),
+        schema={"group_id": pl.Int64, "group_key": pl.Utf8},
+        orient="row",
+    )
+    if stored.is_empty():
+        return set()
+    texts = pl.DataFrame(
+        fetch_all(
+            connection,
+            sa.select(a.c.group_key, a.c.group_text).where(a.c.rule == FOV_RULE),
+        ),
+        schema={"group_key": pl.Utf8, "group_text": pl.Utf8},
+        orient="row",
+    )
+    pairs = files_and_groups(connection, stored["group_id"].to_list())
+    names = []
+    for chunk in batched(pairs["file_id"].unique().sort().to_list()):
+        names += fetch_all(
+            connection,
+            sa.select(e.c.file_id, e.c.filename).where(
+                is_in(connection, e.c.file_id, chunk) & e.c.withdrawn.is_(False)
+            ),
+        )
+    filenames = pl.DataFrame(names, schema={"file_id": pl.Int64, "filename": pl.Utf8}, orient="row")
+    pairs = pairs.join(filenames, on="file_id", how="inner")  # a withdrawn file counts not
+    fill = fov.fill_missing.get(EXPOSURE_STEM, "none")
+    per_group = (
+        pairs.with_columns(exposure_stem().fill_null(fill).alias("stem"))
+        .group_by("group_id")
+        .agg(pl.col("stem").unique().alias("stems"), pl.col("file_id"))
+        .join(stored, on="group_id", how="right")
+        .join(texts, on="group_key", how="left")
+    )
+    carried = per_group.filter(
+        pl.col("group_text").is_not_null() & (pl.col("stems").list.len() == 1)
+    )
+    texts_now = []
+    for text, stems in zip(carried["group_text"], carried["stems"], strict=True):
+        rule, asn_type, constraints = text.split(GROUP_SEPARATOR)
+        values, candidate, acid = constraints.partition(", asn_candidate=")
+        constraints = f"{values}, {EXPOSURE_STEM}={stems[0]}{candidate}{acid}"
+        texts_now.append(GROUP_SEPARATOR.join([rule, asn_type, constraints]))
+    moved = keying.of_frame(
+        pl.DataFrame({"group": texts_now}, schema={"group": pl.Utf8})
+    ).with_columns(carried["group_key"].alias("old"))
+    if moved.height:
+        connection.execute(
+            g.update()
+            .where(g.c.group_key == sa.bindparam("old"))
+            .values(group_key=sa.bindparam("new")),
+            [{"old": o, "new": k} for o, k in zip(moved["old"], moved["key"], strict=True)],
+        )
+        connection.execute(
+            a.update()
+            .where(a.c.group_key == sa.bindparam("old"))
+            .values(group_key=sa.bindparam("new"), group_text=sa.bindparam("text")),
+            [
+                {"old": o, "new": k, "text": x}
+                for o, k, x in zip(moved["old"], moved["key"], moved["group"], strict=True)
+            ],
+        )
+    left = per_group.filter(pl.col("group_text").is_null() | (pl.col("stems").list.len() != 1))
+    return set(left["file_id"].explode().drop_nulls().to_list())
+
+
 UPDATES = (
     RuleUpdate(
         what="WFI_SPECTRAL is a science type (Level 2 spec and FOV associations)",
@@ -138,6 +248,14 @@ UPDATES = (
         undo=_without_fixed_targets,
         rows=sa.false,
         rewrite=_retarget,
+    ),
+    # each stored FOV is re-keyed in place (names kept); a FOV of two exposures that
+    # old names numbered alike is split by the reconcile
+    RuleUpdate(
+        what="a FOV association holds one exposure file's detector files (exposure_stem)",
+        undo=_fov_without_exposure_stem,
+        rows=sa.false,
+        rekey=_rekey_fov_groups,
     ),
 )
 
@@ -163,6 +281,16 @@ def rewrite(
         if update.rewrite is not None:
             changed += update.rewrite(connection, rules, run_id)
     return changed
+
+
+def rekey(connection: Connection, updates: Sequence[RuleUpdate], rules: Sequence[Rule]) -> set[int]:
+    """Apply the updates' re-keyings of stored groups, before the run's reconcile: the
+    ids of the files whose groups are left to it."""
+    again: set[int] = set()
+    for update in updates:
+        if update.rekey is not None:
+            again |= update.rekey(connection, rules)
+    return again
 
 
 def concerned_files(connection, updates: Sequence[RuleUpdate]) -> set[int]:

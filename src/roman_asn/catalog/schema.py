@@ -114,6 +114,7 @@ associations = Table(
     Column("retired_run", Integer, ForeignKey("runs.run_id")),
     Column("retired_reason", Text),
     Index("ix_associations_skycell", "skycell"),
+    Index("ix_associations_product", "product_name"),  # products of one name: -N
     # partial: only retirements are looked up by run, and a full index on a mostly-null
     # column would tempt the planner for "retired_run IS NULL"
     Index(

@@ -25,7 +25,7 @@ TABLES = (
     "settings",
 )
 FROZEN_TABLES = ("versions",)  # 0007 added columns: frozen below
-LATER_INDEXES = {"ix_associations_retired"}  # 0003
+LATER_INDEXES = {"ix_associations_retired", "ix_associations_product"}  # 0003, 0008
 KEY_COLUMNS = ("groups", "associations")  # group_key was String(40) until 0004
 DROPPED_INDEXES = {"ix_member_stems_asn": ("member_stems", "asn_pk")}  # 0005
 DROPPED_TABLES = ("group_rows",)  # 0006: frozen below
