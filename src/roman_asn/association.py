@@ -201,13 +201,40 @@ class _DuplicateKey(ValueError):
     pass
 
 
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
+def refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)  # in C; the loop below runs only when a key repeats
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return out
+
+
+# No association is nested more than a few levels (products, members, a sky cell's
+# WCS); JSON Python can parse may be nested ~1000 deep, and code handling the parsed
+# value (writing it with an indent, quoting it in a message) recursed out of its stack
+# on a value nested 900 deep in a key romancal ignores.
+MAX_NESTING = 100
+
+
+def nested_too_deeply(data: Any, text: str) -> bool:
+    """Whether ``data`` (parsed from ``text``) holds lists or objects more than
+    :data:`MAX_NESTING` levels deep. Text with fewer brackets cannot: then nothing is
+    walked (a folder of 100k small files pays two ``str.count`` a file)."""
+    if not isinstance(data, (dict, list)) or text.count("[") + text.count("{") <= MAX_NESTING:
+        return False
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth >= MAX_NESTING:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def parse_json(text: str, label: str) -> Any:
@@ -215,7 +242,7 @@ def parse_json(text: str, label: str) -> Any:
     syntax (with line and column), a key given twice in one object (JSON leaves it to
     the reader which one counts), integers too long to convert, nesting too deep."""
     try:
-        return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+        data = json.loads(text, object_pairs_hook=refuse_duplicate_keys)
     except json.JSONDecodeError as error:
         raise AssociationError(
             f"not valid JSON: {error.msg} (column {error.colno})", path=label, line=error.lineno
@@ -231,6 +258,12 @@ def parse_json(text: str, label: str) -> Any:
         if "digits" in reason:
             reason = "an integer with more digits than any association value has"
         raise AssociationError(f"not valid JSON: {reason}", path=label) from None
+    if nested_too_deeply(data, text):
+        raise AssociationError(
+            f"nested too deeply: lists or objects more than {MAX_NESTING} levels deep",
+            path=label,
+        )
+    return data
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

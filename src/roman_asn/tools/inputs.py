@@ -25,7 +25,12 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from roman_asn.association import load_asn, read_file_bytes
+from roman_asn.association import (
+    load_asn,
+    nested_too_deeply,
+    read_file_bytes,
+    refuse_duplicate_keys,
+)
 from roman_asn.errors import AssociationError, RomanAsnError
 from roman_asn.validate import structural_problems
 
@@ -109,8 +114,10 @@ def read_association_dict(path: str) -> dict[str, Any]:
     one-line error naming the file is the one every command gives.
     """
     try:
-        data = json.loads(read_file_bytes(path).decode("utf-8"))
-        if not structural_problems(data, path):
+        text = read_file_bytes(path).decode("utf-8")
+        # duplicate keys and deep nesting as load_asn refuses them
+        data = json.loads(text, object_pairs_hook=refuse_duplicate_keys)
+        if not nested_too_deeply(data, text) and not structural_problems(data, path):
             return data
     except (AssociationError, ValueError, RecursionError):
         pass
