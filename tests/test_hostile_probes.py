@@ -233,3 +233,30 @@ def test_many_deeply_dotted_keys_are_refused_before_parsing():
     with pytest.raises(RulesError, match="too many dots in all") as caught:
         parse_rules(text, "r.toml")
     assert time.perf_counter() - start < 1 and "line 2" in str(caught.value)
+
+
+def test_a_huge_candidate_cell_is_refused_before_python_parses_it(tmp_path):
+    """ast.literal_eval held ~500 bytes a character: one 2 MB cell took 1 GB and 25 s."""
+    path = tmp_path / "pool.csv"
+    cell = "[" + ",".join(["1"] * 1_000_000) + "]"
+    path.write_text(f"FILENAME|PROGRAM|ASN_CANDIDATE\na|1|[('o001', 'observation')]\nb|1|{cell}\n")
+    start = time.perf_counter()
+    with pytest.raises(PoolError, match="at most 65,536") as caught:
+        read_pool(path)
+    assert time.perf_counter() - start < 5
+    message = str(caught.value)
+    assert "line 3" in message and "candidates" in message and len(message) < 300
+    listed = ", ".join(["('o001', 'observation')"] * 2000)  # 50 kB: still read
+    path.write_text(f"FILENAME|PROGRAM|ASN_CANDIDATE\na|1|[{listed}]\n")
+    assert len(read_pool(path)) == 1
+
+
+@pytest.mark.parametrize("spec", ["#" + "9" * 5000, "#" + "0" * 5000 + "1"])
+def test_explain_row_numbers_beyond_int_limits_are_one_line(spec, capsys):
+    pool = Path(__file__).parents[1] / "src" / "roman_asn" / "data" / "demo_pool.csv"
+    code = main(["explain", "--no-skycells", str(pool), spec])
+    err = capsys.readouterr().err
+    if spec.endswith("1"):
+        assert code == 0, err  # #000...01 is row 1
+    else:
+        assert code == 2 and "is not in the pool" in err and len(err) < 300
