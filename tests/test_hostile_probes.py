@@ -260,3 +260,15 @@ def test_explain_row_numbers_beyond_int_limits_are_one_line(spec, capsys):
         assert code == 0, err  # #000...01 is row 1
     else:
         assert code == 2 and "is not in the pool" in err and len(err) < 300
+
+
+def test_a_pool_header_of_many_or_huge_names_is_listed_cut(tmp_path):
+    path = tmp_path / "pool.csv"
+    path.write_text("|".join(f"c{i}" for i in range(50_000)) + "\n" + "|".join("1" * 50_000) + "\n")
+    with pytest.raises(PoolError, match="missing required column") as caught:
+        read_pool(path)
+    assert "c19 and 49,980 more" in str(caught.value) and len(str(caught.value)) < 400
+    path.write_text(f"filename|{'x' * 100_000}|{'X' * 100_000}\na|1|2\n")
+    with pytest.raises(PoolError, match="both mean") as caught:
+        read_pool(path)
+    assert len(str(caught.value)) < 400

@@ -298,13 +298,15 @@ def normalize(frame: pl.DataFrame, *, path: str | None, fmt: str, lines: np.ndar
         target = canonical_name(name)
         if target in meant_by:
             other = meant_by[target]
-            raise PoolError(f"columns {other!r} and {name!r} both mean {target!r}", path=label)
+            raise PoolError(
+                f"columns {shown(other)} and {shown(name)} both mean {shown(target)}", path=label
+            )
         renamed[name] = meant_by[target] = target
     frame = frame.drop(ROW_COLUMN, strict=False).rename(renamed)
     for required in REQUIRED_COLUMNS:
         if required not in frame.columns:
             raise PoolError(
-                f"missing required column (found: {', '.join(frame.columns) or 'none'})",
+                f"missing required column (found: {_some_names(frame.columns)})",
                 path=label,
                 column=required,
             )
@@ -326,6 +328,14 @@ def normalize(frame: pl.DataFrame, *, path: str | None, fmt: str, lines: np.ndar
     rest = [c for c in frame.columns if c not in ordered and c != ROW_COLUMN]
     pool.table = frame.select([*ordered, *rest, ROW_COLUMN])
     return pool
+
+
+def _some_names(names: list[str], most: int = 20) -> str:
+    """The first ``most`` of ``names`` for a message, each cut as :func:`shown` cuts it:
+    a header of 200k columns (or one of 5 MB) stays one readable line."""
+    listed = ", ".join(name if len(name) <= 80 else shown(name) for name in names[:most])
+    more = f" and {len(names) - most:,} more" if len(names) > most else ""
+    return (listed + more) or "none"
 
 
 def _missing_to_null(column: pl.Series, padded: bool) -> pl.Series | None:
