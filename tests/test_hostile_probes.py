@@ -272,3 +272,23 @@ def test_a_pool_header_of_many_or_huge_names_is_listed_cut(tmp_path):
     with pytest.raises(PoolError, match="both mean") as caught:
         read_pool(path)
     assert len(str(caught.value)) < 400
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda a: a["products"][0]["members"][0].update(expname="C:/a:b_cal.asdf"),
+        lambda a: a.update(note={"a": {"b": 1}}),
+        lambda a: a.update(skycell_wcs_info={"name": "x", "nested": {"k": 1}}),
+    ],
+)
+def test_the_folder_tools_find_a_repeated_key_whatever_else_holds_colons(tmp_path, edit):
+    """The fast path counts colons against keys; colons in strings or in objects it does
+    not count send it to the slower check, which must still find the repeat."""
+    asn = json.loads(json.dumps(ASN))
+    edit(asn)
+    ok = write_asn(tmp_path / "ok_asn.json", asn)
+    assert read_association_dict(str(ok)) == asn
+    text = json.dumps(asn).replace('"asn_rule": ', '"asn_rule": "x", "asn_rule": ', 1)
+    with pytest.raises(AssociationError, match="appears twice"):
+        read_association_dict(str(write_asn(tmp_path / "dup_asn.json", text)))
