@@ -292,3 +292,22 @@ def test_the_folder_tools_find_a_repeated_key_whatever_else_holds_colons(tmp_pat
     text = json.dumps(asn).replace('"asn_rule": ', '"asn_rule": "x", "asn_rule": ', 1)
     with pytest.raises(AssociationError, match="appears twice"):
         read_association_dict(str(write_asn(tmp_path / "dup_asn.json", text)))
+
+
+@pytest.mark.parametrize(
+    "number, what",
+    [
+        ("NaN", "NaN is no JSON number"),
+        ("-Infinity", "-Infinity is no JSON number"),
+        ("1e999", "beyond the range of a number"),
+    ],
+)
+def test_numbers_json_has_not_are_refused(tmp_path, number, what):
+    """validate said 'ok' to a sky cell centred on NaN (NaN passes every range)."""
+    wcs = Path(__file__).parent / "data" / "L3_mosaic_wcs_info_asn.json"
+    text = re.sub(r'"ra_center": [^,]+', f'"ra_center": {number}', wcs.read_text())
+    path = write_asn(tmp_path / "nan_asn.json", text)
+    assert what in validate_file(path)[0].message
+    for read in (load_asn, lambda p: read_association_dict(str(p))):
+        with pytest.raises(AssociationError, match=what):
+            read(path)

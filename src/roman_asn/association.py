@@ -5,6 +5,7 @@ write the current one (romancal key order, 4-space indent).
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from roman_asn._version import __version__
 from roman_asn.atomic import atomic_write_text
-from roman_asn.errors import AssociationError, first_line
+from roman_asn.errors import AssociationError, first_line, shown
 from roman_asn.regular_files import NOT_REGULAR, read_regular
 
 NO_DEGRADED = "No known degraded exposures in association."
@@ -212,6 +213,23 @@ def refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def refuse_constant(name: str) -> float:
+    """``parse_constant`` of json.loads: NaN and Infinity are no JSON (Python alone
+    reads them), and the schema's ranges let NaN through (NaN < 0 is False)."""
+    raise ValueError(f"{name} is no JSON number")
+
+
+def finite_float(text: str) -> float:
+    """``parse_float`` of json.loads: 1e999 is read as infinity, no value at all."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{shown(text)} is beyond the range of a number")
+    return value
+
+
+JSON_NUMBERS = {"parse_constant": refuse_constant, "parse_float": finite_float}
+
+
 # No association is nested more than a few levels (products, members, a sky cell's
 # WCS); JSON Python can parse may be nested ~1000 deep, and code handling the parsed
 # value (writing it with an indent, quoting it in a message) recursed out of its stack
@@ -242,7 +260,7 @@ def parse_json(text: str, label: str) -> Any:
     syntax (with line and column), a key given twice in one object (JSON leaves it to
     the reader which one counts), integers too long to convert, nesting too deep."""
     try:
-        data = json.loads(text, object_pairs_hook=refuse_duplicate_keys)
+        data = json.loads(text, object_pairs_hook=refuse_duplicate_keys, **JSON_NUMBERS)
     except json.JSONDecodeError as error:
         raise AssociationError(
             f"not valid JSON: {error.msg} (column {error.colno})", path=label, line=error.lineno

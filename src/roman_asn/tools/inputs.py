@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from roman_asn.association import (
+    JSON_NUMBERS,
     load_asn,
     nested_too_deeply,
     read_file_bytes,
@@ -115,11 +116,11 @@ def read_association_dict(path: str) -> dict[str, Any]:
     """
     try:
         text = read_file_bytes(path).decode("utf-8")
-        data = json.loads(text)
+        data = json.loads(text, **JSON_NUMBERS)
         if not structural_problems(data, path):
             # duplicate keys and deep nesting as load_asn refuses them
             if not _colons_are_keys(data, text):
-                data = json.loads(text, object_pairs_hook=refuse_duplicate_keys)
+                data = json.loads(text, object_pairs_hook=refuse_duplicate_keys, **JSON_NUMBERS)
             if not nested_too_deeply(data, text):
                 return data
     except (AssociationError, ValueError, RecursionError):
