@@ -311,3 +311,13 @@ def test_numbers_json_has_not_are_refused(tmp_path, number, what):
     for read in (load_asn, lambda p: read_association_dict(str(p))):
         with pytest.raises(AssociationError, match=what):
             read(path)
+
+
+@pytest.mark.parametrize("program", [{"a": 1}, [1], 1.5, True])
+def test_a_program_of_the_wrong_type_is_refused_not_rewritten_as_text(tmp_path, program):
+    """edit wrote a program {'a': 1} back as the text "{'a': 1}", schema-valid."""
+    path = write_asn(tmp_path / "a_asn.json", dict(ASN, program=program))
+    out = tmp_path / "out_asn.json"
+    assert main(["edit", "add", str(path), "zz_cal.asdf", "-o", str(out)]) == 2
+    assert not out.exists()
+    assert load_asn(write_asn(tmp_path / "b_asn.json", dict(ASN, program=7))).program == "7"

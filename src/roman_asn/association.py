@@ -165,8 +165,9 @@ class Association:
         known = set(TOP_LEVEL_KEYS)
         kwargs: dict[str, Any] = {k: data[k] for k in TOP_LEVEL_KEYS if k in data}
         kwargs["products"] = [Product.from_dict(p) for p in data.get("products", [])]
-        if "program" in kwargs and kwargs["program"] is not None:
-            kwargs["program"] = str(kwargs["program"])
+        program = kwargs.get("program")
+        if isinstance(program, int) and not isinstance(program, bool):  # earlier writers
+            kwargs["program"] = str(program)  # anything else stays, for the schema to refuse
         kwargs["extra"] = {k: v for k, v in data.items() if k not in known}
         return cls(**kwargs)
 
