@@ -321,3 +321,28 @@ def test_a_program_of_the_wrong_type_is_refused_not_rewritten_as_text(tmp_path, 
     assert main(["edit", "add", str(path), "zz_cal.asdf", "-o", str(out)]) == 2
     assert not out.exists()
     assert load_asn(write_asn(tmp_path / "b_asn.json", dict(ASN, program=7))).program == "7"
+
+
+def test_a_parquet_file_of_one_repeated_row_is_refused_before_it_is_read(tmp_path):
+    """20M rows of one value fit in 300 kB and took 4 GB and 14 s to read (and
+    generate --chunked 7 GB); a real pool holds well under a value a byte."""
+    import polars as pl
+
+    from roman_asn.pool.batches import read_batches
+    from roman_asn.pool.subset import PoolRows
+
+    n = 4_000_000  # 12M values, above the floor of any file
+    bomb = tmp_path / "bomb.parquet"
+    pl.select(
+        filename=pl.repeat("r0000101001001001001_0001_wfi01_cal.asdf", n),
+        program=pl.repeat(1, n),
+        exp_type=pl.repeat("WFI_IMAGE", n),
+    ).write_parquet(bomb)
+    assert bomb.stat().st_size < 200_000
+    for read in (read_pool, lambda p: next(read_batches(p)), PoolRows.open):
+        with pytest.raises(PoolError, match="4,000,000 rows x 3 columns") as caught:
+            read(bomb)
+        assert str(bomb) in str(caught.value)
+    small = tmp_path / "small.parquet"
+    pl.select(filename=pl.repeat("a", 1000), program=pl.repeat(1, 1000)).write_parquet(small)
+    assert len(read_pool(small)) == 1000  # 2,000 values in a few hundred bytes: under the floor

@@ -21,7 +21,14 @@ import polars as pl
 
 from roman_asn.errors import PoolError, RomanAsnError, first_line, shown
 from roman_asn.pool.columns import ROW_COLUMN, canonical_name
-from roman_asn.pool.reader import MISSING_TEXT, Pool, normalize, open_source, read_pool
+from roman_asn.pool.reader import (
+    MISSING_TEXT,
+    Pool,
+    normalize,
+    open_source,
+    read_pool,
+    refuse_parquet_bomb,
+)
 
 _INDEX = "__subset_row"
 # a row filter made from a column getter (canonical name -> expression or None)
@@ -52,6 +59,7 @@ class PoolRows:
         if kind.name != "parquet" or source.path is None or not source.head.startswith(b"PAR1"):
             return cls.of_pool(kind.read(source))
         label = source.label
+        refuse_parquet_bomb(source)  # the rows of one program could be all 20M of them
         try:
             schema = dict(pl.read_parquet_schema(source.path))
             height = pl.scan_parquet(source.path).select(pl.len()).collect().item()
