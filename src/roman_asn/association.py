@@ -5,6 +5,7 @@ write the current one (romancal key order, 4-space indent).
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from roman_asn._version import __version__
 from roman_asn.atomic import atomic_write_text
-from roman_asn.errors import AssociationError, first_line
+from roman_asn.errors import AssociationError, first_line, shown
 from roman_asn.regular_files import NOT_REGULAR, read_regular
 
 NO_DEGRADED = "No known degraded exposures in association."
@@ -164,8 +165,9 @@ class Association:
         known = set(TOP_LEVEL_KEYS)
         kwargs: dict[str, Any] = {k: data[k] for k in TOP_LEVEL_KEYS if k in data}
         kwargs["products"] = [Product.from_dict(p) for p in data.get("products", [])]
-        if "program" in kwargs and kwargs["program"] is not None:
-            kwargs["program"] = str(kwargs["program"])
+        program = kwargs.get("program")
+        if isinstance(program, int) and not isinstance(program, bool):  # earlier writers
+            kwargs["program"] = str(program)  # anything else stays, for the schema to refuse
         kwargs["extra"] = {k: v for k, v in data.items() if k not in known}
         return cls(**kwargs)
 
@@ -201,13 +203,57 @@ class _DuplicateKey(ValueError):
     pass
 
 
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
+def refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)  # in C; the loop below runs only when a key repeats
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return out
+
+
+def refuse_constant(name: str) -> float:
+    """``parse_constant`` of json.loads: NaN and Infinity are no JSON (Python alone
+    reads them), and the schema's ranges let NaN through (NaN < 0 is False)."""
+    raise ValueError(f"{name} is no JSON number")
+
+
+def finite_float(text: str) -> float:
+    """``parse_float`` of json.loads: 1e999 is read as infinity, no value at all."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{shown(text)} is beyond the range of a number")
+    return value
+
+
+JSON_NUMBERS = {"parse_constant": refuse_constant, "parse_float": finite_float}
+
+
+# No association is nested more than a few levels (products, members, a sky cell's
+# WCS); JSON Python can parse may be nested ~1000 deep, and code handling the parsed
+# value (writing it with an indent, quoting it in a message) recursed out of its stack
+# on a value nested 900 deep in a key romancal ignores.
+MAX_NESTING = 100
+
+
+def nested_too_deeply(data: Any, text: str) -> bool:
+    """Whether ``data`` (parsed from ``text``) holds lists or objects more than
+    :data:`MAX_NESTING` levels deep. Text with fewer brackets cannot: then nothing is
+    walked (a folder of 100k small files pays two ``str.count`` a file)."""
+    if not isinstance(data, (dict, list)) or text.count("[") + text.count("{") <= MAX_NESTING:
+        return False
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth >= MAX_NESTING:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def parse_json(text: str, label: str) -> Any:
@@ -215,7 +261,7 @@ def parse_json(text: str, label: str) -> Any:
     syntax (with line and column), a key given twice in one object (JSON leaves it to
     the reader which one counts), integers too long to convert, nesting too deep."""
     try:
-        return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+        data = json.loads(text, object_pairs_hook=refuse_duplicate_keys, **JSON_NUMBERS)
     except json.JSONDecodeError as error:
         raise AssociationError(
             f"not valid JSON: {error.msg} (column {error.colno})", path=label, line=error.lineno
@@ -231,6 +277,12 @@ def parse_json(text: str, label: str) -> Any:
         if "digits" in reason:
             reason = "an integer with more digits than any association value has"
         raise AssociationError(f"not valid JSON: {reason}", path=label) from None
+    if nested_too_deeply(data, text):
+        raise AssociationError(
+            f"nested too deeply: lists or objects more than {MAX_NESTING} levels deep",
+            path=label,
+        )
+    return data
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 import jsonschema
 
-from roman_asn.errors import AssociationError, Problem
+from roman_asn.errors import AssociationError, Problem, shown
 from roman_asn.generator.naming import MAX_NAME_BYTES, MAX_PRODUCT_NAME_BYTES
 
 
@@ -32,13 +32,27 @@ def _json_path(parts: Any) -> str:
     return out
 
 
+MESSAGE_VALUE_LIMIT = 80
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
+    """One readable line: a value quoted in it is cut as :func:`shown` cuts it (a 20 MB
+    expname, or a list of 10,000 strings where one string belongs, would otherwise be
+    quoted whole)."""
+    message = _describe_whole(error)
+    quoted = repr(error.instance)
+    if len(quoted) > MESSAGE_VALUE_LIMIT and quoted in message:
+        message = message.replace(quoted, shown(error.instance, MESSAGE_VALUE_LIMIT))
+    return message
+
+
+def _describe_whole(error: jsonschema.ValidationError) -> str:
     if error.validator == "oneOf" and list(error.path) == ["skycell_wcs_info"]:
         best = [e for e in error.context if e.validator != "const"]
         if best and isinstance(error.instance, dict):
             inner = min(best, key=lambda e: len(list(e.path)))
             where = ".".join(str(p) for p in inner.path)
-            return f"{where + ': ' if where else ''}{inner.message}"
+            return f"{where + ': ' if where else ''}{_describe(inner)}"
         return "must be the string 'none' or the 12-key sky-cell WCS object"
     if error.validator == "pattern" and error.validator_value == "\\S":
         return "must not be empty or blank"

@@ -19,7 +19,13 @@ import polars as pl
 
 from roman_asn.errors import PoolError, first_line
 from roman_asn.pool.columns import ROW_COLUMN
-from roman_asn.pool.reader import BOM, PoolSource, normalize, open_source
+from roman_asn.pool.reader import (
+    BOM,
+    PoolSource,
+    normalize,
+    open_source,
+    refuse_parquet_bomb,
+)
 from roman_asn.pool.text_table import first_content_line, read_text_table
 
 BATCH_ROWS = 1_000_000  # Parquet rows normalized at a time
@@ -48,6 +54,7 @@ def parquet_batches(
 
     if not source.head.startswith(b"PAR1"):
         raise PoolError("not a Parquet file (no PAR1 magic bytes)", path=source.label)
+    refuse_parquet_bomb(source)  # batches bound memory a batch, not the time of 20M rows
     try:
         parquet = pq.ParquetFile(source.binary())
     except Exception as error:  # pyarrow raises many kinds

@@ -24,6 +24,11 @@ CANDIDATE_ID = r"^[A-Za-z0-9_\-]+$"  # ids and types: they become parts of file 
 _ID_PATTERN = re.compile(CANDIDATE_ID)
 
 
+# Python's parser, which reads a cell, holds some 500 bytes a character of a list: a
+# 2 MB cell took 1 GB and 25 s. Rows belong to a few candidates (25 characters each).
+MAX_CELL_CHARACTERS = 1 << 16
+
+
 class CandidateSyntaxError(ValueError):
     pass
 
@@ -35,6 +40,11 @@ def parse_candidates(cell: str | None) -> list[Candidate]:
     text = cell.strip()
     if text in ("", "NULL", "[]"):
         return []
+    if len(text) > MAX_CELL_CHARACTERS:
+        raise CandidateSyntaxError(
+            f"candidate cell of {len(text):,} characters (at most {MAX_CELL_CHARACTERS:,}): "
+            f"no row belongs to that many candidates: {shown(cell)}"
+        )
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):

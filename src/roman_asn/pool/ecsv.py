@@ -79,6 +79,12 @@ def _header(raw: bytes, path: str) -> tuple[dict, int]:
             raise PoolError(f"ECSV header: datatype entry {number} has no column name", path=path)
         if name in names:
             raise PoolError(f"ECSV header: column {name!r} appears twice", path=path)
+        datatype = column.get("datatype")  # looked up in a table: a list there is no type
+        if datatype is not None and not isinstance(datatype, str):
+            raise PoolError(
+                f"ECSV header: column {shown(name)}: datatype must be text, not {shown(datatype)}",
+                path=path,
+            )
         names.append(name)
     delimiter = header.get("delimiter", " ")
     if delimiter not in DELIMITERS:

@@ -155,8 +155,11 @@ def open_source(path: str | os.PathLike[str]) -> PoolSource:
         if stat.S_ISREG(info.st_mode):
             with path.open("rb") as handle:
                 return PoolSource(label, path, _strip_bom(handle.read(HEAD_BYTES)))
-        with path.open("rb") as handle:  # a pipe or device: it can be read only once
-            raw = _read_stream(handle, label)
+        if stat.S_ISFIFO(info.st_mode):
+            raw = _read_named_pipe(path, label)
+        else:
+            with path.open("rb") as handle:  # a device: it can be read only once
+                raw = _read_stream(handle, label)
     except FileNotFoundError:
         raise PoolError("no such file", path=label) from None
     except OSError as error:
@@ -164,16 +167,66 @@ def open_source(path: str | os.PathLike[str]) -> PoolSource:
     return PoolSource(label, None, _strip_bom(raw[:HEAD_BYTES]), raw)
 
 
-def _read_stream(handle, label: str) -> bytes:
-    """All of a pipe or device, unless its start already shows it is no pool: neither a
-    text pool nor a Parquet file (after PAR1) starts with NUL bytes, and a stream such
-    as /dev/zero never ends."""
+# Seconds a named pipe may wait for a program to open it for writing (a pool made by
+# `mkfifo p; make_pool > p &` races the reader); opening one nobody writes to waited
+# forever. A pipe whose writer is there (<(command), `cmd | roman-asn generate -`) is
+# waited for as long as it takes, as any reader would.
+PIPE_WRITER_WAIT = 10.0
+
+
+def _read_named_pipe(path: Path, label: str) -> bytes:
+    """All of a FIFO: opened without blocking, then waited on only while a writer
+    exists or for :data:`PIPE_WRITER_WAIT` seconds for one to come."""
+    import select
+    import time
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        deadline = time.monotonic() + PIPE_WRITER_WAIT
+        start, came = b"", False
+        while True:
+            try:
+                start = os.read(fd, HEAD_BYTES)
+            except BlockingIOError:
+                break  # a writer holds the pipe and has written nothing yet
+            if start or came:  # data, or a writer came and went without writing
+                break
+            left = deadline - time.monotonic()  # b"": no writer (yet)
+            if left <= 0:
+                raise PoolError(
+                    f"a named pipe no program opened for writing within {PIPE_WRITER_WAIT:g} s",
+                    path=label,
+                )
+            came = bool(poller.poll(left * 1000))
+        os.set_blocking(fd, True)
+        return _read_stream(handle, label, start)
+
+
+def _read_stream(handle, label: str, start: bytes = b"") -> bytes:
+    """All of a pipe or device (after the ``start`` already read from it), unless its
+    start already shows it is no pool: neither a text pool nor a Parquet file (after
+    PAR1) starts with NUL bytes, and a stream such as /dev/zero never ends."""
     from roman_asn.pool.text_table import check_text
 
-    head = handle.read(HEAD_BYTES)
+    head = start + _read_up_to(handle, HEAD_BYTES - len(start))
     if not head.startswith(b"PAR1") and b"\x00" in head:
         check_text(head, label)  # raises, naming the line and byte
-    return head + handle.read()
+    return head + _read_up_to(handle, -1)
+
+
+def _read_up_to(handle, size: int) -> bytes:
+    """``size`` bytes of ``handle`` (all when negative), fewer only at its end: an
+    unbuffered pipe's ``read`` returns what one write put there."""
+    chunks, got = [], 0
+    while size < 0 or got < size:
+        chunk = handle.read(1 << 20 if size < 0 else size - got)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
 def _strip_bom(head: bytes) -> bytes:
@@ -190,9 +243,36 @@ def read_pool(path: str | os.PathLike[str], fmt: str | None = None) -> Pool:
     return kind.read(source)
 
 
+# A Parquet file stores a column of one repeated value in a few bytes: a 300 kB file of
+# 20M rows took 4 GB and 14 s to read. A real pool has distinct file names and
+# footprints, at least a byte a row; the cells of a file (rows x columns, from its
+# footer) may be this many a byte of it, and this many in any file.
+CELLS_PER_BYTE = 64
+MIN_CELLS = 10_000_000
+
+
+def refuse_parquet_bomb(source: PoolSource) -> None:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(source.binary())
+    except Exception:  # pyarrow raises many kinds; the reader below says what is wrong
+        return
+    size = source.path.stat().st_size if source.path is not None else len(source.raw)
+    cells = meta.num_rows * meta.num_columns
+    if cells > max(MIN_CELLS, CELLS_PER_BYTE * size):
+        raise PoolError(
+            f"{meta.num_rows:,} rows x {meta.num_columns:,} columns in {size:,} bytes: more "
+            f"than {CELLS_PER_BYTE} values a byte, which no pool of distinct files has "
+            "(a file that would fill memory when read, not a pool)",
+            path=source.label,
+        )
+
+
 def read_parquet_source(source: PoolSource) -> Pool:
     if not source.head.startswith(b"PAR1"):
         raise PoolError("not a Parquet file (no PAR1 magic bytes)", path=source.label)
+    refuse_parquet_bomb(source)
     try:
         frame = pl.read_parquet(source.binary())
     except Exception as error:  # pyarrow/polars raise many kinds
@@ -245,13 +325,15 @@ def normalize(frame: pl.DataFrame, *, path: str | None, fmt: str, lines: np.ndar
         target = canonical_name(name)
         if target in meant_by:
             other = meant_by[target]
-            raise PoolError(f"columns {other!r} and {name!r} both mean {target!r}", path=label)
+            raise PoolError(
+                f"columns {shown(other)} and {shown(name)} both mean {shown(target)}", path=label
+            )
         renamed[name] = meant_by[target] = target
     frame = frame.drop(ROW_COLUMN, strict=False).rename(renamed)
     for required in REQUIRED_COLUMNS:
         if required not in frame.columns:
             raise PoolError(
-                f"missing required column (found: {', '.join(frame.columns) or 'none'})",
+                f"missing required column (found: {_some_names(frame.columns)})",
                 path=label,
                 column=required,
             )
@@ -273,6 +355,14 @@ def normalize(frame: pl.DataFrame, *, path: str | None, fmt: str, lines: np.ndar
     rest = [c for c in frame.columns if c not in ordered and c != ROW_COLUMN]
     pool.table = frame.select([*ordered, *rest, ROW_COLUMN])
     return pool
+
+
+def _some_names(names: list[str], most: int = 20) -> str:
+    """The first ``most`` of ``names`` for a message, each cut as :func:`shown` cuts it:
+    a header of 200k columns (or one of 5 MB) stays one readable line."""
+    listed = ", ".join(name if len(name) <= 80 else shown(name) for name in names[:most])
+    more = f" and {len(names) - most:,} more" if len(names) > most else ""
+    return (listed + more) or "none"
 
 
 def _missing_to_null(column: pl.Series, padded: bool) -> pl.Series | None:

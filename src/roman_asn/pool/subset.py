@@ -19,9 +19,16 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from roman_asn.errors import PoolError, RomanAsnError, first_line
+from roman_asn.errors import PoolError, RomanAsnError, first_line, shown
 from roman_asn.pool.columns import ROW_COLUMN, canonical_name
-from roman_asn.pool.reader import MISSING_TEXT, Pool, normalize, open_source, read_pool
+from roman_asn.pool.reader import (
+    MISSING_TEXT,
+    Pool,
+    normalize,
+    open_source,
+    read_pool,
+    refuse_parquet_bomb,
+)
 
 _INDEX = "__subset_row"
 # a row filter made from a column getter (canonical name -> expression or None)
@@ -52,6 +59,7 @@ class PoolRows:
         if kind.name != "parquet" or source.path is None or not source.head.startswith(b"PAR1"):
             return cls.of_pool(kind.read(source))
         label = source.label
+        refuse_parquet_bomb(source)  # the rows of one program could be all 20M of them
         try:
             schema = dict(pl.read_parquet_schema(source.path))
             height = pl.scan_parquet(source.path).select(pl.len()).collect().item()
@@ -75,13 +83,16 @@ class PoolRows:
             digits = text[1:]
             # ASCII digits only: int() also reads '٣' and ' 3', '+3', '3_0' as numbers
             if not (digits.isascii() and digits.isdigit()):
-                raise RomanAsnError(f"row {spec!r}: expected #N with N a row number")
-            number = int(digits)
+                raise RomanAsnError(f"row {shown(spec)}: expected #N with N a row number")
+            # int() refuses more than 4300 digits, leading zeros too (it was a traceback)
+            significant = digits.lstrip("0") or "0"
+            number = int(significant) if len(significant) <= 1000 else None
             if self.height == 0:
-                raise RomanAsnError(f"row {spec!r}: the pool has no rows", path=self.path)
-            if not 0 <= number < self.height:
+                raise RomanAsnError(f"row {shown(spec)}: the pool has no rows", path=self.path)
+            if number is None or not 0 <= number < self.height:
                 raise RomanAsnError(
-                    f"row #{number} is not in the pool (rows #0..#{self.height - 1})",
+                    f"row {f'#{number}' if number is not None else shown(spec)} is not in "
+                    f"the pool (rows #0..#{self.height - 1})",
                     path=self.path,
                 )
             return [number]
@@ -94,7 +105,7 @@ class PoolRows:
             scan = self._scan().filter(pl.col(self._columns["filename"]).cast(pl.Utf8) == text)
             rows = scan.select(_INDEX).collect()[_INDEX].to_list()
         if not rows:
-            raise RomanAsnError(f"no row has file name {text!r}", path=self.path)
+            raise RomanAsnError(f"no row has file name {shown(text)}", path=self.path)
         return rows
 
     def rows(self, rows: Collection[int], columns: Collection[str]) -> pl.DataFrame:

@@ -15,7 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from roman_asn.errors import RomanAsnError, first_line
+from roman_asn.errors import RomanAsnError, first_line, shown
 from roman_asn.generator.naming import TemplateError, template_fields
 from roman_asn.pool.columns import canonical_name
 from roman_asn.regular_files import read_regular
@@ -200,10 +200,22 @@ MAX_DOTS_A_LINE = 1000
 
 
 def parse_rules(text: str, label: str = "<rules>") -> list[Rule]:
+    cost = 0  # the time to read the dotted keys, in units of a dot squared
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.count(".") > MAX_DOTS_A_LINE:
+        dots = line.count(".")
+        if dots > MAX_DOTS_A_LINE:
             raise RulesError(
                 f"more than {MAX_DOTS_A_LINE} dots on one line: a key nested that deep is no rule",
+                path=label,
+                line=number,
+            )
+        # ... nor are many lines of 999 dots (each line as slow as its dots squared:
+        # 200 such lines took 5 s, 2000 would take a minute)
+        cost += dots * dots
+        if cost > MAX_DOTS_A_LINE * MAX_DOTS_A_LINE:
+            raise RulesError(
+                "too many dots in all (each line counted as its dots squared, at most "
+                f"{MAX_DOTS_A_LINE}**2 in all): keys nested that deep are no rules",
                 path=label,
                 line=number,
             )
@@ -230,6 +242,11 @@ def parse_rules(text: str, label: str = "<rules>") -> list[Rule]:
     rules = []
     seen: set[str] = set()
     for index, table in enumerate(tables):
+        if not isinstance(table, dict):  # rule = [1, 2]: a list, but not of tables
+            raise RulesError(
+                f"rule #{index + 1} is {type(table).__name__} {shown(table)}, not a [[rule]] table",
+                path=label,
+            )
         rule = _parse_rule(table, label, index)
         if rule.name in seen:
             raise RulesError(f"rule {rule.name!r} is defined twice", path=label)

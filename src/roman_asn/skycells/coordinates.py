@@ -12,6 +12,8 @@ import math
 import re
 import warnings
 
+from roman_asn.errors import shown
+
 _HOURS = re.compile(r"^[+-]?\d+(\.\d*)?\s*h", re.IGNORECASE)
 _DEGREE_UNIT = re.compile(r"[d°]", re.IGNORECASE)
 
@@ -28,7 +30,7 @@ def _angle(text: str, default_unit: str) -> float:
         pass
     else:
         if not math.isfinite(value):
-            raise ValueError(f"{text!r} is not a finite angle")
+            raise ValueError(f"{shown(text)} is not a finite angle")
         return value
     unit = u.hourangle if default_unit == "hour" else u.deg
     if _HOURS.match(cleaned):
@@ -46,10 +48,12 @@ def _angle(text: str, default_unit: str) -> float:
             return float(Angle(cleaned, unit=unit).to_value(u.deg))
     except (IllegalMinuteWarning, IllegalSecondWarning) as error:
         part = "minutes" if isinstance(error, IllegalMinuteWarning) else "seconds"
-        raise ValueError(f"{text!r}: {part} must be below 60") from None
-    except (ValueError, TypeError, u.UnitsError):
+        raise ValueError(f"{shown(text)}: {part} must be below 60") from None
+    except (ValueError, TypeError, ArithmeticError, u.UnitsError):
+        # ArithmeticError: astropy's parser makes a float of each integer part, and
+        # 1 followed by 400 zeros (h) overflowed out of it
         raise ValueError(
-            f"{text!r} is not an angle (degrees such as 266.42, or sexagesimal such as "
+            f"{shown(text)} is not an angle (degrees such as 266.42, or sexagesimal such as "
             "17:45:40 / 17h45m40s for RA, -29:00:28 / -29d00m28s for Dec)"
         ) from None
 
