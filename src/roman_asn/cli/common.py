@@ -57,17 +57,37 @@ def _unwinding_on_sigterm() -> Iterator[None]:
 
 
 def run_cli(group: click.Group, argv: list[str] | None = None) -> int:
-    """Run ``group`` as click does on the command line and return the exit status."""
+    """Run ``group`` as click does on the command line and return the exit status.
+
+    A run from the command line (``argv`` None) owns its process: once interrupted it
+    ignores Ctrl-C to the end, its teardown included. A call with ``argv`` (a caller's
+    process, tests) gives the caller its Ctrl-C handler back."""
+    import signal
+
+    handler = signal.getsignal(signal.SIGINT)
     try:
         with _unwinding_on_sigterm():
             group.main(args=argv, prog_name="roman-asn", standalone_mode=True)
+    except KeyboardInterrupt:  # outside a command's own handling (user_errors)
+        _ignore_further_interrupts()
+        err_console.print("Interrupted.")
+        return 130
     except SystemExit as stop:
         code = stop.code
         if code is None or isinstance(code, int):
             return code or 0
         err_console.print(f"error: {code}", markup=False, highlight=False)  # as sys.exit would
         return 1
+    finally:
+        if argv is not None and handler is not None and _in_main_thread():
+            signal.signal(signal.SIGINT, handler)
     return 0
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 @contextlib.contextmanager
@@ -80,6 +100,7 @@ def user_errors(debug: bool) -> Iterator[None]:
         err_console.print("Terminated.")
         raise click.exceptions.Exit(143) from None
     except KeyboardInterrupt:
+        _ignore_further_interrupts()
         err_console.print("Interrupted.")
         raise click.exceptions.Exit(130) from None
     except MemoryError as error:  # e.g. a synthetic pool of 10^11 exposures
@@ -94,6 +115,17 @@ def user_errors(debug: bool) -> Iterator[None]:
             where = os.fsdecode(error.filename)
             raise RomanAsnError(error.strerror, path=where) from error
         raise RomanAsnError(str(error)) from error
+
+
+def _ignore_further_interrupts() -> None:
+    """Once Ctrl-C is taken, a second one (pressed again, or reaching the process while
+    Dask workers and threads wind down) must not escape as a KeyboardInterrupt from
+    the teardown: the process would die of the signal (status -2) after saying
+    "Interrupted.", instead of exiting 130."""
+    import signal
+
+    if _in_main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def exit_with(code: int) -> None:

@@ -70,6 +70,9 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
             processes=True,
             host=LOOPBACK,
             dashboard_address=None,
+            # without a dashboard the scheduler still serves its HTTP routes, by default
+            # on port 8787 of every interface: a second run warned that it was taken
+            scheduler_kwargs={"dashboard": False, "dashboard_address": f"{LOOPBACK}:0"},
             # a worker's failure reaches the command through its task (KilledWorker, the
             # task's error); the cluster's own log of it, and of its teardown mid-task
             # when the command is stopped, was noise under the command's message
