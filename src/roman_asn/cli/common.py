@@ -69,8 +69,9 @@ def run_cli(group: click.Group, argv: list[str] | None = None) -> int:
         with _unwinding_on_sigterm():
             group.main(args=argv, prog_name="roman-asn", standalone_mode=True)
     except KeyboardInterrupt:  # outside a command's own handling (user_errors)
-        _ignore_further_interrupts()
-        err_console.print("Interrupted.")
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # else said already
+            _ignore_further_interrupts()
+            err_console.print("Interrupted.")
         return 130
     except SystemExit as stop:
         code = stop.code
