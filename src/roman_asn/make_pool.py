@@ -209,14 +209,6 @@ def _footprint_from_wcs(wcs: Any, data: Any) -> tuple[list[tuple[float, float]] 
     return [(float(r), float(d)) for r, d in zip(ra, dec, strict=True)], None
 
 
-def _corners_from_s_region(s_region: str | None) -> list[tuple[float, float]] | None:
-    """The four vertices of an S_REGION polygon (other polygons fill no corners)."""
-    polygon = parse_s_region(s_region) if isinstance(s_region, str) else None
-    if polygon is None or len(polygon[0]) != 4:
-        return None
-    return [(float(r), float(d)) for r, d in zip(*polygon, strict=True)]
-
-
 def _s_region_text(corners: list[tuple[float, float]]) -> str:
     return "POLYGON ICRS " + " ".join(f"{ra:.9f} {dec:.9f}" for ra, dec in corners)
 
@@ -293,11 +285,12 @@ def _row_from_tree(
 
     s_region = _clean(_lookup(meta, ("wcsinfo", "s_region")))
     corners, outline = _footprint_from_wcs(meta.get("wcs"), roman.get("data"))
+    polygon = parse_s_region(s_region) if isinstance(s_region, str) else None
     if outline is not None:
         s_region = outline
-    elif corners is None:
-        corners = _corners_from_s_region(s_region)
-    if corners is None and parse_s_region(s_region if isinstance(s_region, str) else None) is None:
+    elif corners is None and polygon is not None and len(polygon[0]) == 4:
+        corners = [(float(r), float(d)) for r, d in zip(*polygon, strict=True)]
+    if corners is None and polygon is None and outline is None:
         corners = _corners_from_wcsinfo(meta, row["detector"])  # no usable polygon either
     if corners is not None:
         for index, (ra, dec) in enumerate(corners, start=1):
@@ -333,7 +326,7 @@ def _corners_from_wcsinfo(
 def _point_wfi_cen(row: dict[str, Any], aperture: Any) -> None:
     """The pool's pointing is WFI_CEN's; a file's is its target aperture's."""
     pointing = (row["pointing_ra"], row["pointing_dec"], row["pointing_pa"])
-    if aperture is None or aperture == "WFI_CEN" or None in pointing:
+    if aperture is None or None in pointing:
         return
     try:
         converted = pointing_of_wfi_cen(*pointing, str(aperture).upper())

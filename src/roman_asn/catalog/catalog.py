@@ -329,8 +329,7 @@ class Catalog:
             for pool in read:
                 schema = merge_schemas(schema, pool.table.schema)
             self._set(connection, "schema", schema_text(schema))
-            again = rule_updates.rekey(connection, updates, rules)
-            again |= rule_updates.concerned_files(connection, updates)
+            again = rule_updates.files_to_reconcile(connection, updates, rules)
             touched = self._upsert(connection, delta, run_id, report) | again
             # the reconcile reads its rows back from the catalog (typed as stored): let the
             # pools and the delta go (a first load of millions of rows holds gigabytes)
@@ -389,8 +388,7 @@ class Catalog:
         names = sorted({Path(f).name for f in files})
         with writing(self.engine) as connection:
             digest, updates = self._check_rules(connection, rules)
-            again = rule_updates.rekey(connection, updates, rules)
-            again |= rule_updates.concerned_files(connection, updates)
+            again = rule_updates.files_to_reconcile(connection, updates, rules)
             options = self._options(connection, None)
             found = {}
             for chunk in batched(names):

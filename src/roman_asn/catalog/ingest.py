@@ -193,11 +193,9 @@ def files_of_groups(connection: Connection, keys: Iterable[str]) -> pl.DataFrame
         for chunk in batched(sorted(set(keys))):
             rule_of = {gid: int(key[:2]) for key, gid in _ids_of_keys(connection, chunk)}
             if rule_of:
-                groups, files = _owners_and_ids(
-                    _blocks_of(connection, t.group_files, sorted(rule_of))
-                )
-                rules = pl.Series(groups).replace_strict(rule_of, return_dtype=pl.Int64)
-                parts.append(pl.DataFrame({"rule": rules, "file_id": files}))
+                pairs = files_and_groups(connection, rule_of)
+                rules = pairs["group_id"].replace_strict(rule_of, return_dtype=pl.Int64)
+                parts.append(pl.DataFrame({"rule": rules, "file_id": pairs["file_id"]}))
     return pl.concat(parts).unique()
 
 
@@ -703,10 +701,15 @@ def _record(
         pairs = pairs.join(ids, on="group_key", how="left").select("group_id", "file_id")
         _join_groups(connection, pairs)
 
-    current_keys: set[str] = set()
+    current_keys: set[str] = set(current["key"].to_list()) if current is not None else set()
+    # the stored associations of these groups current no more: the run retires them
+    # (below), and a new product may take one of their names
+    gone = known.filter(
+        ~pl.col("key").is_in(pl.Series(sorted(current_keys), dtype=pl.Utf8).implode())
+        & pl.col("retired_run").is_null()
+    )
     if current is not None and current.height:
         current = content(current).join(known, on="key", how="left")
-        current_keys = set(current["key"].to_list())
         fresh = current.filter(pl.col("asn_pk").is_null())
         old = current.filter(
             pl.col("asn_pk").is_not_null()
@@ -729,11 +732,11 @@ def _record(
             recording.changes.changed += old["name"].to_list()
             versions.append(old)
         if fresh.height:
-            leaving = known.filter(
-                ~pl.col("key").is_in(pl.Series(sorted(current_keys), dtype=pl.Utf8).implode())
-            )["key"].to_list()
             fresh = _assign_names(
-                connection, fresh, {r.name: r.asn_file_name for r in recording.rules}, leaving
+                connection,
+                fresh,
+                {r.name: r.asn_file_name for r in recording.rules},
+                gone["key"].to_list(),
             )
             start = (
                 connection.execute(sa.select(sa.func.max(t.associations.c.asn_pk))).scalar() or 0
@@ -822,10 +825,6 @@ def _record(
     reasons: dict[str, str] = {}
     if dropped is not None and dropped.height:
         reasons = dict(zip(dropped["key"].to_list(), dropped["reason"].to_list(), strict=True))
-    gone = known.filter(
-        ~pl.col("key").is_in(pl.Series(sorted(current_keys), dtype=pl.Utf8).implode())
-        & pl.col("retired_run").is_null()
-    )
     if gone.height:
         retirements = [
             {"pk": pk, "v": version, "why": reasons.get(key) or "left without members"}

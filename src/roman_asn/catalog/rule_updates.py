@@ -283,14 +283,17 @@ def rewrite(
     return changed
 
 
-def rekey(connection: Connection, updates: Sequence[RuleUpdate], rules: Sequence[Rule]) -> set[int]:
-    """Apply the updates' re-keyings of stored groups, before the run's reconcile: the
-    ids of the files whose groups are left to it."""
+def files_to_reconcile(
+    connection: Connection, updates: Sequence[RuleUpdate], rules: Sequence[Rule]
+) -> set[int]:
+    """Apply the updates' re-keyings of stored groups (before the run's reconcile, which
+    must find the groups under their new keys), then the ids of the files the updates
+    leave to the reconcile: those of the groups not re-keyed and those they concern."""
     again: set[int] = set()
     for update in updates:
         if update.rekey is not None:
             again |= update.rekey(connection, rules)
-    return again
+    return again | concerned_files(connection, updates)
 
 
 def concerned_files(connection, updates: Sequence[RuleUpdate]) -> set[int]:

@@ -341,12 +341,11 @@ def pointing_of_wfi_cen(
     """
     from pysiaf.utils import rotations
 
-    apertures = wfi_layout()["apertures"]
-    v2, v3, y_angle = apertures[aperture]
-    if aperture == "WFI_CEN":
+    if aperture == "WFI_CEN":  # the usual case: no SIAF to read
         return ra, dec, pa_aperture
+    apertures = wfi_layout()["apertures"]
+    (attitude,) = attitude_matrices([ra], [dec], [pa_aperture], reference=apertures[aperture])
     v2_cen, v3_cen, y_angle_cen = apertures["WFI_CEN"]
-    attitude = rotations.attitude(v2, v3, ra, dec, pa_aperture - y_angle)
     ra_cen, dec_cen = rotations.pointing(attitude, v2_cen, v3_cen)
     pa_cen = rotations.posangle(attitude, v2_cen, v3_cen) + y_angle_cen
     return float(wrap_ra(ra_cen)), float(dec_cen), float(pa_cen % 360.0)
@@ -367,17 +366,24 @@ def _rotations(axis: int, angle_deg: NDArray) -> NDArray:
     return m
 
 
-def attitude_matrices(ra: NDArray, dec: NDArray, pa_aperture: NDArray) -> NDArray:
-    """Attitude matrices (n, 3, 3) putting WFI_CEN at (ra, dec) with aperture PA.
+def attitude_matrices(
+    ra: NDArray,
+    dec: NDArray,
+    pa_aperture: NDArray,
+    reference: tuple[float, float, float] | None = None,
+) -> NDArray:
+    """Attitude matrices (n, 3, 3) putting a reference point at (ra, dec) with aperture
+    PA: WFI_CEN's, else ``reference`` = (V2Ref, V3Ref arcsec, V3IdlYAngle).
 
     The batched form of ``pysiaf.utils.rotations.attitude`` (same rotations in the
     same order); the V3 position angle is the aperture's minus V3IdlYAngle.
     """
     lay = wfi_layout()
+    v2_ref, v3_ref, y_angle = reference or (lay["v2_ref"], lay["v3_ref"], lay["v3_idl_y_angle"])
     n = len(ra)
-    pa_v3 = np.asarray(pa_aperture, dtype=float) - lay["v3_idl_y_angle"]
-    mv2 = _rotations(3, np.full(n, -lay["v2_ref"] / 3600.0))
-    mv3 = _rotations(2, np.full(n, lay["v3_ref"] / 3600.0))
+    pa_v3 = np.asarray(pa_aperture, dtype=float) - y_angle
+    mv2 = _rotations(3, np.full(n, -v2_ref / 3600.0))
+    mv3 = _rotations(2, np.full(n, v3_ref / 3600.0))
     mra = _rotations(3, np.asarray(ra, dtype=float))
     mdec = _rotations(2, -np.asarray(dec, dtype=float))
     mpa = _rotations(1, -pa_v3)
@@ -400,16 +406,14 @@ def detector_footprint_from_wcsinfo(
     rotation (``v23tosky``) on the detector's SIAF corners: the footprint its WCS
     will have, without the distortion reference file.
     """
-    from pysiaf.utils import rotations
-
-    attitude = rotations.attitude(
-        wcsinfo["v2_ref"],
-        wcsinfo["v3_ref"],
-        wcsinfo["ra_ref"],
-        wcsinfo["dec_ref"],
-        wcsinfo["roll_ref"],
+    # roll_ref is a V3 position angle: no V3IdlYAngle to take off
+    attitude = attitude_matrices(
+        [wcsinfo["ra_ref"]],
+        [wcsinfo["dec_ref"]],
+        [wcsinfo["roll_ref"]],
+        reference=(wcsinfo["v2_ref"], wcsinfo["v3_ref"], 0.0),
     )
-    ra, dec = _detectors_on_sky(np.asarray([attitude]), np.asarray([detector]))
+    ra, dec = _detectors_on_sky(attitude, np.asarray([detector]))
     return ra[0], dec[0]
 
 
