@@ -346,3 +346,36 @@ def test_a_parquet_file_of_one_repeated_row_is_refused_before_it_is_read(tmp_pat
     small = tmp_path / "small.parquet"
     pl.select(filename=pl.repeat("a", 1000), program=pl.repeat(1, 1000)).write_parquet(small)
     assert len(read_pool(small)) == 1000  # 2,000 values in a few hundred bytes: under the floor
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_a_parquet_dictionary_of_long_text_is_refused_before_it_is_decoded(tmp_path, nested):
+    """One 1 MB string taken by every row of a dictionary-encoded column is a 5 kB file
+    that took 2.1 GB to read (and 20k rows would take 20 GB); nested in a list too."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from roman_asn.pool.batches import read_batches
+    from roman_asn.pool.subset import PoolRows
+
+    n = 300
+    long = pa.array(["X" * 1_000_000]).take(pa.array([0] * n, pa.int32())).dictionary_encode()
+    column = (
+        pa.ListArray.from_arrays(pa.array(range(n + 1), pa.int32()), long.cast(pa.string()))
+        if nested
+        else long
+    )
+    bomb = tmp_path / "bomb.parquet"
+    name = "comments" if nested else "target"  # a column of lists is no known column
+    table = pa.table(
+        {"filename": [f"f{i}_cal.asdf" for i in range(n)], "program": [1] * n, name: column}
+    )
+    pq.write_table(table, bomb, compression="zstd")
+    assert bomb.stat().st_size < 20_000
+    for read in (read_pool, lambda p: next(read_batches(p)), PoolRows.open):
+        with pytest.raises(PoolError, match=f"column '{name}' stands for") as caught:
+            read(bomb)
+        assert str(bomb) in str(caught.value)
+    # the same text a few times is a pool (under the floor), read as before
+    pq.write_table(table.slice(0, 3), tmp_path / "few.parquet", compression="zstd")
+    assert read_pool(tmp_path / "few.parquet").table["filename"].to_list()[0] == "f0_cal.asdf"

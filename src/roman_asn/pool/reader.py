@@ -267,6 +267,69 @@ def refuse_parquet_bomb(source: PoolSource) -> None:
             "(a file that would fill memory when read, not a pool)",
             path=source.label,
         )
+    _refuse_dictionary_text_bomb(source, meta, size)
+
+
+# A dictionary-encoded text column stores a value once and its rows as small indices:
+# one 1 MB string in 2,000 rows is a 5 kB file that takes 2 GB to read. The footer does
+# not say how long the values are, so the dictionaries are read as they are (a row
+# group at a time, 0.3 s for a 1M-row pool) and the text they stand for is added up.
+TEXT_BYTES_PER_BYTE = 64
+MIN_TEXT_BYTES = 256 * 1024 * 1024
+
+
+def _refuse_dictionary_text_bomb(source: PoolSource, meta, size: int) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    encoded = sorted(
+        {
+            chunk.path_in_schema
+            for group in range(meta.num_row_groups)
+            for column in range(meta.num_columns)
+            if (chunk := meta.row_group(group).column(column)).physical_type == "BYTE_ARRAY"
+            and chunk.has_dictionary_page
+        }
+    )
+    if not encoded:
+        return
+    limit = max(MIN_TEXT_BYTES, TEXT_BYTES_PER_BYTE * size)
+
+    def text_bytes(values) -> int:
+        if isinstance(values, pa.ChunkedArray):
+            return sum(text_bytes(chunk) for chunk in values.chunks)
+        kind = values.type
+        if pa.types.is_dictionary(kind):
+            lengths = pc.binary_length(values.dictionary).fill_null(0)
+            return int(pc.sum(pc.take(lengths, values.indices)).as_py() or 0)
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            return text_bytes(values.flatten())
+        if pa.types.is_struct(kind):
+            return sum(text_bytes(values.field(i)) for i in range(kind.num_fields))
+        return 0  # plain columns are as long in the file as in memory: bounded above
+
+    try:
+        parquet = pq.ParquetFile(source.binary(), read_dictionary=encoded)
+        columns = sorted({path.split(".")[0] for path in encoded})
+        total: dict[str, int] = dict.fromkeys(columns, 0)
+        for group in range(meta.num_row_groups):
+            table = parquet.read_row_group(group, columns=columns)
+            for name in columns:
+                total[name] += text_bytes(table.column(name))
+                if sum(total.values()) > limit:
+                    raise PoolError(
+                        f"column '{name}' stands for {total[name]:,} bytes of text or more "
+                        f"(a dictionary of repeated values) in a file of {size:,} bytes: more "
+                        f"than {TEXT_BYTES_PER_BYTE} bytes of text a byte of file, which no "
+                        "pool of distinct files has (a file that would fill memory when "
+                        "read, not a pool)",
+                        path=source.label,
+                    )
+    except PoolError:
+        raise
+    except Exception:  # noqa: BLE001  pyarrow raises many kinds; the reader says what is wrong
+        return
 
 
 def read_parquet_source(source: PoolSource) -> Pool:
