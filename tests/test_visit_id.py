@@ -1,5 +1,5 @@
 import polars as pl
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roman_asn.pool.columns import VISIT_ID_FIELDS
@@ -43,3 +43,21 @@ def test_visit_id_prefixes():
     assert visit_id_upto(text, "pass") == "0000101001"
     assert visit_id_upto(text, "segment") == "0000101001002"
     assert visit_id_upto(text, "visit") == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(categories=["Nd"]), min_size=19, max_size=19),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_vectorized_name_tokens_are_group_token(visit_ids):
+    """The generator's tokens (a column at a time) are ``group_token``'s, digit for
+    digit, for any 19 digits (other scripts' digits too: both count characters)."""
+    from roman_asn.skycells.associations import group_token, token_expr
+
+    for kind in ("visit", "pass", "daily"):
+        tokens = pl.select(token_expr(pl.Series(visit_ids, dtype=pl.Utf8), kind)).to_series()
+        assert tokens.to_list() == [group_token(v, kind)[1] for v in visit_ids]

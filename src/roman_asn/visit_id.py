@@ -41,15 +41,20 @@ def visit_id_from_fields(fields: Mapping[str, object]) -> str | None:
     return "".join(parts)
 
 
-def visit_id_upto(visit_id: str, field: str) -> str:
-    """The digits of ``visit_id`` from the program up to and including ``field``
-    (``pass``: PPPPP CC AAA)."""
+def field_end(field: str) -> int:
+    """Where ``field`` ends in a visit id (``pass``: 10, after PPPPP CC AAA)."""
     end = 0
     for name, width in VISIT_ID_FIELDS:
         end += width
         if name == field:
-            return visit_id[:end]
+            return end
     raise ValueError(f"no visit id field {field!r}")
+
+
+def visit_id_upto(visit_id: str, field: str) -> str:
+    """The digits of ``visit_id`` from the program up to and including ``field``
+    (``pass``: PPPPP CC AAA)."""
+    return visit_id[: field_end(field)]
 
 
 def visit_id_in_name(name: str) -> str | None:

@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from roman_asn.rules.hooks import EXPAND_FAILURE, ExpanderSkip, register_expander
-from roman_asn.skycells.associations import group_token
+from roman_asn.skycells.associations import token_expr
 from roman_asn.skycells.footprints import (
     DEC_CORNERS,
     POINTING_COLUMNS,
@@ -64,14 +64,11 @@ def has_footprint_columns(columns: list[str]) -> bool:
 def _tokens(visit_ids: pl.Series) -> pl.DataFrame:
     """visit, pass and daily token of each distinct 19-digit visit id (others: null)."""
     distinct = [v for v in visit_ids.unique().to_list() if is_visit_id(v)]
-    return pl.DataFrame(
-        {
-            "visit_id": distinct,
-            "visit_token": [group_token(v, "visit")[1] for v in distinct],
-            "pass_token": [group_token(v, "pass")[1] for v in distinct],
-            "daily_token": [group_token(v, "daily")[1] for v in distinct],
-        },
-        schema={n: pl.Utf8 for n in ("visit_id", "visit_token", "pass_token", "daily_token")},
+    ids = pl.col("visit_id")
+    return pl.DataFrame({"visit_id": distinct}, schema={"visit_id": pl.Utf8}).with_columns(
+        token_expr(ids, "visit").alias("visit_token"),
+        token_expr(ids, "pass").alias("pass_token"),
+        token_expr(ids, "daily").alias("daily_token"),
     )
 
 

@@ -26,7 +26,7 @@ from roman_asn.rejects import Rejected
 from roman_asn.skycells.footprints import read_level2
 from roman_asn.skycells.skymap import SkyMap
 from roman_asn.skycells.wcs import skycell_wcs_infos
-from roman_asn.visit_id import visit_id_from_fields, visit_id_in_name, visit_id_upto
+from roman_asn.visit_id import field_end, visit_id_from_fields, visit_id_in_name, visit_id_upto
 
 PRODUCT_TYPES = ("visit", "pass", "daily", "full", "user")
 # the generator rule of each product type; daily and user are derived (see skycell_rule)
@@ -58,18 +58,28 @@ def visit_id_of(observation: dict, filename: str) -> str | None:
     return visit_id_from_fields(observation) or visit_id_in_name(filename)
 
 
+# the last visit-id field a product type's group holds (full and user: the program)
+_LAST_FIELD = {"visit": "visit", "pass": "pass", "daily": "segment"}
+
+
 def group_token(visit_id: str, product_type: str) -> tuple[str, str]:
     """(group key, name token) of a visit id for a product type."""
-    program = visit_id_upto(visit_id, "program")
-    last = {"visit": "visit", "pass": "pass", "daily": "segment"}.get(product_type)
+    last = _LAST_FIELD.get(product_type)
     if last is not None:  # the token: the fields after the program up to ``last``
         key = visit_id_upto(visit_id, last)
-        return key, product_type[0] + key[len(program) :]
+        return key, product_type[0] + key[field_end("program") :]
     if product_type in ("full", "user"):
-        return program, product_type
+        return visit_id_upto(visit_id, "program"), product_type
     raise RomanAsnError(
         f"unknown product type {product_type!r} (one of {', '.join(PRODUCT_TYPES)})"
     )
+
+
+def token_expr(visit_ids: pl.Expr, product_type: str) -> pl.Expr:
+    """:func:`group_token`'s name token of a column of visit ids, vectorized (visit,
+    pass and daily: the generator's rules take a million rows at a time)."""
+    start, end = field_end("program"), field_end(_LAST_FIELD[product_type])
+    return pl.lit(product_type[0]) + visit_ids.str.slice(start, end - start)
 
 
 def skycell_rule(product_type: str, root: str | None = None, rules=None):
