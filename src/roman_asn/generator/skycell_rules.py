@@ -168,7 +168,11 @@ def expand_matched(
     index[matched] = matches.cells[matches.offsets[take[matched]] + inner[matched]]
     names = pl.Series(SKYCELL_COLUMN, [None] * len(take), dtype=pl.Utf8)
     if matched.any():
-        names = names.scatter(np.flatnonzero(matched), pl.Series(skymap.names(index[matched])))
+        # a cell's name is made once, then gathered: a unit's 400k matches name a few
+        # thousand cells, and each name made is a Python string on the way into polars
+        cells_of, which = np.unique(index[matched], return_inverse=True)
+        named = pl.Series(skymap.names(cells_of), dtype=pl.Utf8).gather(which.ravel())
+        names = names.scatter(np.flatnonzero(matched), named)
     drop = [c for c in frame.columns if c.lower() in FOOTPRINT_COLUMNS and c != "detector"]
     out = frame.drop(drop).with_columns(cells.failures).select(pl.all().gather(take))
     out = out.with_columns(pl.col("filename").alias("file"), names)

@@ -183,9 +183,9 @@ def _segment_hits_square(x0, y0, x1, y1, half: float) -> NDArray[np.bool_]:
     return ok & (t_lo <= t_hi)
 
 
-def _origin_in_polygon(px: NDArray, py: NDArray) -> NDArray[np.bool_]:
-    """Crossing-number test of (0, 0) against polygons with vertices (m, k)."""
-    qx, qy = np.roll(px, -1, axis=1), np.roll(py, -1, axis=1)
+def _origin_in_polygon(px: NDArray, py: NDArray, qx: NDArray, qy: NDArray) -> NDArray[np.bool_]:
+    """Crossing-number test of (0, 0) against polygons with vertices (m, k), each
+    vertex's next one in (qx, qy)."""
     straddles = (py > 0) != (qy > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         x_cross = px + (0.0 - py) * (qx - px) / (qy - py)
@@ -228,8 +228,9 @@ def _match_chunk(
     py = v[pair] - rr[:, None]
     qx, qy = np.roll(px, -1, axis=1), np.roll(py, -1, axis=1)
     hit = _segment_hits_square(px, py, qx, qy, half).any(axis=1)
-    if k >= 3:
-        hit |= _origin_in_polygon(px, py)
+    if k >= 3:  # no edge meets the square: it may still lie inside the footprint
+        rest = np.flatnonzero(~hit)
+        hit[rest] = _origin_in_polygon(px[rest], py[rest], qx[rest], qy[rest])
     return row[pair[hit]], index[hit]
 
 
