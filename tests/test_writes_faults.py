@@ -3,6 +3,7 @@ only, no temporary files, and errors that name the path; modes follow the umask.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -425,3 +426,42 @@ def test_only_our_own_temporary_names_are_cleaned(tmp_path):
     ours.write_text("left by a killed run")
     atomic_write_text(tmp_path / "out.csv", "new")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*mine, "out.csv"])
+
+
+# ---------------------------------------------------------------- Parquet on a full disk
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("name", ["p.parquet", "p.csv", "p.ecsv"])
+def test_a_pool_written_to_a_full_disk_is_a_one_line_error(tmp_path, monkeypatch, name):
+    """The temporary file is /dev/full, whose every write fails with ENOSPC: polars's
+    write_parquet said so as a ComputeError, a traceback ("Invalid thrift")."""
+    from roman_asn.pool import writer
+
+    real = atomic.atomic_path
+
+    @contextlib.contextmanager
+    def onto_a_full_disk(path, **kwargs):
+        with real(path, **kwargs) as tmp:
+            tmp.unlink()
+            tmp.symlink_to("/dev/full")
+            yield tmp
+
+    monkeypatch.setattr(writer, "atomic_path", onto_a_full_disk)
+    monkeypatch.setattr(atomic, "atomic_path", onto_a_full_disk)
+    with pytest.raises(WriteError) as caught:
+        write_pool(pool([row(1, 1), row(1, 2)] * 2000), tmp_path / name)
+    assert str(caught.value) == f"{tmp_path / name}: cannot write: No space left on device"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_chunked_pieces_on_a_full_temporary_disk_are_a_one_line_error(tmp_path):
+    from roman_asn.generator.chunked import split_pool
+
+    source = write_pool(pool([row(1, 1), row(1, 2)]), tmp_path / "p.csv")
+    pieces = tmp_path / "pieces"
+    pieces.mkdir()
+    (pieces / "program1_b00000.parquet").symlink_to("/dev/full")
+    with pytest.raises(WriteError, match="program1_b00000.parquet: cannot write: No space left"):
+        split_pool(source, pieces)

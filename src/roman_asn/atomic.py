@@ -42,8 +42,11 @@ class WriteError(RomanAsnError):
 
 
 def write_error(error: OSError, path: str | os.PathLike[str]) -> WriteError:
-    """The one-line error for a failed write of ``path``."""
-    reason = error.strerror or str(error) or type(error).__name__
+    """The one-line error for a failed write of ``path`` (pyarrow's strerror is its own
+    sentence with the errno inside: the system's words for the errno are said instead)."""
+    known = error.errno in errno.errorcode
+    reason = (os.strerror(error.errno) if known else error.strerror) or str(error)
+    reason = reason or type(error).__name__
     return WriteError(f"cannot write: {reason}", path=str(path))
 
 
