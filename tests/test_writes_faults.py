@@ -465,3 +465,46 @@ def test_chunked_pieces_on_a_full_temporary_disk_are_a_one_line_error(tmp_path):
     (pieces / "program1_b00000.parquet").symlink_to("/dev/full")
     with pytest.raises(WriteError, match="program1_b00000.parquet: cannot write: No space left"):
         split_pool(source, pieces)
+
+
+# ---------------------------------------------------------------- links in an output folder
+
+
+def _update_path_into(folder: Path, tmp_path: Path) -> str:
+    from roman_asn.cli import main
+
+    source = tmp_path / "a_asn.json"
+    source.write_text((Path(__file__).parent / "data" / "asn_level2.json").read_text())
+    assert main(["update-path", "--path", "/data/new", str(source), "-o", str(folder)]) == 0
+    return "a_asn.json"
+
+
+def _skycell_asn_into(folder: Path, tmp_path: Path) -> str:
+    from l2_maker import make_cal
+
+    from roman_asn.cli import main
+
+    cal = make_cal(tmp_path / "r0000101001001001001_0001_wfi01_f158_cal.asdf", 10.0, -30.0)
+    scratch = tmp_path / "scratch"
+    assert main(["skycell-asn", str(cal), "-d", str(scratch)]) == 0
+    name = sorted(p.name for p in scratch.glob("*_asn.json"))[0]
+    (folder / name).symlink_to(folder.parent / "outside.json")
+    assert main(["skycell-asn", str(cal), "-d", str(folder)]) == 0
+    return name
+
+
+@pytest.mark.parametrize("write", [_update_path_into, _skycell_asn_into])
+def test_a_link_in_the_output_folder_is_replaced_not_written_through(tmp_path, write, capsys):
+    """A file name the tool chooses in a folder the user named: a symlink found there to
+    a file outside the folder was written through, changing that file."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    outside = tmp_path / "outside.json"
+    outside.write_text("mine\n")
+    if write is _update_path_into:
+        (folder / "a_asn.json").symlink_to(outside)
+    name = write(folder, tmp_path)
+    capsys.readouterr()
+    assert outside.read_text() == "mine\n"
+    assert not (folder / name).is_symlink()
+    assert json.loads((folder / name).read_text())["products"]
