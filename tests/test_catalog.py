@@ -405,7 +405,9 @@ def test_change_list_file_that_cannot_be_written(tmp_path, demo):
     assert not db.exists()
     done = ingest("demo.csv/changes.json")  # under a file: no folder can be made there
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "demo.csv/changes.json" in done.stderr and "--since 0" in done.stderr
+    # the file in the way is named, not the change list: that does not exist
+    assert "demo.csv: cannot write: exists and is not a folder" in done.stderr
+    assert "demo.csv/changes.json" not in done.stderr and "--since 0" in done.stderr
     with Catalog.open(db) as catalog:
         assert len(catalog.changes(0)["new"]) == len(demo_associations(demo))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.db", "demo.csv", "taken"]
