@@ -508,3 +508,19 @@ def test_a_link_in_the_output_folder_is_replaced_not_written_through(tmp_path, w
     assert outside.read_text() == "mine\n"
     assert not (folder / name).is_symlink()
     assert json.loads((folder / name).read_text())["products"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left"),
+        OSError("No space left on device (os error 28)"),  # polars writing to a Python file
+    ],
+)
+def test_a_failed_write_says_the_system_words_for_its_errno(error):
+    """generate --bundle X.jsonl on a full disk said '... (os error 28)', make-pool -o
+    X.parquet pyarrow's own sentence."""
+    assert str(atomic.write_error(error, "b.jsonl")) == "b.jsonl: cannot write: " + os.strerror(
+        errno.ENOSPC
+    )
