@@ -405,7 +405,9 @@ def test_change_list_file_that_cannot_be_written(tmp_path, demo):
     assert not db.exists()
     done = ingest("demo.csv/changes.json")  # under a file: no folder can be made there
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "demo.csv/changes.json" in done.stderr and "--since 0" in done.stderr
+    # the file in the way is named, not the change list: that does not exist
+    assert "demo.csv: cannot write: exists and is not a folder" in done.stderr
+    assert "demo.csv/changes.json" not in done.stderr and "--since 0" in done.stderr
     with Catalog.open(db) as catalog:
         assert len(catalog.changes(0)["new"]) == len(demo_associations(demo))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.db", "demo.csv", "taken"]
@@ -1531,3 +1533,21 @@ def test_products_of_one_name_are_told_apart(catalog_location):
             catalog.ingest([pool([a])], RULES)
             catalog.ingest([pool([b], name="day2.csv")], RULES)
             assert products(catalog) == one_run
+
+
+def test_a_new_catalog_that_cannot_be_made_says_why(tmp_path, monkeypatch):
+    """SQLite said only "unable to open database file" for a link to nothing and for a
+    folder that cannot be written (read-only media)."""
+    link = tmp_path / "c.db"
+    link.symlink_to(tmp_path / "gone" / "c.db")
+    with pytest.raises(CatalogError, match=r"c\.db: is a link to .*gone/c\.db, which does not"):
+        Catalog.open(link, create=True)
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, mode, **kw: os.fspath(p) != str(locked) and real(p, mode, **kw)
+    )
+    with pytest.raises(CatalogError, match=r"ro/c\.db: cannot make the catalog: folder .*ro can"):
+        Catalog.open(locked / "c.db", create=True)
+    assert not (locked / "c.db").exists() and not (tmp_path / "gone").exists()

@@ -3,6 +3,7 @@ only, no temporary files, and errors that name the path; modes follow the umask.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -425,3 +426,101 @@ def test_only_our_own_temporary_names_are_cleaned(tmp_path):
     ours.write_text("left by a killed run")
     atomic_write_text(tmp_path / "out.csv", "new")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*mine, "out.csv"])
+
+
+# ---------------------------------------------------------------- Parquet on a full disk
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("name", ["p.parquet", "p.csv", "p.ecsv"])
+def test_a_pool_written_to_a_full_disk_is_a_one_line_error(tmp_path, monkeypatch, name):
+    """The temporary file is /dev/full, whose every write fails with ENOSPC: polars's
+    write_parquet said so as a ComputeError, a traceback ("Invalid thrift")."""
+    from roman_asn.pool import writer
+
+    real = atomic.atomic_path
+
+    @contextlib.contextmanager
+    def onto_a_full_disk(path, **kwargs):
+        with real(path, **kwargs) as tmp:
+            tmp.unlink()
+            tmp.symlink_to("/dev/full")
+            yield tmp
+
+    monkeypatch.setattr(writer, "atomic_path", onto_a_full_disk)
+    monkeypatch.setattr(atomic, "atomic_path", onto_a_full_disk)
+    with pytest.raises(WriteError) as caught:
+        write_pool(pool([row(1, 1), row(1, 2)] * 2000), tmp_path / name)
+    assert str(caught.value) == f"{tmp_path / name}: cannot write: No space left on device"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_chunked_pieces_on_a_full_temporary_disk_are_a_one_line_error(tmp_path):
+    from roman_asn.generator.chunked import split_pool
+
+    source = write_pool(pool([row(1, 1), row(1, 2)]), tmp_path / "p.csv")
+    pieces = tmp_path / "pieces"
+    pieces.mkdir()
+    (pieces / "program1_b00000.parquet").symlink_to("/dev/full")
+    with pytest.raises(WriteError, match="program1_b00000.parquet: cannot write: No space left"):
+        split_pool(source, pieces)
+
+
+# ---------------------------------------------------------------- links in an output folder
+
+
+def _update_path_into(folder: Path, tmp_path: Path) -> str:
+    from roman_asn.cli import main
+
+    source = tmp_path / "a_asn.json"
+    source.write_text((Path(__file__).parent / "data" / "asn_level2.json").read_text())
+    assert main(["update-path", "--path", "/data/new", str(source), "-o", str(folder)]) == 0
+    return "a_asn.json"
+
+
+def _skycell_asn_into(folder: Path, tmp_path: Path) -> str:
+    from l2_maker import make_cal
+
+    from roman_asn.cli import main
+
+    cal = make_cal(tmp_path / "r0000101001001001001_0001_wfi01_f158_cal.asdf", 10.0, -30.0)
+    scratch = tmp_path / "scratch"
+    assert main(["skycell-asn", str(cal), "-d", str(scratch)]) == 0
+    name = sorted(p.name for p in scratch.glob("*_asn.json"))[0]
+    (folder / name).symlink_to(folder.parent / "outside.json")
+    assert main(["skycell-asn", str(cal), "-d", str(folder)]) == 0
+    return name
+
+
+@pytest.mark.parametrize("write", [_update_path_into, _skycell_asn_into])
+def test_a_link_in_the_output_folder_is_replaced_not_written_through(tmp_path, write, capsys):
+    """A file name the tool chooses in a folder the user named: a symlink found there to
+    a file outside the folder was written through, changing that file."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    outside = tmp_path / "outside.json"
+    outside.write_text("mine\n")
+    if write is _update_path_into:
+        (folder / "a_asn.json").symlink_to(outside)
+    name = write(folder, tmp_path)
+    capsys.readouterr()
+    assert outside.read_text() == "mine\n"
+    assert not (folder / name).is_symlink()
+    assert json.loads((folder / name).read_text())["products"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left"),
+        OSError("No space left on device (os error 28)"),  # polars writing to a Python file
+    ],
+)
+def test_a_failed_write_says_the_system_words_for_its_errno(error):
+    """generate --bundle X.jsonl on a full disk said '... (os error 28)', make-pool -o
+    X.parquet pyarrow's own sentence."""
+    assert str(atomic.write_error(error, "b.jsonl")) == "b.jsonl: cannot write: " + os.strerror(
+        errno.ENOSPC
+    )

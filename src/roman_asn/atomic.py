@@ -41,8 +41,17 @@ class WriteError(RomanAsnError):
     """A file could not be written completely; nothing partial was left."""
 
 
+_RUST_ERRNO = re.compile(r"\(os error (\d+)\)$")
+
+
 def write_error(error: OSError, path: str | os.PathLike[str]) -> WriteError:
-    """The one-line error for a failed write of ``path``."""
+    """The one-line error for a failed write of ``path`` (pyarrow's strerror is its own
+    sentence with the errno inside, polars's OSError has no errno but ends "(os error
+    28)": the system's words for the errno are said instead)."""
+    found = _RUST_ERRNO.search(str(error)) if error.errno is None else None
+    code = int(found.group(1)) if found else error.errno
+    if code in errno.errorcode:
+        return WriteError(f"cannot write: {os.strerror(code)}", path=str(path))
     reason = error.strerror or str(error) or type(error).__name__
     return WriteError(f"cannot write: {reason}", path=str(path))
 

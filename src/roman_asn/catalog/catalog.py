@@ -192,6 +192,8 @@ class Catalog:
                 why = "is a file, not a folder" if parent.exists() else "does not exist"
                 raise CatalogError(f"folder {parent} {why}", path=text)
         made = not is_url(text) and create and not Path(text).exists()
+        if made:
+            _refuse_an_uncreatable_file(text)
         engine = make_engine(text, wait=wait)
         try:
             check_revision(engine, text, create=create)
@@ -1153,3 +1155,16 @@ def export(catalog: Catalog, output, since: int | None = None) -> int:
         for result in catalog.current_results(since):
             output.write(result)
     return output.written
+
+
+def _refuse_an_uncreatable_file(path: str) -> None:
+    """Why a new catalog cannot be made at ``path``, said before SQLite's "unable to open
+    database file": a link to nothing, or a folder that cannot be written."""
+    if os.path.islink(path):
+        raise CatalogError(
+            f"is a link to {os.readlink(path)}, which does not exist: give the catalog's own path",
+            path=path,
+        )
+    folder = os.path.dirname(path) or "."
+    if not os.access(folder, os.W_OK):  # read-only media, or not ours
+        raise CatalogError(f"cannot make the catalog: folder {folder} cannot be written", path=path)

@@ -111,7 +111,7 @@ def _write_change_list(path: str | None, report) -> None:
         raise WriteError(
             f"{failed.message}; run {report.run_id} was recorded "
             f"(`roman-asn catalog changes CATALOG --since {report.run_id - 1}` lists it)",
-            path=path,
+            path=failed.path or path,  # a file where its folder should be: that file
         ) from error
 
 

@@ -29,12 +29,13 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from roman_asn.atomic import make_folder
+from roman_asn.atomic import make_folder, write_error
 from roman_asn.generator.engine import GenerationResult, generate
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.pool.batches import BATCH_BYTES, BATCH_ROWS, LINE_COLUMN, read_batches
 from roman_asn.pool.columns import ROW_COLUMN
 from roman_asn.pool.reader import check_duplicate_files
+from roman_asn.pool.writer import write_parquet_file
 from roman_asn.rules.loader import Rule
 
 if TYPE_CHECKING:
@@ -79,7 +80,10 @@ def split_pool(
             keyed = {"null": table}
         for key, group in keyed.items():
             piece = out / f"program{key}_b{number:05d}.parquet"
-            group.write_parquet(piece, compression="lz4", statistics=False)
+            try:
+                write_parquet_file(group, piece, compression="lz4", statistics=False)
+            except OSError as error:  # the temporary folder's disk is full
+                raise write_error(error, piece) from None
             pieces.setdefault(key, []).append(str(piece))
             sizes[key] += group.height
     wanted = max(parts, math.ceil(n_rows / max(1, unit_rows)))

@@ -102,7 +102,18 @@ def write_pool(
 
 def write_parquet(pool: Pool, target: Path) -> None:
     with atomic_path(target) as tmp:
-        pool.table.drop(ROW_COLUMN, strict=False).write_parquet(tmp, compression="zstd")
+        write_parquet_file(pool.table.drop(ROW_COLUMN, strict=False), tmp, compression="zstd")
+
+
+def write_parquet_file(
+    frame: pl.DataFrame, path: Path, *, compression: str, statistics: bool = True
+) -> None:
+    """``frame`` as Parquet at ``path`` through pyarrow, whose I/O failures (a full disk)
+    are OSError: polars's ``write_parquet`` reports them as a ComputeError ("Invalid
+    thrift: transport error"), which no caller takes for a failed write."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(frame.to_arrow(), path, compression=compression, write_statistics=statistics)
 
 
 def write_ecsv_pool(pool: Pool, target: Path) -> None:

@@ -269,4 +269,6 @@ def write_skycell_associations(run: SkycellRun) -> list[Path]:
     """Validate and write every association atomically; returns the written paths."""
     from roman_asn.tools.output import write_checked
 
-    return [write_checked(asn, path) for path, asn in run.associations.items()]
+    return [
+        write_checked(asn, path, follow_symlinks=False) for path, asn in run.associations.items()
+    ]

@@ -170,5 +170,5 @@ def gather(
         if on_file is not None:
             on_file(target)
     if result.complete:
-        result.association = write_checked(data, dest / asn_path.name)
+        result.association = write_checked(data, dest / asn_path.name, follow_symlinks=False)
     return result

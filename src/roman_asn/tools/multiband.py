@@ -236,4 +236,6 @@ def _program_number(root: str) -> int:
 
 def write_multiband(plan: MultibandPlan) -> list[Path]:
     """Write every association of ``plan`` (each atomically, after validation)."""
-    return [write_checked(asn, path) for path, asn in plan.associations.items()]
+    return [
+        write_checked(asn, path, follow_symlinks=False) for path, asn in plan.associations.items()
+    ]

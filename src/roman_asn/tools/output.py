@@ -58,9 +58,18 @@ def dump_dict(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=4, ensure_ascii=False) + "\n"
 
 
-def write_checked(data: Association | dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Validate ``data`` and write it atomically to ``path``; nothing is written if invalid."""
+def write_checked(
+    data: Association | dict[str, Any],
+    path: str | os.PathLike[str],
+    *,
+    follow_symlinks: bool = True,
+) -> Path:
+    """Validate ``data`` and write it atomically to ``path``; nothing is written if invalid.
+
+    ``follow_symlinks=False`` where the tool chose the name inside a folder the user
+    named (skycell-asn -d, multiband, gather, update-path -o): a link found there is
+    replaced, not written through to a file outside the folder."""
     as_dict = data.to_dict() if isinstance(data, Association) else data
     check(as_dict, str(path))
-    atomic_write_text(path, dump_dict(as_dict))
+    atomic_write_text(path, dump_dict(as_dict), follow_symlinks=follow_symlinks)
     return Path(path)

@@ -89,12 +89,15 @@ def update_files(
             )
         targets[key] = source
         text = dump_dict(updated)
-        unchanged = target.exists() and target.read_text("utf-8") == text
+        # into output_dir, a link found there is replaced, not written through (out of it)
+        unchanged = (output_dir is None or not target.is_symlink()) and (
+            target.exists() and target.read_text("utf-8") == text
+        )
         planned.append((source, target, updated, not unchanged))
     results = []
     for source, target, updated, changed in planned:
         if changed:
-            atomic_write_text(target, dump_dict(updated))
+            atomic_write_text(target, dump_dict(updated), follow_symlinks=output_dir is None)
         members = sum(len(p["members"]) for p in updated["products"])
         results.append(PathUpdate(source, target, changed, members))
     return results
