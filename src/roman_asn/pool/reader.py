@@ -310,14 +310,18 @@ def _refuse_dictionary_text_bomb(source: PoolSource, meta, size: int) -> None:
         return 0  # plain columns are as long in the file as in memory: bounded above
 
     try:
-        parquet = pq.ParquetFile(source.binary(), read_dictionary=encoded)
+        # the footer read for the cell count above serves again
+        parquet = pq.ParquetFile(source.binary(), metadata=meta, read_dictionary=encoded)
         columns = sorted({path.split(".")[0] for path in encoded})
         total: dict[str, int] = dict.fromkeys(columns, 0)
+        text = 0
         for group in range(meta.num_row_groups):
             table = parquet.read_row_group(group, columns=columns)
             for name in columns:
-                total[name] += text_bytes(table.column(name))
-                if sum(total.values()) > limit:
+                found = text_bytes(table.column(name))
+                total[name] += found
+                text += found
+                if text > limit:
                     raise PoolError(
                         f"column '{name}' stands for {total[name]:,} bytes of text or more "
                         f"(a dictionary of repeated values) in a file of {size:,} bytes: more "
