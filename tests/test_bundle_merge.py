@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -161,6 +162,44 @@ def test_a_failed_merge_leaves_the_old_bundle_and_no_temporary_file(
         assert str(path) in str(raised.value) and "No space left" in str(raised.value)
     assert path.read_bytes() == b"an earlier bundle"
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_a_write_failing_while_the_next_block_is_merged_leaves_nothing(
+    result, tmp_path, monkeypatch, suffix
+):
+    """The merge writes a block while a thread merges the next: a full disk under the
+    write stops the thread before the runs are closed, and leaves no bundle, no run
+    and no thread behind."""
+    path = tmp_path / f"asn{suffix}"
+    sink, method = (
+        (bundle_module._JsonLinesFile, "write_lines")
+        if suffix == ".jsonl"
+        else (bundle_module._ParquetFile, "write")
+    )
+    real_merge, real_write = bundle_module.BundleWriter._merge, getattr(sink, method)
+    written = []
+
+    def write(self, data):
+        if written:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(data)
+        real_write(self, data)
+
+    def merge(self):
+        monkeypatch.setattr(sink, method, write)  # the parts were written: fail in the merge
+        real_merge(self)
+
+    monkeypatch.setattr(bundle_module, "MERGE_ROWS", 64)  # several blocks to merge
+    monkeypatch.setattr(bundle_module, "MERGE_BYTES", 4096)
+    monkeypatch.setattr(bundle_module, "CHUNK", 64)  # a Parquet bundle: several writes
+    monkeypatch.setattr(bundle_module.BundleWriter, "_merge", merge)
+    with pytest.raises(WriteError, match="No space left"):
+        write_bundle(hash_parts(result, 3), path)
+    assert written  # the first block went out, the second failed
+    assert not path.exists()
+    assert leftovers(tmp_path) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("bundle-merge")]
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)

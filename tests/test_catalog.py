@@ -1063,26 +1063,6 @@ def test_mark_from_a_reprocessing_plan_or_a_list(tmp_path):
     assert json.loads(cli("stale", str(db), "--json").stdout) == []
 
 
-def test_one_ahead_keeps_order_and_raises_at_the_failing_item():
-    from roman_asn.catalog.ingest import one_ahead
-
-    def items(fail_at=None):
-        for i in range(5):
-            if i == fail_at:
-                raise ValueError(f"item {i}")
-            yield i
-
-    assert list(one_ahead(items())) == [0, 1, 2, 3, 4]
-    seen = []
-    with pytest.raises(ValueError, match="item 3"):
-        for i in one_ahead(items(fail_at=3)):
-            seen.append(i)
-    assert seen == [0, 1, 2]
-    early = one_ahead(items())
-    assert next(early) == 0
-    early.close()  # waits for the item in hand, leaves no thread behind
-
-
 def test_a_writer_sorts_in_files_beside_the_catalog_a_reader_in_memory(tmp_path):
     """A first load's index build must not hold its whole sort in memory, and its
     temporary files go to the catalog's own folder, nowhere else."""

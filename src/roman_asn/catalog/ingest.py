@@ -27,9 +27,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -57,12 +55,12 @@ from roman_asn.generator.naming import (
 )
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.pool.columns import ROW_COLUMN
+from roman_asn.read_ahead import one_ahead
 from roman_asn.rules.loader import Rule
 
 BATCH = 5_000  # values per IN (...) list
 BULK_CACHE_KIB = 4 * 1024 * 1024  # SQLite page cache of a first load
 RECORD_SLICE = 250_000  # associations recorded at a time by a first load
-T = TypeVar("T")
 
 
 @dataclass
@@ -490,23 +488,10 @@ def _first_by_cells(
                 yield part, touched_groups(part, recording.keying)
 
     with _bulk_load(connection):
-        for part, keys in one_ahead(keyed_parts()):
+        for part, keys in one_ahead(keyed_parts(), "next-part"):
             for piece in _slices(part, recording.rules):
                 _record(connection, piece, delta, keys, delta_ids, recording)
     return recording.changes
-
-
-def one_ahead(items: Iterator[T]) -> Iterator[T]:
-    """``items``, the next one made in a thread while the caller works on this one: a
-    first load generates its next part (polars, which lets go of the GIL) while it
-    writes this one (SQLite, which lets go of it in each step). Exceptions come out
-    of the item that raised them; closing early waits for the item in hand."""
-    end = object()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="next-part") as pool:
-        coming = pool.submit(next, items, end)
-        while (item := coming.result()) is not end:
-            coming = pool.submit(next, items, end)
-            yield item
 
 
 def _slices(part: GenerationResult, rules: list[Rule]) -> Iterator[GenerationResult]:

@@ -44,6 +44,7 @@ from roman_asn.errors import RomanAsnError
 from roman_asn.generator.engine import GenerationResult
 from roman_asn.generator.sorted_runs import merge_sorted
 from roman_asn.generator.writer import check_file_names, render_frame, wait_for
+from roman_asn.read_ahead import one_ahead
 
 CHUNK = 20_000  # associations rendered at a time; a Parquet bundle's row group
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -313,19 +314,22 @@ class BundleWriter:
     def _merge(self) -> None:
         """Write the runs into the bundle in global file-name order, as one part would.
         Runs whose name ranges meet no other's (program units) are copied as they are;
-        only runs whose ranges overlap are merged, together."""
+        only runs whose ranges overlap are merged, together. The next block is read,
+        decompressed and merged in a thread while this one is written."""
         sink = self._open(self._temporary)
         with contextlib.ExitStack() as readers:
             readers.callback(sink.close)
-            blocks = itertools.chain.from_iterable(
+            merged = itertools.chain.from_iterable(
                 self._merged(component, readers) for component in self._components()
             )
-            if self.kind == "jsonl":
-                for block in blocks:
-                    sink.write_lines(block["record"])
-            else:
-                for chunk in _rebatched(blocks, CHUNK):
-                    sink.write(chunk.rename({"record": "text"}))
+            # closed before the runs are: no block is in hand when a run is closed
+            with contextlib.closing(one_ahead(merged, "bundle-merge")) as blocks:
+                if self.kind == "jsonl":
+                    for block in blocks:
+                        sink.write_lines(block["record"])
+                else:
+                    for chunk in _rebatched(blocks, CHUNK):
+                        sink.write(chunk.rename({"record": "text"}))
 
     def _components(self) -> list[list[int]]:
         """Runs in groups of overlapping name ranges, groups in name order."""
