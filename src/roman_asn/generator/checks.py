@@ -80,8 +80,8 @@ def with_derived(rule: Rule, frame: pl.DataFrame) -> pl.DataFrame:
 
 def derivation_reasons(rule: Rule, frame: pl.DataFrame) -> pl.DataFrame:
     """Why each row of ``frame`` has the value it has in each derived column of ``rule``:
-    (pool_row, reason), e.g. ``gbtds_subcategory=a: subcategory A of a GBTDS-category
-    row (category GBTDS)``; the value after ``fill_missing``."""
+    (pool_row, reason), e.g. ``gbtds_subcategory=a: subcategory A, in a GBTDS-category
+    row (category GBTDS)``; the value shown is the one grouped by (after fill_missing)."""
     present = frame.columns
     reasons = []
     for derived in rule.derive:
