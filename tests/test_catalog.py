@@ -1359,14 +1359,28 @@ def test_a_catalog_made_before_a_default_rules_change_takes_it(catalog_location,
         )
         for g, d in (("00101", 1), ("00201", 2))
     ]
-    day1 = pool([image, spectral, other, *old_names])
+    # GBTDS sub-surveys A and B of one target, pass and filter, which the GBTDS rules
+    # before gbtds_subcategory made one pass and one full association of; and a GBTDS
+    # target of one sub-survey (spelled Survey/GBTDS), whose next file comes on day 2
+    sub_a, sub_b = (
+        row(visit=v, exposure=1, category="GBTDS", subcategory=s, target="BULGE")
+        for v, s in ((4, "A"), (5, "B"))
+    )
+    lone = row(visit=6, exposure=1, category="Survey", subcategory="GBTDS", target="BULGE2")
+    day1 = pool([image, spectral, other, *old_names, sub_a, sub_b, lone])
 
-    def fov_of(catalog, filename: str) -> list[str]:
+    def of_type(catalog, filename: str, asn_type: str = "fov") -> list[str]:
         return sorted(
             name
             for name in {f["name"] for f in catalog.find(filename) if f["current"]}
-            if catalog.show(name)["asn_type"] == "fov"
+            if catalog.show(name)["asn_type"] == asn_type
         )
+
+    def fov_of(catalog, filename: str) -> list[str]:
+        return of_type(catalog, filename)
+
+    def gbtds_of(catalog, filename: str) -> list[str]:
+        return of_type(catalog, filename, "pass") + of_type(catalog, filename, "full")
 
     with Catalog.open(catalog_location, create=True) as catalog:
         catalog.ingest([day1], before)
@@ -1375,9 +1389,15 @@ def test_a_catalog_made_before_a_default_rules_change_takes_it(catalog_location,
         assert len(image_fov) == 1
         merged = fov_of(catalog, old_names[0]["filename"])
         assert merged == fov_of(catalog, old_names[1]["filename"])  # one FOV of the two
+        both = gbtds_of(catalog, sub_a["filename"])
+        assert len(both) == 2 and both == gbtds_of(catalog, sub_b["filename"])  # pass, full
+        lone_gbtds = gbtds_of(catalog, lone["filename"])
         later = row(visit=1, exposure=3)
         second = row(visit=1, exposure=1, detector=2)  # the next file of a stored FOV
-        report = catalog.ingest([pool([later, second], name="day2.csv")], RULES)
+        # the next file of the lone GBTDS target (spelled GBTDS/no subcategory: they meet)
+        lone_next = row(visit=7, exposure=1, category="GBTDS", subcategory=None, target="BULGE2")
+        day2 = [later, second, lone_next]
+        report = catalog.ingest([pool(day2, name="day2.csv")], RULES)
         assert "the rules changed since it was made" in caplog.text
         assert any(catalog.show(n)["asn_type"] == "spec" for n in report.new)
         assert catalog.find(spectral["filename"])
@@ -1389,7 +1409,7 @@ def test_a_catalog_made_before_a_default_rules_change_takes_it(catalog_location,
         assert set(mosaics["file_name"].str.replace("_asn.json", "")) <= set(report.changed)
         stale = {entry["name"] for entry in catalog.stale()}
         assert set(mosaics["file_name"].str.replace("_asn.json", "")) <= stale
-        everything = pool([image, spectral, other, *old_names, later, second])
+        everything = pool([image, spectral, other, *old_names, sub_a, sub_b, lone, *day2])
         assert catalog_meaning(catalog) == generated_meaning(generate(everything, RULES))
         # a stored FOV keeps its name and takes the next file of its exposure; the two
         # exposures of old names are two FOVs now
@@ -1399,9 +1419,28 @@ def test_a_catalog_made_before_a_default_rules_change_takes_it(catalog_location,
         split = [fov_of(catalog, r["filename"]) for r in old_names]
         assert len(split[0]) == len(split[1]) == 1 and split[0] != split[1]
         assert merged[0] in report.retired
-        kept = _content_hashes(catalog_location)
+        # the lone GBTDS target's associations keep their names and take its next file;
+        # the associations of two sub-surveys are split in two each, the old retired
+        assert gbtds_of(catalog, lone["filename"]) == lone_gbtds
+        assert gbtds_of(catalog, lone_next["filename"]) == lone_gbtds
+        split = [gbtds_of(catalog, r["filename"]) for r in (sub_a, sub_b)]
+        assert len(split[0]) == len(split[1]) == 2 and not set(split[0]) & set(split[1])
+        assert not set(both) & set(split[0] + split[1])
+        for name in both:
+            assert name in report.retired
+            assert catalog.show(name)["retired_reason"] == "left without members"
+        products = sorted(catalog.show(n)["product_name"] for n in split[0] + split[1])
+        assert products == [
+            "r00001_p_full_bulge_f158",
+            "r00001_p_full_bulge_f158-2",
+            "r00001_p_p001_bulge_f158",
+            "r00001_p_p001_bulge_f158-2",
+        ]
+        # (the split associations are retired: a catalog made with today's rules never had them)
+        retired = set(report.retired)
+        kept = {n: h for n, h in _content_hashes(catalog_location).items() if n not in retired}
         # the new hash is kept: the next ingest is an ordinary one
-        again = catalog.ingest([pool([later, second], name="day2.csv")], RULES)
+        again = catalog.ingest([pool(day2, name="day2.csv")], RULES)
         assert (again.new, again.changed, again.retired) == ([], [], [])
         with pytest.raises(CatalogError, match="built with other rules"):
             catalog.ingest([day1], before[1:])
@@ -1413,7 +1452,7 @@ def test_a_catalog_made_before_a_default_rules_change_takes_it(catalog_location,
     if fresh is not None:
         with Catalog.open(fresh, create=True) as catalog:
             catalog.ingest([day1], RULES)
-            catalog.ingest([pool([later, second], name="day2.csv")], RULES)
+            catalog.ingest([pool(day2, name="day2.csv")], RULES)
 
         def not_fov(hashes: dict[str, str]) -> Counter:
             return Counter(h for name, h in hashes.items() if "_fov_" not in name)

@@ -41,6 +41,58 @@ def test_explain_joined_and_not_joined():
     assert dict(grism.not_joined)["Asn_Lv3Mosaic"] == "not imaging (exp_type WFI_GRISM)"
 
 
+def test_explain_says_which_group_and_why(tmp_path, capsys):
+    """Each association a row joined comes with its group values, and each derived group
+    value (the GBTDS sub-survey) with how the row's columns made it."""
+    rows = [
+        row(1, 1, 1, category="GBTDS", subcategory="A"),
+        row(2, 1, 1, category="GBTDS", subcategory="B"),
+        row(3, 1, 1, category="Survey", subcategory="GBTDS"),
+        row(4, 1, 1, category="GBTDS", subcategory=None),
+    ]
+    source = pool(rows)
+    told = {}
+    for number in range(4):
+        (story,) = explain(source, RULES, GenerateOptions(), f"#{number}")
+        (passed,) = [j for j in story.joined if j.rule == "Asn_Lv3GBTDSPass"]
+        assert passed.constraints.startswith("program=1, target=FIELD1, pass=1, optical_")
+        mosaic = next(j for j in story.joined if j.rule == "Asn_Lv3Mosaic")
+        assert mosaic.derived == []  # the mosaic derives no group value
+        told[number] = (passed.product_name, passed.derived)
+    assert told == {
+        0: (
+            "r00001_p_p001_field1_f158",
+            ["gbtds_subcategory=a: subcategory A, in a GBTDS-category row (category GBTDS)"],
+        ),
+        1: (
+            "r00001_p_p001_field1_f158-2",
+            ["gbtds_subcategory=b: subcategory B, in a GBTDS-category row (category GBTDS)"],
+        ),
+        2: (
+            "r00001_p_p001_field1_f158-3",
+            [
+                "gbtds_subcategory=gbtds: not a GBTDS-category row (category Survey); "
+                "the rule's fill_missing value"
+            ],
+        ),
+        3: (
+            "r00001_p_p001_field1_f158-3",
+            [
+                "gbtds_subcategory=gbtds: subcategory empty, in a GBTDS-category row "
+                "(category GBTDS); the rule's fill_missing value"
+            ],
+        ),
+    }
+    path = tmp_path / "gbtds.csv"
+    lines = ["|".join(rows[0])] + ["|".join(v or "NULL" for v in r.values()) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["explain", str(path), "#1"]) == 0
+    out = capsys.readouterr().out
+    assert "group: program=1, target=FIELD1, pass=1, optical_element=F158, " in out
+    assert "gbtds_subcategory=b, asn_candidate=a3" in out
+    assert "gbtds_subcategory=b: subcategory B, in a GBTDS-category row (category GBTDS)" in out
+
+
 def test_explain_names_the_duplicate_that_won():
     source = pool([row(1, 1, 1)])
     (story,) = explain(source, RULES, GenerateOptions(), "#0")

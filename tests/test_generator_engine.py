@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from generator_helpers import pool, row
@@ -13,6 +14,7 @@ from roman_asn.generator.engine import GenerationResult, generate, prepare, rule
 from roman_asn.generator.options import GenerateOptions
 from roman_asn.generator.writer import render_texts, write_associations
 from roman_asn.pool import Pool, read_pool
+from roman_asn.pool.columns import ROW_COLUMN
 from roman_asn.rules.loader import load_rules, parse_rules
 from roman_asn.validate import validate_file
 
@@ -188,6 +190,48 @@ def test_gbtds_pass_and_full():
         ]
     ]
     assert full["asn_id"][0].startswith("a3")
+
+
+def test_gbtds_sub_surveys_are_apart():
+    """A row whose category is GBTDS groups by its subcategory too (any case): GBTDS/A
+    and GBTDS/B of one target, pass and filter are two associations of each GBTDS rule,
+    the second product named with -2 whatever the row order. A row GBTDS by its
+    subcategory alone (Survey/GBTDS), one with no subcategory and GBTDS/GBTDS meet."""
+    rows = [
+        row(1, 1, 1, category="GBTDS", subcategory="A"),
+        row(2, 1, 1, category="GBTDS", subcategory="B"),
+        row(3, 1, 1, category="gbtds", subcategory=" a "),  # meets GBTDS/A
+        row(4, 1, 1, category="Survey", subcategory="GBTDS"),
+        row(5, 1, 1, category="GBTDS", subcategory=None),
+        row(6, 1, 1, category="GBTDS", subcategory="gbtds"),
+    ]
+    cal = [f"r00001010010010010{v:02d}_0001_wfi01_cal.asdf" for v in range(1, 7)]
+    expected = {
+        "r00001_p_p001_field1_f158": [cal[0], cal[2]],
+        "r00001_p_p001_field1_f158-2": [cal[1]],
+        "r00001_p_p001_field1_f158-3": cal[3:],
+    }
+
+    def products(result: GenerationResult, rule: str) -> dict[str, list[str]]:
+        frame = of(result, rule)
+        return dict(zip(frame["product_name"], frame["members"].to_list(), strict=True))
+
+    first = generate(pool(rows), RULES)
+    assert products(first, "Asn_Lv3GBTDSPass") == expected
+    full = {k.replace("_p001_", "_full_"): v for k, v in expected.items()}
+    assert products(first, "Asn_Lv3GBTDSFull") == full
+    values = of(first, "Asn_Lv3GBTDSPass").sort("product_name")["constraints"].to_list()
+    assert [v.split("gbtds_subcategory=")[1].split(",")[0] for v in values] == ["a", "b", "gbtds"]
+    files = sorted(first.associations["file_name"])
+    for seed in range(5):  # names, ids and files do not depend on the row order
+        shuffled = pool(list(np.random.default_rng(seed).permutation(rows)))
+        again = generate(shuffled, RULES)
+        assert products(again, "Asn_Lv3GBTDSPass") == expected
+        assert sorted(again.associations["file_name"]) == files
+    # a pool without a category column: every GBTDS row is GBTDS by its subcategory
+    no_category = pool([row(v, 1, 1, subcategory=s) for v, s in ((1, "GBTDS"), (2, "gbtds"))])
+    no_category = Pool.from_frame(no_category.table.drop("category", ROW_COLUMN))
+    assert [len(m) for m in of(generate(no_category, RULES), "Asn_Lv3GBTDSFull")["members"]] == [2]
 
 
 def candidate_pool() -> Pool:

@@ -18,6 +18,14 @@ column = "exp_type"
 values = ["WFI_IMAGE"]
 """
 
+# GOOD grouping by a derived column too, and its [[rule.derive]] table
+PART = GOOD.replace('"OPT_ELEM"]', '"OPT_ELEM", "part"]')
+DERIVE = """[[rule.derive]]
+name = "part"
+column = "subcategory"
+when = { column = "category", values = ["GBTDS"] }
+"""
+
 
 def test_default_rules_load():
     rules = load_rules()
@@ -32,6 +40,13 @@ def test_default_rules_load():
         "Asn_Lv3SkyCellFull",
         "Asn_Lv3SkyCellMultiband",
     ]
+    gbtds = [r for r in rules if r.name.startswith("Asn_Lv3GBTDS")]
+    for rule in gbtds:  # the sub-survey: subcategory where the category is GBTDS
+        assert rule.keys[-1] == "gbtds_subcategory" and rule.derived_inputs == (
+            "subcategory",
+            "category",
+        )
+        assert rule.fill_missing == {"gbtds_subcategory": "gbtds"}
     assert rules[0].asn_type_map == {
         "WFI_IMAGE": "image",
         "WFI_SPECTRAL": "spec",
@@ -104,6 +119,16 @@ def test_user_rules_add_and_replace(tmp_path: Path):
             GOOD.replace('member_suffix = "cal"', 'product_root = "r/{visit_id}"'),
             "bad product_root template: names a file",
         ),
+        # [[rule.derive]]: a group column made from another
+        (GOOD.replace('member_suffix = "cal"', 'derive = "x"'), "'derive' must be a list"),
+        (PART + DERIVE.replace('name = "part"\n', ""), "derive #1 needs 'name'"),
+        (PART + DERIVE.replace('column = "subcategory"\n', ""), "derive #1 needs 'column'"),
+        (PART + DERIVE + "values = 1\n", "derive #1 has unknown key(s) values"),
+        (GOOD + DERIVE, "derive #1: 'part' is made to group by: put it in 'group_by'"),
+        (PART + DERIVE.replace('"category", values', '"category", value'), "'when' has unknown"),
+        (PART + DERIVE.replace(', values = ["GBTDS"]', ""), "derive #1: 'when' needs 'values'"),
+        (PART + DERIVE.replace('column = "subcategory"', 'column = "part"'), "a new column"),
+        (PART + DERIVE + DERIVE, "derive #2: 'part' is derived twice"),
     ],
 )
 def test_bad_rules_name_file_rule_and_key(text, expected):

@@ -130,42 +130,62 @@ def _retarget(connection: Connection, rules: Sequence[Rule], run_id: int) -> lis
 
 
 FOV_RULE = "Asn_Lv2FOV"
+GBTDS_RULES = ("Asn_Lv3GBTDSPass", "Asn_Lv3GBTDSFull")
 
 
-def _fov_without_exposure_stem(rules: Sequence[Rule]) -> list[Rule]:
-    from roman_asn.rules.hooks import EXPOSURE_STEM
+def _without_group_key(names: Sequence[str], key: str) -> Callable[[Sequence[Rule]], list[Rule]]:
+    """The rules with group column ``key`` taken out of the rules ``names`` (group_by,
+    fill_missing and the [[rule.derive]] that makes it)."""
 
-    return [
-        replace(
-            rule,
-            group_by=tuple(c for c in rule.group_by if c != EXPOSURE_STEM),
-            fill_missing={k: v for k, v in rule.fill_missing.items() if k != EXPOSURE_STEM},
-        )
-        if rule.name == FOV_RULE
-        else rule
-        for rule in rules
-    ]
+    def undo(rules: Sequence[Rule]) -> list[Rule]:
+        return [
+            replace(
+                rule,
+                group_by=tuple(c for c in rule.group_by if c != key),
+                fill_missing={k: v for k, v in rule.fill_missing.items() if k != key},
+                derive=tuple(d for d in rule.derive if d.name != key),
+            )
+            if rule.name in names
+            else rule
+            for rule in rules
+        ]
+
+    return undo
 
 
-def _rekey_fov_groups(connection: Connection, rules: Sequence[Rule]) -> set[int]:
-    """Give each stored FOV group the identity the rule now makes of it (its exposure
-    stem among the group values), in place: its association keeps its name, and the
-    next file of that exposure finds it. A group whose files have more than one stem
-    (two exposures that old names numbered alike, made one FOV) or that has no
-    association is left to the reconcile: the ids of its files are returned."""
+def _rekey_groups(
+    names: Sequence[str], key: str
+) -> Callable[[Connection, Sequence[Rule]], set[int]]:
+    """The re-keying of stored groups of the rules ``names`` that ``key`` was added to
+    (last of their group columns): see :func:`_carry_groups`."""
+
+    def rekey(connection: Connection, rules: Sequence[Rule]) -> set[int]:
+        left: set[int] = set()
+        for rule in rules:
+            if rule.name in names:
+                left |= _carry_groups(connection, rules, rule, key)
+        return left
+
+    return rekey
+
+
+def _carry_groups(connection: Connection, rules: Sequence[Rule], rule: Rule, key: str) -> set[int]:
+    """Give each stored group of ``rule`` the identity the rule now makes of it (its
+    value of ``key``, the last group column, among the group values), in place: its
+    association keeps its name, and the next file of the group finds it. The value is
+    the engine's, from the stored rows of the group's files. A group whose files give
+    more than one value (two exposures that old names numbered alike made one FOV; two
+    GBTDS sub-surveys made one product), or a file of it none, or that has no
+    association, is left to the reconcile: the ids of its files are returned."""
     import polars as pl
 
-    from roman_asn.catalog.ingest import GroupKeys, batched, files_and_groups
-    from roman_asn.catalog.store import fetch_all, is_in
+    from roman_asn.catalog.ingest import GroupKeys, files_and_groups
+    from roman_asn.catalog.store import fetch_all
     from roman_asn.generator.engine import GROUP_SEPARATOR
-    from roman_asn.rules.hooks import EXPOSURE_STEM, exposure_stem
 
     keying = GroupKeys.of(connection, list(rules))
-    fov = next((r for r in rules if r.name == FOV_RULE), None)
-    if fov is None:
-        return set()
-    g, a, e = t.groups, t.associations, t.exposures
-    place = f"{keying.index[FOV_RULE]:02d}"
+    g, a = t.groups, t.associations
+    place = f"{keying.index[rule.name]:02d}"
     stored = pl.DataFrame(
         fetch_all(
             connection,
@@ -176,42 +196,33 @@ def _rekey_fov_groups(connection: Connection, rules: Sequence[Rule]) -> set[int]
     )
     if stored.is_empty():
         return set()
+    pairs = files_and_groups(connection, stored["group_id"].to_list())
+    if rule.keys[-1] != key:  # the stored text cannot be completed: regroup them all
+        return set(pairs["file_id"].to_list())
     texts = pl.DataFrame(
         fetch_all(
             connection,
-            sa.select(a.c.group_key, a.c.group_text).where(a.c.rule == FOV_RULE),
+            sa.select(a.c.group_key, a.c.group_text).where(a.c.rule == rule.name),
         ),
         schema={"group_key": pl.Utf8, "group_text": pl.Utf8},
         orient="row",
     )
-    pairs = files_and_groups(connection, stored["group_id"].to_list())
-    names = []
-    for chunk in batched(pairs["file_id"].unique().sort().to_list()):
-        names += fetch_all(
-            connection,
-            sa.select(e.c.file_id, e.c.filename).where(
-                is_in(connection, e.c.file_id, chunk) & e.c.withdrawn.is_(False)
-            ),
-        )
-    filenames = pl.DataFrame(names, schema={"file_id": pl.Int64, "filename": pl.Utf8}, orient="row")
-    pairs = pairs.join(filenames, on="file_id", how="inner")  # a withdrawn file counts not
-    fill = fov.fill_missing.get(EXPOSURE_STEM, "none")
+    values = _key_values(connection, rule, key, pairs["file_id"].unique().sort().to_list())
     per_group = (
-        pairs.with_columns(exposure_stem().fill_null(fill).alias("stem"))
+        pairs.join(values, on="file_id", how="inner")  # a withdrawn file counts not
         .group_by("group_id")
-        .agg(pl.col("stem").unique().alias("stems"), pl.col("file_id"))
+        .agg(pl.col("value").unique().alias("values"), pl.col("file_id").unique())
         .join(stored, on="group_id", how="right")
         .join(texts, on="group_key", how="left")
     )
-    carried = per_group.filter(
-        pl.col("group_text").is_not_null() & (pl.col("stems").list.len() == 1)
-    )
+    one_value = (pl.col("values").list.len() == 1) & pl.col("values").list.first().is_not_null()
+    carried = per_group.filter(pl.col("group_text").is_not_null() & one_value)
     texts_now = []
-    for text, stems in zip(carried["group_text"], carried["stems"], strict=True):
-        rule, asn_type, constraints = text.split(GROUP_SEPARATOR)
-        values, candidate, acid = constraints.partition(", asn_candidate=")
-        constraints = f"{values}, {EXPOSURE_STEM}={stems[0]}{candidate}{acid}"
-        texts_now.append(GROUP_SEPARATOR.join([rule, asn_type, constraints]))
+    for text, value in zip(carried["group_text"], carried["values"].list.first(), strict=True):
+        rule_name, asn_type, constraints = text.split(GROUP_SEPARATOR)
+        values_text, candidate, acid = constraints.partition(", asn_candidate=")
+        constraints = f"{values_text}, {key}={value}{candidate}{acid}"
+        texts_now.append(GROUP_SEPARATOR.join([rule_name, asn_type, constraints]))
     moved = keying.of_frame(
         pl.DataFrame({"group": texts_now}, schema={"group": pl.Utf8})
     ).with_columns(carried["group_key"].alias("old"))
@@ -231,8 +242,43 @@ def _rekey_fov_groups(connection: Connection, rules: Sequence[Rule]) -> set[int]
                 for o, k, x in zip(moved["old"], moved["key"], moved["group"], strict=True)
             ],
         )
-    left = per_group.filter(pl.col("group_text").is_null() | (pl.col("stems").list.len() != 1))
+    left = per_group.filter(pl.col("group_text").is_null() | ~one_value.fill_null(False))
     return set(left["file_id"].explode().drop_nulls().to_list())
+
+
+def _key_values(connection: Connection, rule: Rule, key: str, file_ids: list[int]):
+    """(file_id, value): the value of group column ``key`` the engine gives each stored
+    row of these files (not withdrawn) under ``rule``; null for a row the rule leaves
+    out. Read back and made a batch of files at a time."""
+    import polars as pl
+
+    from roman_asn.catalog.ingest import BATCH, batched, read_files
+    from roman_asn.catalog.rows import schema_from_text
+    from roman_asn.generator.engine import prepare, rule_rows
+    from roman_asn.generator.options import GenerateOptions
+    from roman_asn.pool.columns import ROW_COLUMN
+
+    text = connection.execute(
+        sa.select(t.settings.c.value).where(t.settings.c.key == "schema")
+    ).scalar()
+    parts = [pl.DataFrame(schema={"file_id": pl.Int64, "value": pl.Utf8})]
+    if text is None:
+        return parts[0]
+    schema = schema_from_text(text)
+    for chunk in batched(file_ids, 10 * BATCH):
+        rows = read_files(connection, chunk, schema)
+        if rows.is_empty():
+            continue
+        prepared = prepare(rows, [rule], require_runnable=False)
+        made = pl.DataFrame(schema={ROW_COLUMN: pl.UInt32, "value": pl.Utf8})
+        if prepared.runnable:
+            frame = prepared.frames[rule.expand]
+            made = rule_rows(rule, frame, GenerateOptions(), members=False).select(
+                pl.col(ROW_COLUMN).cast(pl.UInt32), pl.col(key).cast(pl.Utf8).alias("value")
+            )
+        rows = rows.select(pl.col(ROW_COLUMN).cast(pl.UInt32), "file_id")
+        parts.append(rows.join(made, on=ROW_COLUMN, how="left").select("file_id", "value").unique())
+    return pl.concat(parts)
 
 
 UPDATES = (
@@ -253,9 +299,17 @@ UPDATES = (
     # old names numbered alike is split by the reconcile
     RuleUpdate(
         what="a FOV association holds one exposure file's detector files (exposure_stem)",
-        undo=_fov_without_exposure_stem,
+        undo=_without_group_key([FOV_RULE], "exposure_stem"),
         rows=sa.false,
-        rekey=_rekey_fov_groups,
+        rekey=_rekey_groups([FOV_RULE], "exposure_stem"),
+    ),
+    # the same for the GBTDS sub-survey: each stored GBTDS group is re-keyed in place
+    # (names kept); one that holds two sub-surveys is split by the reconcile
+    RuleUpdate(
+        what="the GBTDS pass and full associations hold one sub-survey (gbtds_subcategory)",
+        undo=_without_group_key(GBTDS_RULES, "gbtds_subcategory"),
+        rows=sa.false,
+        rekey=_rekey_groups(GBTDS_RULES, "gbtds_subcategory"),
     ),
 )
 

@@ -60,6 +60,9 @@ def command(
                     f"product {j.product_name}",
                     soft_wrap=True,
                 )
+                console.print(f"      group: {j.constraints}", soft_wrap=True, markup=False)
+                for why in j.derived:
+                    console.print(f"      {why}", soft_wrap=True, markup=False)
         else:
             console.print("  [yellow]joined no association (orphan)[/]")
         for rule, why in story.not_joined:

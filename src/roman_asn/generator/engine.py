@@ -21,7 +21,7 @@ import polars as pl
 
 from roman_asn.errors import RomanAsnError
 from roman_asn.generator.candidates import candidate_id_lists, mark_duplicates
-from roman_asn.generator.checks import first_failure, passes, rule_checks
+from roman_asn.generator.checks import first_failure, passes, rule_checks, with_derived
 from roman_asn.generator.naming import (
     ACID_PLACEHOLDER,
     UNSAFE_PRODUCT_NAME,
@@ -193,6 +193,7 @@ def _frame_columns(table: pl.DataFrame, rules: list[Rule], expand: str | None) -
         if rule.expand == expand:
             wanted.update(dict.fromkeys(rule.required))
             wanted.update(dict.fromkeys(c for s in rule.selections for c in s.columns))
+            wanted.update(dict.fromkeys(rule.derived_inputs))
             wanted.update(dict.fromkeys(rule.fields))
             wanted[rule.target_column] = None
     if expand:
@@ -280,10 +281,14 @@ def prepare(
             skipped[rule.name] = f"rule skipped: {unusable[rule.expand]}"
             continue
         columns = set(frames[rule.expand].columns)
-        needed = [*rule.required, *(c for s in rule.selections for c in s.columns)]
+        derived = {d.name for d in rule.derive}  # made from other columns (absent: null)
+        needed = [c for c in rule.required if c not in derived]
+        needed += [c for s in rule.selections for c in s.columns]
         missing = sorted({c for c in needed if c not in columns})
         schema = frames[rule.expand].schema
-        used = {c for c in (*rule.keys, *rule.fields, *needed) if c in columns}
+        used = {
+            c for c in (*rule.keys, *rule.fields, *needed, *rule.derived_inputs) if c in columns
+        }
         nested = sorted(c for c in used if schema[c].is_nested())
         if missing:
             plural = "s" if len(missing) > 1 else ""
@@ -522,6 +527,7 @@ def rule_rows(
         + ([EXPAND_FAILURE] if EXPAND_FAILURE in frame.columns else [])
         + [c for s in rule.selections for c in s.columns]
     )
+    frame = with_derived(rule, frame)
     needed = [c for c in needed if c in frame.columns or c == EXPAND_FAILURE]
     if rule.fill_missing:
         frame = frame.with_columns(
@@ -1051,6 +1057,7 @@ def rule_reasons(prepared: Prepared, options: GenerateOptions, rows: pl.Series) 
     for rule in prepared.row_rules:
         order = prepared.order[rule.name]
         frame = prepared.frames[rule.expand].filter(pl.col(ROW_COLUMN).is_in(rows))
+        frame = with_derived(rule, frame)
         checks = rule_checks(rule, options, frame.columns)
         part = (
             frame.select(pl.col(ROW_COLUMN), first_failure(checks).alias("reason"))

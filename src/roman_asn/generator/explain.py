@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 
 from roman_asn.generator.candidates import candidate_id_lists
+from roman_asn.generator.checks import derivation_reasons
 from roman_asn.generator.engine import (
     NAMELESS,
     GenerationResult,
@@ -70,6 +71,11 @@ class Joined:
     asn_type: str
     asn_id: str
     product_name: str
+    # the group's values (the association's constraints): what the row shares with
+    # every other member
+    constraints: str = ""
+    # how the row's value of each derived group column came about ([[rule.derive]])
+    derived: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -130,6 +136,7 @@ def pool_columns(rules: list[Rule]) -> set[str]:
     hooks = expanders()
     for rule in rules:
         wanted.update(rule.keys, rule.required, rule.fields, rule.fill_missing)
+        wanted.update(rule.derived_inputs)
         wanted.add(rule.target_column)
         wanted.update(c for s in rule.selections for c in s.columns)
         if rule.expand:
@@ -188,10 +195,11 @@ def _story(
     from roman_asn.generator.writer import check_file_names
 
     check_file_names(joined)  # names generate would refuse are refused here too
+    by_name = {r.name: r for r in result.rules}
     for item in joined.select(
-        "file_name", "rule", "asn_type", "asn_id", "product_name"
+        "file_name", "rule", "asn_type", "asn_id", "product_name", "constraints"
     ).iter_rows():
-        story.joined.append(Joined(*item))
+        story.joined.append(Joined(*item, derived=_derivations(prepared, by_name[item[1]], row)))
     joined_rules = set(joined["rule"].to_list())
     mine = result.dropped.filter(pl.col("rows").list.contains(row))
     for item in (
@@ -211,6 +219,14 @@ def _story(
         story.filename = "(no file name)"
         story.not_joined = [(rule, NAMELESS) for rule, _ in story.not_joined]
     return story
+
+
+def _derivations(prepared: Prepared, rule: Rule, row: int) -> list[str]:
+    """How the row's values of the rule's derived group columns came about."""
+    if not rule.derive or rule.expand not in prepared.frames:
+        return []
+    frame = prepared.frames[rule.expand].filter(pl.col(ROW_COLUMN) == row)
+    return derivation_reasons(rule, frame)["reason"].unique(maintain_order=True).to_list()
 
 
 def _one(row: int) -> pl.Series:

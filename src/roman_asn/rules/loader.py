@@ -48,12 +48,14 @@ RULE_KEYS = frozenset(
         "fill_missing",
         "asn_id",
         "min_filters",
+        "derive",
     }
 )
 # a fixed association id: the DMS candidate id forms (as romancal's tools write a3001)
 _FIXED_ASN_ID = re.compile(r"o\d{3}|c\d{4}|a\d{4}|r\d{4}")
 FILE_NAME_STYLES = ("dms", "product")
 SELECT_KEYS = frozenset({"column", "values", "exclude", "describe"})
+DERIVE_KEYS = frozenset({"name", "column", "when"})
 
 
 class RulesError(RomanAsnError):
@@ -75,6 +77,22 @@ class Selection:
             return self.describe
         joined = ", ".join(self.values)
         return f"{'none' if self.exclude else 'one'} of {joined}"
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A group column made from another: ``column``'s text, stripped and lower-cased
+    (so values differing in case meet), on rows where ``when`` holds (all rows when
+    None); null elsewhere and where that text is blank (``fill_missing`` names the
+    value such rows group as)."""
+
+    name: str
+    column: str
+    when: Selection | None = None
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.column, *(self.when.columns if self.when else ()))
 
 
 @dataclass(frozen=True)
@@ -114,6 +132,8 @@ class Rule:
     asn_id: str | None = None
     # a source_rules rule: only groups of at least this many filters (coadds) are kept
     min_filters: int = 1
+    # group columns made from pool columns ([[rule.derive]])
+    derive: tuple[Derived, ...] = ()
     source: str = "<rules>"
 
     @property
@@ -124,6 +144,11 @@ class Rule:
             out.append(self.asn_type_column)
         out += [c for c in self.group_by if c not in out]
         return tuple(out)
+
+    @property
+    def derived_inputs(self) -> tuple[str, ...]:
+        """The pool columns the derived columns are made from (an absent one is null)."""
+        return tuple(dict.fromkeys(c for d in self.derive for c in d.inputs))
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -304,6 +329,7 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
         raise fail(f"'asn_file_name' must be one of {', '.join(FILE_NAME_STYLES)}", "asn_file_name")
     asn_type, type_column, type_map = _asn_type(table.get("asn_type"), fail)
     selections = _selections(table.get("select", []), fail)
+    derive = _derivations(table.get("derive", []), fail, group_by, selections)
     fill_missing = table.get("fill_missing", {})
     if not isinstance(fill_missing, dict) or not all(
         isinstance(v, str) and v for v in fill_missing.values()
@@ -315,10 +341,10 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
         isinstance(v, str) and v for v in source_rules
     ):
         raise fail("'source_rules' must be a list of rule names", "source_rules")
-    if source_rules and (expand or selections or type_column or candidates != "none"):
+    if source_rules and (expand or selections or derive or type_column or candidates != "none"):
         raise fail(
             "a rule with 'source_rules' groups the products of those rules: it takes no "
-            "'expand', 'select' or asn_type table, and needs candidates = 'none'",
+            "'expand', 'select', 'derive' or asn_type table, and needs candidates = 'none'",
             "source_rules",
         )
 
@@ -391,6 +417,7 @@ def _parse_rule(table: dict[str, Any], label: str, index: int) -> Rule:
         skycell_column=canonical_name(skycell_column) if skycell_column else None,
         asn_id=fixed_id,
         min_filters=min_filters,
+        derive=derive,
         source=label,
     )
 
@@ -478,37 +505,81 @@ def _asn_type(value: Any, fail) -> tuple[str | None, str | None, dict[str, str]]
 def _selections(value: Any, fail) -> tuple[Selection, ...]:
     if not isinstance(value, list):
         raise fail("'select' must be a list of [[rule.select]] tables", "select")
-    out = []
+    return tuple(
+        _selection(entry, fail, f"select #{number}", "select")
+        for number, entry in enumerate(value, start=1)
+    )
+
+
+def _selection(entry: Any, fail, where: str, key: str) -> Selection:
+    """One [[rule.select]] table (or a derive's ``when``), reported as ``where``."""
+    if not isinstance(entry, dict):
+        raise fail(f"{where} must be a table", key)
+    extra = set(entry) - SELECT_KEYS
+    if extra:
+        raise fail(f"{where} has unknown key(s) {', '.join(sorted(extra))}", key)
+    columns = entry.get("column")
+    columns = [columns] if isinstance(columns, str) else columns
+    if not _text_list(columns) or not columns:
+        raise fail(f"{where} needs 'column' (a name or a list of names)", key)
+    values = entry.get("values")
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in values)
+    ):
+        raise fail(f"{where} needs 'values', a non-empty list of text or integers", key)
+    exclude = entry.get("exclude", False)
+    if not isinstance(exclude, bool):
+        raise fail(f"{where}: 'exclude' must be true or false", key)
+    describe = entry.get("describe")
+    if describe is not None and not isinstance(describe, str):
+        raise fail(f"{where}: 'describe' must be text", key)
+    return Selection(
+        columns=tuple(canonical_name(c) for c in columns),
+        values=tuple(str(v).strip().upper() for v in values),
+        exclude=exclude,
+        describe=describe,
+    )
+
+
+def _derivations(
+    value: Any, fail, group_by: tuple[str, ...], selections: tuple[Selection, ...]
+) -> tuple[Derived, ...]:
+    """The [[rule.derive]] tables: name (a new group_by column), column, optional when."""
+    if not isinstance(value, list):
+        raise fail("'derive' must be a list of [[rule.derive]] tables", "derive")
+    out: list[Derived] = []
     for number, entry in enumerate(value, start=1):
-        key = f"select #{number}"
+        where = f"derive #{number}"
         if not isinstance(entry, dict):
-            raise fail(f"{key} must be a table", "select")
-        extra = set(entry) - SELECT_KEYS
+            raise fail(f"{where} must be a table", "derive")
+        extra = set(entry) - DERIVE_KEYS
         if extra:
-            raise fail(f"{key} has unknown key(s) {', '.join(sorted(extra))}", "select")
-        columns = entry.get("column")
-        columns = [columns] if isinstance(columns, str) else columns
-        if not _text_list(columns) or not columns:
-            raise fail(f"{key} needs 'column' (a name or a list of names)", "select")
-        values = entry.get("values")
-        if (
-            not isinstance(values, list)
-            or not values
-            or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in values)
-        ):
-            raise fail(f"{key} needs 'values', a non-empty list of text or integers", "select")
-        exclude = entry.get("exclude", False)
-        if not isinstance(exclude, bool):
-            raise fail(f"{key}: 'exclude' must be true or false", "select")
-        describe = entry.get("describe")
-        if describe is not None and not isinstance(describe, str):
-            raise fail(f"{key}: 'describe' must be text", "select")
-        out.append(
-            Selection(
-                columns=tuple(canonical_name(c) for c in columns),
-                values=tuple(str(v).strip().upper() for v in values),
-                exclude=exclude,
-                describe=describe,
+            known = ", ".join(sorted(DERIVE_KEYS))
+            raise fail(f"{where} has unknown key(s) {', '.join(sorted(extra))} (known: {known})")
+        name, column = entry.get("name"), entry.get("column")
+        if not isinstance(name, str) or not name.strip():
+            raise fail(f"{where} needs 'name', the column it makes", "derive")
+        if not isinstance(column, str) or not column.strip():
+            raise fail(f"{where} needs 'column', the column whose text it takes", "derive")
+        name, column = canonical_name(name.strip()), canonical_name(column.strip())
+        when = entry.get("when")
+        when = None if when is None else _selection(when, fail, f"{where}: 'when'", "derive")
+        derived = Derived(name, column, when)
+        read = {*derived.inputs, *(c for s in selections for c in s.columns)}
+        read |= {c for d in out for c in d.inputs}
+        if name not in group_by:
+            raise fail(f"{where}: {name!r} is made to group by: put it in 'group_by'", "derive")
+        if name in read or name in SPECIAL_FIELDS or name in {"file", *FILE_FIELDS}:
+            raise fail(
+                f"{where}: {name!r} must be a new column, not one the rule reads or a special name",
+                "derive",
             )
-        )
+        if any(d.name == name for d in out):
+            raise fail(f"{where}: {name!r} is derived twice", "derive")
+        made = sorted({d.name for d in out} & set(derived.inputs))
+        if made:
+            raise fail(f"{where} reads {made[0]!r}, which is derived: derive from pool columns")
+        out.append(derived)
     return tuple(out)
