@@ -780,6 +780,49 @@ def test_a_refused_first_ingest_leaves_no_catalog_behind(tmp_path, demo):
         assert catalog.stats()["files"] == demo.table.height
 
 
+@pytest.mark.parametrize(
+    "first, reason",
+    [
+        (True, "database or disk is full"),  # before the header: the new file stays empty
+        (False, "disk I/O error"),  # after it: the WAL index cannot grow
+    ],
+)
+def test_a_new_catalog_on_a_full_disk_is_removed_again(
+    tmp_path, demo, monkeypatch, capsys, first, reason
+):
+    """A disk full from the start refuses every write of a new catalog, the write lock
+    its removal took too: a 0-byte catalog.db was left behind. Now a file this run made
+    and never committed a schema into goes, with its side files; a catalog that was
+    there (even an empty file) stays."""
+    import roman_asn.catalog.catalog as catalog_module
+    from roman_asn.catalog.store import make_engine
+    from roman_asn.cli import main
+
+    def full_disk(location, **kwargs):  # as a real full disk (tmpfs) fails these writes
+        engine = make_engine(location, **kwargs)
+
+        def refuse(dbapi, _):
+            raise sqlite3.OperationalError(reason)
+
+        sa.event.listen(engine, "connect", refuse, insert=first)
+        return engine
+
+    demo.write(tmp_path / "demo.csv")
+    fresh, empty, kept = tmp_path / "new.db", tmp_path / "empty.db", tmp_path / "kept.db"
+    empty.touch()
+    Catalog.open(kept, create=True).close()
+    monkeypatch.setattr(catalog_module, "make_engine", full_disk)
+    for db in (fresh, empty, kept):
+        code = main(["catalog", "ingest", str(db), str(tmp_path / "demo.csv")])
+        err = capsys.readouterr().err
+        assert code == 2 and f"{db}: cannot open the catalog: {reason}" in err, err
+    assert not list(tmp_path.glob("new.db*"))
+    assert empty.exists()  # never ours to remove, whatever it holds
+    monkeypatch.undo()
+    with Catalog.open(kept) as catalog:
+        assert catalog.runs() == []
+
+
 def test_the_same_rules_from_another_install_are_the_same_rules(tmp_path, demo):
     """The rules hash is what the rules say, not where their file is; a catalog hashed
     the old way (with the file path) is accepted and re-hashed; other rules are refused."""
