@@ -29,6 +29,22 @@ class OutputFile(click.Path):
         self.may_replace = may_replace
 
 
+class OutputDir(click.Path):
+    """A folder the command writes in, made with its parents if need be. Checked as
+    the command line is read: a file or a link to nothing there, or on the way to it,
+    is an error naming it (``atomic.check_folder``), as for every output folder."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False)
+
+    def convert(self, value, param, ctx) -> str:
+        from roman_asn.atomic import check_folder
+
+        path = os.fspath(value)
+        check_folder(path)
+        return path
+
+
 class Command(click.Command):
     """A command whose outputs are checked against its inputs before it runs."""
 
