@@ -588,3 +588,45 @@ def test_an_output_folder_that_cannot_be_one_is_named_before_any_work(
     _refused_before_any_work([*args, str(out)], f"{out}: cannot write: {said}", tmp_path, capsys)
     with pytest.raises(WriteError, match=f"cannot write: {said}"):  # said when writing too
         make_folder(out)
+
+
+OUTPUT_FILES = {
+    "catalog ingest --changes": ["catalog", "ingest", "new.db", str(DEMO), "--changes"],
+    "catalog withdraw --changes": ["catalog", "withdraw", "cat.db", "a_cal.asdf", "--changes"],
+    "catalog export --bundle": ["catalog", "export", "cat.db", "--bundle"],
+    "generate --orphans": ["generate", str(DEMO), "--no-progress", "-o", "asn", "--orphans"],
+    "generate --bundle": ["generate", str(DEMO), "--no-progress", "--bundle"],
+    "make-pool -o": ["make-pool", ".", "-o"],
+    "make-pool --rejects": ["make-pool", ".", "-o", "pool.csv", "--rejects"],
+    "from-list -o": ["from-list", "a_cal.asdf", "--product-name", "p", "-o"],
+    "edit -o": ["edit", "add", "a_asn.json", "b_cal.asdf", "-o"],
+    "plot -o": ["plot", str(DEMO), "-o"],
+    "pool convert": ["pool", "convert", str(DEMO)],
+    "synth-pool -o": ["synth-pool", "--exposures", "2", "-o"],
+}
+
+
+@pytest.mark.parametrize("case", ["a folder", "read-only folder", *OBSTACLES[2:]])
+@pytest.mark.parametrize("args", OUTPUT_FILES.values(), ids=OUTPUT_FILES)
+def test_an_output_file_that_cannot_be_written_is_named_before_any_work(
+    tmp_path, monkeypatch, capsys, args, case
+):
+    """`catalog ingest --changes FILE/x` found out only after the run was recorded in
+    the catalog; `make-pool -o FILE/x.csv` after scanning every file. Every output file
+    is now checked as the command line is read: nothing is done, nothing recorded."""
+
+    monkeypatch.chdir(tmp_path)
+    if case == "a folder":
+        (tmp_path / "out.txt").mkdir()
+        out, at, said = tmp_path / "out.txt", tmp_path / "out.txt", "is a folder, not a file"
+    elif case == "read-only folder":
+        (tmp_path / "ro").mkdir()
+        real = os.access
+        monkeypatch.setattr(  # as on a read-only mount (root may write anywhere else)
+            os, "access", lambda p, mode, **kw: os.fspath(p) != "ro" and real(p, mode, **kw)
+        )
+        out, at, said = Path("ro/out.txt"), "ro", "the folder cannot be written"
+    else:
+        at, said = _in_the_way(tmp_path, case)  # the folder that cannot be made is named
+        out = at / "out.txt"
+    _refused_before_any_work([*args, str(out)], f"{at}: cannot write: {said}", tmp_path, capsys)
