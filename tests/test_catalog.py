@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -384,33 +385,46 @@ def test_change_lists_agree_with_each_history(catalog_location, demo):
         assert any(catalog.changes(r)["changed"] for r in (1, 2))
 
 
-def test_change_list_file_that_cannot_be_written(tmp_path, demo):
-    """A folder is refused before anything is done; a file that cannot be made after the
-    run committed: the run is kept, and the error names the file and how to list it."""
+def test_change_list_file_that_cannot_be_written(tmp_path, demo, monkeypatch, capsys):
+    """A change list that cannot be written where it is asked for (a folder, under a
+    file, a folder that cannot be written) is refused before anything is done: it was
+    found only once the run was recorded. A write that fails later (a full disk) keeps
+    the run, and the error names the file and how to list the run's changes again."""
+    from roman_asn.cli import main
+
     db = tmp_path / "cat.db"
     (tmp_path / "taken").mkdir()
+    (tmp_path / "ro").mkdir()
     demo.write(tmp_path / "demo.csv")
+    monkeypatch.chdir(tmp_path)
+    real = os.access
+    monkeypatch.setattr(  # as on a read-only mount (root may write anywhere else)
+        os, "access", lambda p, mode, **kw: os.fspath(p) != "ro" and real(p, mode, **kw)
+    )
 
-    def ingest(changes: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "roman_asn", "catalog", "ingest", str(db), "demo.csv"]
-            + ["--changes", changes],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-        )
+    def ingest(changes: str) -> tuple[int, str]:
+        code = main(["catalog", "ingest", str(db), "demo.csv", "--changes", changes])
+        return code, capsys.readouterr().err
 
-    refused = ingest("taken")
-    assert refused.returncode == 2 and "is a directory" in refused.stderr
-    assert not db.exists()
-    done = ingest("demo.csv/changes.json")  # under a file: no folder can be made there
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    # the file in the way is named, not the change list: that does not exist
-    assert "demo.csv: cannot write: exists and is not a folder" in done.stderr
-    assert "demo.csv/changes.json" not in done.stderr and "--since 0" in done.stderr
+    for changes, said in [
+        ("taken", "taken: cannot write: is a folder, not a file"),
+        # the file in the way is named, not the change list: that does not exist
+        ("demo.csv/changes.json", "demo.csv: cannot write: exists and is not a folder"),
+        ("ro/changes.json", "ro: cannot write: the folder cannot be written"),
+    ]:
+        code, err = ingest(changes)
+        assert code == 2 and said in err and "Traceback" not in err, err
+        assert "was recorded" not in err and not db.exists()  # nothing done
+    full = OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(os, "write", lambda fd, data: (_ for _ in ()).throw(full))
+    code, err = ingest("changes.json")
+    monkeypatch.undo()
+    assert code == 2 and "Traceback" not in err
+    assert "changes.json: cannot write: No space left on device; run 1 was recorded" in err
+    assert "--since 0" in err
     with Catalog.open(db) as catalog:
         assert len(catalog.changes(0)["new"]) == len(demo_associations(demo))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.db", "demo.csv", "taken"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.db", "demo.csv", "ro", "taken"]
 
 
 def demo_associations(demo: Pool) -> list:
@@ -778,6 +792,49 @@ def test_a_refused_first_ingest_leaves_no_catalog_behind(tmp_path, demo):
         catalog.ingest(bad, RULES)
     with Catalog.open(kept) as catalog:
         assert catalog.stats()["files"] == demo.table.height
+
+
+@pytest.mark.parametrize(
+    "first, reason",
+    [
+        (True, "database or disk is full"),  # before the header: the new file stays empty
+        (False, "disk I/O error"),  # after it: the WAL index cannot grow
+    ],
+)
+def test_a_new_catalog_on_a_full_disk_is_removed_again(
+    tmp_path, demo, monkeypatch, capsys, first, reason
+):
+    """A disk full from the start refuses every write of a new catalog, the write lock
+    its removal took too: a 0-byte catalog.db was left behind. Now a file this run made
+    and never committed a schema into goes, with its side files; a catalog that was
+    there (even an empty file) stays."""
+    import roman_asn.catalog.catalog as catalog_module
+    from roman_asn.catalog.store import make_engine
+    from roman_asn.cli import main
+
+    def full_disk(location, **kwargs):  # as a real full disk (tmpfs) fails these writes
+        engine = make_engine(location, **kwargs)
+
+        def refuse(dbapi, _):
+            raise sqlite3.OperationalError(reason)
+
+        sa.event.listen(engine, "connect", refuse, insert=first)
+        return engine
+
+    demo.write(tmp_path / "demo.csv")
+    fresh, empty, kept = tmp_path / "new.db", tmp_path / "empty.db", tmp_path / "kept.db"
+    empty.touch()
+    Catalog.open(kept, create=True).close()
+    monkeypatch.setattr(catalog_module, "make_engine", full_disk)
+    for db in (fresh, empty, kept):
+        code = main(["catalog", "ingest", str(db), str(tmp_path / "demo.csv")])
+        err = capsys.readouterr().err
+        assert code == 2 and f"{db}: cannot open the catalog: {reason}" in err, err
+    assert not list(tmp_path.glob("new.db*"))
+    assert empty.exists()  # never ours to remove, whatever it holds
+    monkeypatch.undo()
+    with Catalog.open(kept) as catalog:
+        assert catalog.runs() == []
 
 
 def test_the_same_rules_from_another_install_are_the_same_rules(tmp_path, demo):

@@ -524,3 +524,109 @@ def test_a_failed_write_says_the_system_words_for_its_errno(error):
     assert str(atomic.write_error(error, "b.jsonl")) == "b.jsonl: cannot write: " + os.strerror(
         errno.ENOSPC
     )
+
+
+# ---------------------------------------------------------------- outputs checked first
+
+# every output folder option, with inputs that are never read: the folder is refused
+# as the command line is read
+OUTPUT_FOLDERS = {
+    "update-path -o": ["update-path", "--path", "/data", "a_asn.json", "-o"],
+    "generate -o": ["generate", str(DEMO), "--no-progress", "-o"],
+    "demo -o": ["demo", "-o"],
+    "multiband -o": ["multiband", "r00001_p_v01001_270p65x49y65_f158_coadd.asdf", "-o"],
+    "skycell-asn -d": ["skycell-asn", "a_cal.asdf", "-d"],
+    "gather --to": ["gather", "a_asn.json", "--to"],
+    "catalog export -o": ["catalog", "export", "cat.db", "-o"],
+}
+
+
+def _in_the_way(tmp_path: Path, case: str) -> tuple[Path, str]:
+    """An output path that ``case`` keeps from being written, and what is said of it."""
+    gone = tmp_path / "elsewhere" / "x"
+    if case == "link to nothing":
+        (tmp_path / "out").symlink_to(gone)
+        return tmp_path / "out", f"is a link to {gone}, which does not exist"
+    if case == "a file":
+        (tmp_path / "out").write_text("mine\n")
+        return tmp_path / "out", "exists and is not a folder"
+    if case == "a file on the way":
+        (tmp_path / "file").write_text("mine\n")
+        return tmp_path / "file" / "out", f"{tmp_path / 'file'} is a file"
+    (tmp_path / "link").symlink_to(gone)  # a link to nothing on the way
+    return tmp_path / "link" / "out", f"{tmp_path / 'link'} is a link to {gone}, which does not"
+
+
+def _refused_before_any_work(args: list[str], said: str, tmp_path: Path, capsys) -> None:
+    """The command is refused (exit 2) saying ``said``, in its own words, not click's,
+    and nothing in ``tmp_path`` is made or changed."""
+    from roman_asn.cli import main
+
+    before = sorted(tmp_path.rglob("*"))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"error: {said}" in err, err
+    assert "Invalid value" not in err and "Traceback" not in err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+OBSTACLES = ["link to nothing", "a file", "a file on the way", "a link to nothing on the way"]
+
+
+@pytest.mark.parametrize("case", OBSTACLES)
+@pytest.mark.parametrize("args", OUTPUT_FOLDERS.values(), ids=OUTPUT_FOLDERS)
+def test_an_output_folder_that_cannot_be_one_is_named_before_any_work(
+    tmp_path, monkeypatch, capsys, args, case
+):
+    """A link to nothing as the folder said click's 'Directory ... is a file', or
+    'exists and is not a folder'; a file said click's own words. Now every output
+    folder option says what is there, naming it, before anything is read or made."""
+    from roman_asn.atomic import make_folder
+
+    monkeypatch.chdir(tmp_path)
+    out, said = _in_the_way(tmp_path, case)
+    _refused_before_any_work([*args, str(out)], f"{out}: cannot write: {said}", tmp_path, capsys)
+    with pytest.raises(WriteError, match=f"cannot write: {said}"):  # said when writing too
+        make_folder(out)
+
+
+OUTPUT_FILES = {
+    "catalog ingest --changes": ["catalog", "ingest", "new.db", str(DEMO), "--changes"],
+    "catalog withdraw --changes": ["catalog", "withdraw", "cat.db", "a_cal.asdf", "--changes"],
+    "catalog export --bundle": ["catalog", "export", "cat.db", "--bundle"],
+    "generate --orphans": ["generate", str(DEMO), "--no-progress", "-o", "asn", "--orphans"],
+    "generate --bundle": ["generate", str(DEMO), "--no-progress", "--bundle"],
+    "make-pool -o": ["make-pool", ".", "-o"],
+    "make-pool --rejects": ["make-pool", ".", "-o", "pool.csv", "--rejects"],
+    "from-list -o": ["from-list", "a_cal.asdf", "--product-name", "p", "-o"],
+    "edit -o": ["edit", "add", "a_asn.json", "b_cal.asdf", "-o"],
+    "plot -o": ["plot", str(DEMO), "-o"],
+    "pool convert": ["pool", "convert", str(DEMO)],
+    "synth-pool -o": ["synth-pool", "--exposures", "2", "-o"],
+}
+
+
+@pytest.mark.parametrize("case", ["a folder", "read-only folder", *OBSTACLES[2:]])
+@pytest.mark.parametrize("args", OUTPUT_FILES.values(), ids=OUTPUT_FILES)
+def test_an_output_file_that_cannot_be_written_is_named_before_any_work(
+    tmp_path, monkeypatch, capsys, args, case
+):
+    """`catalog ingest --changes FILE/x` found out only after the run was recorded in
+    the catalog; `make-pool -o FILE/x.csv` after scanning every file. Every output file
+    is now checked as the command line is read: nothing is done, nothing recorded."""
+
+    monkeypatch.chdir(tmp_path)
+    if case == "a folder":
+        (tmp_path / "out.txt").mkdir()
+        out, at, said = tmp_path / "out.txt", tmp_path / "out.txt", "is a folder, not a file"
+    elif case == "read-only folder":
+        (tmp_path / "ro").mkdir()
+        real = os.access
+        monkeypatch.setattr(  # as on a read-only mount (root may write anywhere else)
+            os, "access", lambda p, mode, **kw: os.fspath(p) != "ro" and real(p, mode, **kw)
+        )
+        out, at, said = Path("ro/out.txt"), "ro", "the folder cannot be written"
+    else:
+        at, said = _in_the_way(tmp_path, case)  # the folder that cannot be made is named
+        out = at / "out.txt"
+    _refused_before_any_work([*args, str(out)], f"{at}: cannot write: {said}", tmp_path, capsys)

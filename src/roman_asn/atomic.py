@@ -68,16 +68,62 @@ def make_folder(path: str | os.PathLike[str]) -> Path:
 
 
 def _make(folder: Path) -> None:
-    """``folder.mkdir(parents=True, exist_ok=True)``; where a file stands in the way
-    (mkdir says "File exists" or "Not a directory"), a WriteError naming it."""
+    """``folder.mkdir(parents=True, exist_ok=True)``; where a file or a link to nothing
+    stands in the way (mkdir says "File exists" or "Not a directory"), a WriteError
+    naming it."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        blocker = next(
-            (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder
-        )
-        why = "exists and is not a folder" if blocker == folder else f"{blocker} is a file"
+        why = _in_the_way(folder) or "exists and is not a folder"
         raise WriteError(f"cannot write: {why}", path=str(folder)) from None
+
+
+def link_to_nothing(path: str | os.PathLike[str]) -> str | None:
+    """What is wrong with ``path`` if it is a link to nothing ("is a link to X, which
+    does not exist"), else None."""
+    if os.path.islink(path) and not os.path.exists(path):
+        return f"is a link to {os.readlink(path)}, which does not exist"
+    return None
+
+
+def _in_the_way(folder: Path, *, writable: bool = False) -> str | None:
+    """What keeps ``folder`` from being made (with its parents) or written in, found
+    without writing anything: a link to nothing or a file at it or on the way to it,
+    or (``writable``) a folder where files or folders must be made that this user
+    cannot write in; None when nothing is in the way."""
+    for place in (folder, *folder.parents):
+        named = "" if place == folder else f"{place} "
+        if why := link_to_nothing(place):
+            return named + why
+        if not os.path.exists(place):
+            continue  # made when the first file is written
+        if not os.path.isdir(place):
+            return f"{place} is a file" if named else "exists and is not a folder"
+        if writable and not os.access(place, os.W_OK | os.X_OK):
+            where = f"folder {named}" if named else "the folder "
+            return where + "cannot be written (read-only, or no permission)"
+        return None
+    return None
+
+
+def check_folder(path: str | os.PathLike[str]) -> None:
+    """Before any work: refuse an output folder that no file can be written in (see
+    :func:`_in_the_way`; whether it can be written is found when writing, as an
+    option's default folder may not be written at all)."""
+    if why := _in_the_way(Path(path)):
+        raise WriteError(f"cannot write: {why}", path=os.fspath(path))
+
+
+def check_file(path: str | os.PathLike[str]) -> None:
+    """Before any work: refuse an output file that cannot be written (a folder, a
+    device, or a folder that cannot hold it: see :func:`_in_the_way`), naming the
+    path at fault. A failure only writing can show (a full disk) is said then."""
+    target = resolve_target(path)
+    if target.is_dir():
+        raise WriteError("cannot write: is a folder, not a file", path=os.fspath(path))
+    if why := _in_the_way(target.parent, writable=True):
+        # the folder in the way is named, as when writing (the file itself is not there)
+        raise WriteError(f"cannot write: {why}", path=str(target.parent))
 
 
 def temporary_suffix() -> str:

@@ -1160,11 +1160,10 @@ def export(catalog: Catalog, output, since: int | None = None) -> int:
 def _refuse_an_uncreatable_file(path: str) -> None:
     """Why a new catalog cannot be made at ``path``, said before SQLite's "unable to open
     database file": a link to nothing, or a folder that cannot be written."""
-    if os.path.islink(path):
-        raise CatalogError(
-            f"is a link to {os.readlink(path)}, which does not exist: give the catalog's own path",
-            path=path,
-        )
+    from roman_asn.atomic import link_to_nothing
+
+    if why := link_to_nothing(path):
+        raise CatalogError(f"{why}: give the catalog's own path", path=path)
     folder = os.path.dirname(path) or "."
     if not os.access(folder, os.W_OK):  # read-only media, or not ours
         raise CatalogError(f"cannot make the catalog: folder {folder} cannot be written", path=path)

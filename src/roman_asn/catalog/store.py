@@ -240,11 +240,13 @@ def discard_unused_file(engine: Engine, path: str) -> bool:
     """Remove a SQLite catalog that holds no run (one this process just made, for an
     ingest that failed): whether it did. Done under the write lock, so a writer that
     opened the file meanwhile is not undone: SQLite refuses its writes to a removed
-    file (SQLITE_READONLY_DBMOVED) instead of losing them. The caller disposes of
-    ``engine`` (its pool still holds the removed file open)."""
+    file (SQLITE_READONLY_DBMOVED) instead of losing them. Where the lock cannot be
+    had for another reason than a writer holding it (a full disk refuses the first
+    write of a new file, its header, or its WAL index), the file goes if it shows that
+    nothing was ever committed into it (:func:`_never_committed`). The caller disposes
+    of ``engine`` (its pool still holds the removed file open)."""
     if is_url(path):
         return False  # a shared database: its (empty) tables stay
-    removed = False
     try:
         with engine.connect() as connection:
             raw = connection.connection.dbapi_connection
@@ -252,16 +254,51 @@ def discard_unused_file(engine: Engine, path: str) -> bool:
             raw.execute("BEGIN IMMEDIATE")  # busy: somebody is writing to it, it stays
             try:
                 tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
-                if "runs" not in tables or not raw.execute("SELECT 1 FROM runs").fetchone():
-                    for suffix in ("", "-wal", "-shm", "-journal"):
-                        with contextlib.suppress(FileNotFoundError):
-                            os.unlink(path + suffix)
-                    removed = True
+                if "runs" in tables and raw.execute("SELECT 1 FROM runs").fetchone():
+                    return False
+                return _remove_catalog_files(path)
             finally:
                 raw.execute("ROLLBACK")
-    except (sa.exc.SQLAlchemyError, sqlite3.Error, OSError):
-        pass  # kept: an empty catalog is harmless, and the first error is the one to say
-    return removed
+    except (sa.exc.SQLAlchemyError, sqlite3.Error, OSError) as error:
+        # kept when another writer holds it: the first error is the one to say
+        if "locked" in _reason(error) or "busy" in _reason(error):
+            return False
+        return _never_committed(path) and _remove_catalog_files(path)
+
+
+def _remove_catalog_files(path: str) -> bool:
+    """Remove a SQLite file and its side files: whether the file itself is gone."""
+    for suffix in ("-wal", "-shm", "-journal", ""):  # the file last: all or it stays
+        try:
+            os.unlink(path + suffix)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+    return True
+
+
+def _never_committed(path: str) -> bool:
+    """Whether the SQLite file ``path`` shows, read without SQLite's locks, that no
+    write was ever committed into it: it is empty (the first write puts its header
+    there, and a write-ahead log is used only once the header says so), or its own
+    pages hold no table and no write-ahead log beside it holds anything. Anything
+    else, or a file that cannot be read so, counts as committed: it stays."""
+    try:
+        wal = os.path.getsize(path + "-wal")
+    except FileNotFoundError:
+        wal = 0
+    except OSError:
+        return False
+    try:
+        if os.path.getsize(path) == 0:
+            return wal == 0
+        uri = f"file:{quote(os.path.abspath(path))}?mode=ro&immutable=1"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as raw:
+            tables = raw.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except (OSError, sqlite3.Error):
+        return False
+    return tables == 0 and wal == 0
 
 
 def _second_error_of_a_copy(record: logging.LogRecord) -> bool:

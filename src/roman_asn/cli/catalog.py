@@ -12,7 +12,7 @@ from rich.table import Table
 from roman_asn.cli.common import console, status_line
 from roman_asn.cli.coordinates import COORDINATE_CONTEXT, DEC, RA, RADIUS
 from roman_asn.cli.generate import rule_options, selected_rules
-from roman_asn.cli.outputs import Command, Group, OutputFile
+from roman_asn.cli.outputs import Command, Group, OutputDir, OutputFile
 from roman_asn.cli.params import DATA_RELEASE_ID
 from roman_asn.errors import RomanAsnError, first_line
 from roman_asn.regular_files import read_regular
@@ -258,9 +258,7 @@ def changes(catalog, since, limit, as_json):
 
 @command.command("export")
 @CATALOG
-@click.option(
-    "-o", "--output-dir", default=".", type=click.Path(file_okay=False), show_default=True
-)
+@click.option("-o", "--output-dir", default=".", type=OutputDir(), show_default=True)
 @click.option("--since", type=int, default=None, metavar="RUN", help="Only changed after RUN.")
 @click.option("--bundle", type=OutputFile(), default=None, help=".jsonl or .parquet")
 def export(catalog, output_dir, since, bundle):

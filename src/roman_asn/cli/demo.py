@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from roman_asn.cli.common import console
-from roman_asn.cli.outputs import Command
+from roman_asn.cli.outputs import Command, OutputDir
 from roman_asn.pool import read_pool
 from roman_asn.pool.summary import summarize
 
@@ -23,7 +23,7 @@ def demo_pool_resource():
     "--output-dir",
     default="demo-output",
     show_default=True,
-    type=click.Path(file_okay=False),
+    type=OutputDir(),
     help="Where the demo writes its associations.",
 )
 def command(output_dir: str) -> None:

@@ -6,7 +6,7 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import console, err_console, exit_with
-from roman_asn.cli.outputs import Command
+from roman_asn.cli.outputs import Command, OutputDir
 from roman_asn.tools.gather import gather
 
 
@@ -24,7 +24,7 @@ from roman_asn.tools.gather import gather
     "--to",
     "destination",
     required=True,
-    type=click.Path(file_okay=False),
+    type=OutputDir(),
     help="Folder to gather into (created if needed).",
 )
 @click.option("--link", is_flag=True, help="Symlink the members instead of copying them.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from roman_asn.cli.common import console, err_console
-from roman_asn.cli.outputs import OutputFile
+from roman_asn.cli.outputs import OutputDir, OutputFile
 from roman_asn.cli.params import (
     CANDIDATE_IDS,
     DATA_RELEASE_ID,
@@ -76,7 +76,7 @@ def selected_rules(rule_files: tuple[str, ...], ignore_default: bool, no_skycell
     "output_dir",
     default=".",
     show_default=True,
-    type=click.Path(file_okay=False),
+    type=OutputDir(),
     help="Folder for the association files.",
 )
 @rule_options

@@ -6,7 +6,7 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import console, err_console, exit_with
-from roman_asn.cli.outputs import Command
+from roman_asn.cli.outputs import Command, OutputDir
 from roman_asn.cli.params import DATA_RELEASE_ID
 from roman_asn.tools.multiband import plan_multiband, write_multiband
 
@@ -18,7 +18,7 @@ from roman_asn.tools.multiband import plan_multiband, write_multiband
     "--output-dir",
     default=".",
     show_default=True,
-    type=click.Path(file_okay=False),
+    type=OutputDir(),
     help="Folder for the <product>_asn.json files.",
 )
 @click.option(

@@ -22,11 +22,39 @@ from roman_asn.errors import RomanAsnError
 
 class OutputFile(click.Path):
     """A file the command writes. ``may_replace``: the one input parameter it may
-    be (an in-place edit of that input is the point, as with ``edit -o ASN``)."""
+    be (an in-place edit of that input is the point, as with ``edit -o ASN``).
+
+    Checked as the command line is read, before any work (a run recorded in a
+    catalog, a pool scanned): a folder or device named as the file, or a folder in
+    the way of it that is a file, a link to nothing, or cannot be written, is an
+    error naming it (``atomic.check_file``)."""
 
     def __init__(self, *, may_replace: str | None = None) -> None:
         super().__init__(dir_okay=False)
         self.may_replace = may_replace
+
+    def convert(self, value, param, ctx) -> str:
+        from roman_asn.atomic import check_file
+
+        path = os.fspath(value)
+        check_file(path)
+        return path
+
+
+class OutputDir(click.Path):
+    """A folder the command writes in, made with its parents if need be. Checked as
+    the command line is read: a file or a link to nothing there, or on the way to it,
+    is an error naming it (``atomic.check_folder``), as for every output folder."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False)
+
+    def convert(self, value, param, ctx) -> str:
+        from roman_asn.atomic import check_folder
+
+        path = os.fspath(value)
+        check_folder(path)
+        return path
 
 
 class Command(click.Command):

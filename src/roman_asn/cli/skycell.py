@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import SKYMAP_OPTION, console, err_console, exit_with
-from roman_asn.cli.outputs import Command
+from roman_asn.cli.outputs import Command, OutputDir
 from roman_asn.cli.params import DATA_RELEASE_ID
 
 
@@ -39,7 +39,7 @@ from roman_asn.cli.params import DATA_RELEASE_ID
 @click.option(
     "-d",
     "--output-dir",
-    type=click.Path(file_okay=False),
+    type=OutputDir(),
     default=".",
     show_default=True,
     help="Folder for the association files.",

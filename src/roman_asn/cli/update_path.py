@@ -6,7 +6,7 @@ import click
 from rich.markup import escape
 
 from roman_asn.cli.common import console, progress
-from roman_asn.cli.outputs import Command
+from roman_asn.cli.outputs import Command, OutputDir
 from roman_asn.tools.inputs import association_paths
 from roman_asn.tools.update_path import update_files
 
@@ -22,7 +22,7 @@ from roman_asn.tools.update_path import update_files
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(file_okay=False),
+    type=OutputDir(),
     default=None,
     help="Write the updated associations here instead of in place.",
 )
