@@ -4,9 +4,11 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from roman_asn import load_asn
 from roman_asn.cli import main
+from roman_asn.cli.demo import demo_pool_resource
 
 DATA = Path(__file__).parent / "data"
 
@@ -69,6 +71,33 @@ def test_demo_runs_on_the_shipped_pool(tmp_path, capsys, monkeypatch):
     orphans = pl.read_csv(folder / "orphans.csv")
     assert orphans["filename"].to_list() == ["r0000101001001003001_0001_wfi01_uncal.asdf"]
     assert orphans["reasons"][0].startswith("not a science type (exp_type WFI_DARK)")
+
+
+@pytest.mark.parametrize("kind", ["another catalog", "another file"])
+def test_demo_replaces_its_own_catalog_only(tmp_path, capsys, monkeypatch, kind):
+    """A second demo into the same folder makes its catalog anew; a catalog.db the
+    demo did not make (the user's) is refused before any work, and left as it was."""
+    from roman_asn.catalog import Catalog
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "-o", "mine"]) == 0
+    assert main(["demo", "-o", "mine"]) == 0  # its own: replaced
+    with Catalog.open(tmp_path / "mine" / "catalog.db") as catalog:
+        assert len(catalog.runs()) == 2
+    folder = tmp_path / "theirs"
+    folder.mkdir()
+    theirs = folder / "catalog.db"
+    if kind == "another catalog":
+        assert main(["catalog", "ingest", str(theirs), str(demo_pool_resource())]) == 0
+    else:
+        theirs.write_text("notes\n")
+    before = theirs.read_bytes()
+    capsys.readouterr()
+    assert main(["demo", "-o", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert f"{theirs}: is not a catalog the demo made" in err
+    assert theirs.read_bytes() == before
+    assert not list(folder.glob("*_asn.json"))  # refused before any work
 
 
 def test_module_entry_point_and_unknown_command():

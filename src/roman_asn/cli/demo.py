@@ -12,6 +12,8 @@ from roman_asn.cli.outputs import Command, OutputDir
 from roman_asn.pool import read_pool
 from roman_asn.pool.summary import summarize
 
+DEMO_DAYS = ("demo_pool_day1.csv", "demo_pool_day2.csv")  # the demo catalog's two ingests
+
 
 def demo_pool_resource():
     return files("roman_asn.data").joinpath("demo_pool.csv")
@@ -34,6 +36,8 @@ def command(output_dir: str) -> None:
     from roman_asn.outputs import open_output
     from roman_asn.run import run
 
+    catalog_path = Path(output_dir) / "catalog.db"
+    _remove_earlier_demo_catalog(catalog_path, set(DEMO_DAYS))  # before any work
     with as_file(demo_pool_resource()) as pool_path:
         pool = read_pool(pool_path)
         summary = summarize(pool)
@@ -59,7 +63,7 @@ def command(output_dir: str) -> None:
             dry_run=False,
             orphans_path=orphans_path,
         )
-        _catalog_demo(pool, Path(output_dir) / "catalog.db")
+        _catalog_demo(pool, catalog_path)
 
 
 def _catalog_demo(pool, location: Path) -> None:
@@ -69,14 +73,11 @@ def _catalog_demo(pool, location: Path) -> None:
     from roman_asn.pool import Pool
     from roman_asn.pool.columns import ROW_COLUMN
 
-    location.unlink(missing_ok=True)  # the demo's own catalog, made anew each time
-    for extra in ("-wal", "-shm"):
-        location.with_name(location.name + extra).unlink(missing_ok=True)
     table = pool.table.drop(ROW_COLUMN)
     half = table.height // 2
     days = [
-        Pool.from_frame(table.slice(0, half), path="demo_pool_day1.csv"),
-        Pool.from_frame(table.slice(half), path="demo_pool_day2.csv"),
+        Pool.from_frame(table.slice(0, half), path=DEMO_DAYS[0]),
+        Pool.from_frame(table.slice(half), path=DEMO_DAYS[1]),
     ]
     with Catalog.open(location, create=True) as catalog:
         for day in days:
@@ -96,3 +97,36 @@ def _catalog_demo(pool, location: Path) -> None:
     ):
         entries = changes[kind]
         console.print(_entries_table(f"{kind}: {len(entries):,}", entries, extra, limit=10))
+
+
+def _remove_earlier_demo_catalog(location: Path, inputs: set[str]) -> None:
+    """The demo's catalog is made anew each time: one an earlier demo made (every run
+    an ingest of the demo's days, whatever its schema revision) is removed; anything
+    else under that name (a catalog of the user's, another file) is refused, never
+    removed."""
+    import contextlib
+    import json
+    import sqlite3
+    from urllib.parse import quote
+
+    from roman_asn.errors import RomanAsnError
+
+    if not location.exists() and not location.is_symlink():
+        return
+    ours = False
+    if location.is_file() and not location.is_symlink():
+        uri = f"file:{quote(str(location.resolve()))}?mode=ro"
+        try:
+            with contextlib.closing(sqlite3.connect(uri, uri=True)) as raw:
+                runs = raw.execute("SELECT kind, inputs FROM runs").fetchall()
+            ours = all(k == "ingest" and set(json.loads(i)) <= inputs for k, i in runs)
+        except (sqlite3.Error, ValueError, TypeError):
+            ours = False
+    if not ours:
+        raise RomanAsnError(
+            "is not a catalog the demo made: the demo replaces only its own "
+            "(move it, or give the demo another folder with -o)",
+            path=str(location),
+        )
+    for extra in ("-wal", "-shm", "-journal", ""):  # the file last
+        location.with_name(location.name + extra).unlink(missing_ok=True)
