@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
@@ -1111,35 +1112,59 @@ def _unique_products(
     connection: Connection, fresh: pl.DataFrame, leaving: set[str]
 ) -> pl.DataFrame:
     """New products named like a current association's product (of a group this run does
-    not retire) take the next free -N: rare (targets that sanitise alike, arriving on
-    different days), so done in Python."""
+    not retire) take the next free -N after the name their template makes (``__base``),
+    free among every current product of that name or its -N and every new one: rare
+    (targets that sanitise alike, sub-surveys of one target, arriving on different
+    days), so done in Python once a clash is found."""
     a = t.associations.c
     products = fresh["product_final"].unique().to_list()
-    taken: set[str] = set()
-    if not _empty(connection):
-        for chunk in batched(sorted(products)):
-            taken.update(
-                name
-                for name, key in connection.execute(
-                    sa.select(a.product_name, a.group_key).where(
-                        is_in(connection, a.product_name, chunk) & a.retired_run.is_(None)
-                    )
-                )
-                if key not in leaving
-            )
-    if not taken:
+    if _empty(connection):
         return fresh
+    clashes: set[str] = set()
+    for chunk in batched(sorted(products)):
+        clashes.update(
+            name
+            for name, key in connection.execute(
+                sa.select(a.product_name, a.group_key).where(
+                    is_in(connection, a.product_name, chunk) & a.retired_run.is_(None)
+                )
+            )
+            if key not in leaving
+        )
+    if not clashes:
+        return fresh
+    names, bases = fresh["product_final"].to_list(), fresh["__base"].to_list()
+    taken = set(clashes)
+    for base in sorted({b for n, b in zip(names, bases, strict=True) if n in clashes}):
+        taken.update(_current_numbered(connection, base, leaving))
     every = set(products) | taken
     final = []
-    for name in fresh["product_final"].to_list():
+    for name, base in zip(names, bases, strict=True):
         if name in taken:
-            base, n = name, 2
+            n = 2
             while f"{base}-{n}" in every:
                 n += 1
             name = f"{base}-{n}"
             every.add(name)
         final.append(name)
     return fresh.with_columns(pl.Series("product_final", final, dtype=pl.Utf8))
+
+
+def _current_numbered(connection: Connection, base: str, leaving: set[str]) -> set[str]:
+    """Current products (of groups this run does not retire) named ``base`` or
+    ``base-N``: a range of names in byte order ('-' then digits sort below '.'), which
+    PostgreSQL is asked for explicitly (a database's collation may ignore '-')."""
+    a = t.associations.c
+    name = a.product_name
+    if connection.dialect.name == "postgresql":
+        name = name.collate("C")
+    numbered = re.compile(re.escape(base) + r"(-\d+)?")
+    rows = connection.execute(
+        sa.select(a.product_name, a.group_key).where(
+            (name >= base) & (name < base + ".") & a.retired_run.is_(None)
+        )
+    )
+    return {found for found, key in rows if key not in leaving and numbered.fullmatch(found)}
 
 
 def _assign_names(
@@ -1206,16 +1231,15 @@ def _assign_names(
         .otherwise(pl.col("asn_id"))
         .alias("asn_id_final")
     )
+    base = pl.col("product_template").str.replace_all(
+        ACID_PLACEHOLDER, pl.col("asn_id_final"), literal=True
+    )
     fresh = fresh.with_columns(
-        (
-            pl.col("product_template").str.replace_all(
-                ACID_PLACEHOLDER, pl.col("asn_id_final"), literal=True
-            )
-            + pl.col("__suffix")
-        ).alias("product_final"),
+        (base + pl.col("__suffix")).alias("product_final"),
+        base.alias("__base"),
         pl.col("asn_id_final").alias("asn_id"),
     ).drop("__suffix")
-    fresh = _unique_products(connection, fresh, set(leaving))
+    fresh = _unique_products(connection, fresh, set(leaving)).drop("__base")
     # sequence numbers of DMS file names
     dms = pl.col("__file_kind") != "product"
     counter = pl.concat_str(
