@@ -1694,6 +1694,50 @@ def test_products_of_one_name_are_told_apart(catalog_location):
             assert products(catalog) == one_run
 
 
+def test_a_name_once_issued_is_not_issued_again_after_its_product_retires(
+    catalog_location, tmp_path
+):
+    """Association files named after their product: X retired (its files withdrawn)
+    while X-2 is current; a new group named X takes X-3. It took X-2, the current
+    association's name (names are never reissued; the catalog refused the write)."""
+    rules_file = tmp_path / "named.toml"
+    rules_file.write_text(
+        """
+[[rule]]
+name = "TargetMosaic"
+level = 3
+expand = "wfi_detectors"
+candidates = "none"
+group_by = ["target", "optical_element"]
+asn_type = "mosaic"
+member_suffix = "cal"
+product_name = "r{program:05d}_{target}_{optical_element}"
+asn_file_name = "product"
+"""
+    )
+    rules = load_rules([rules_file], ignore_default=True)
+    spelled = ["NGC 3603", "ngc-3603", "NGC_3603"]  # one product name, three groups
+    days = [pool([row(visit=v + 1, target=t)], name=f"day{v}.csv") for v, t in enumerate(spelled)]
+
+    def current(catalog) -> list[str]:
+        return sorted(n for r in catalog.current_results() for n in r.associations["file_name"])
+
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([days[0]], rules)
+        catalog.ingest([days[1]], rules)
+        assert current(catalog) == [
+            "r00001_ngc-3603_f158-2_asn.json",
+            "r00001_ngc-3603_f158_asn.json",
+        ]
+        catalog.withdraw(days[0].table["filename"].to_list(), rules)
+        assert current(catalog) == ["r00001_ngc-3603_f158-2_asn.json"]
+        catalog.ingest([days[2]], rules)
+        assert current(catalog) == [
+            "r00001_ngc-3603_f158-2_asn.json",
+            "r00001_ngc-3603_f158-3_asn.json",
+        ]
+
+
 def test_a_new_catalog_that_cannot_be_made_says_why(tmp_path, monkeypatch):
     """SQLite said only "unable to open database file" for a link to nothing and for a
     folder that cannot be written (read-only media)."""

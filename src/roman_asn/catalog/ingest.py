@@ -1152,19 +1152,28 @@ def _unique_products(
 
 def _current_numbered(connection: Connection, base: str, leaving: set[str]) -> set[str]:
     """Current products (of groups this run does not retire) named ``base`` or
-    ``base-N``: a range of names in byte order ('-' then digits sort below '.'), which
-    PostgreSQL is asked for explicitly (a database's collation may ignore '-')."""
+    ``base-N``."""
     a = t.associations.c
-    name = a.product_name
-    if connection.dialect.name == "postgresql":
-        name = name.collate("C")
-    numbered = re.compile(re.escape(base) + r"(-\d+)?")
-    rows = connection.execute(
-        sa.select(a.product_name, a.group_key).where(
-            (name >= base) & (name < base + ".") & a.retired_run.is_(None)
-        )
+    rows = _numbered(
+        connection, a.product_name, base, also=a.group_key, where=a.retired_run.is_(None)
     )
-    return {found for found, key in rows if key not in leaving and numbered.fullmatch(found)}
+    return {name for name, key in rows if key not in leaving}
+
+
+def _numbered(
+    connection: Connection, column: sa.Column, base: str, *, also=None, where=None
+) -> list[tuple]:
+    """Rows (value, ``also``) whose ``column`` is ``base`` or ``base-N``: a range of its
+    index in byte order ('-' then digits sort below '.'), which PostgreSQL is asked
+    for explicitly (a database's collation may ignore '-')."""
+    value = column.collate("C") if connection.dialect.name == "postgresql" else column
+    condition = (value >= base) & (value < base + ".")
+    if where is not None:
+        condition &= where
+    columns = [column] if also is None else [column, also]
+    numbered = re.compile(re.escape(base) + r"(-\d+)?")
+    rows = connection.execute(sa.select(*columns).where(condition))
+    return [tuple(row) for row in rows if numbered.fullmatch(row[0])]
 
 
 def _assign_names(
@@ -1239,7 +1248,7 @@ def _assign_names(
         base.alias("__base"),
         pl.col("asn_id_final").alias("asn_id"),
     ).drop("__suffix")
-    fresh = _unique_products(connection, fresh, set(leaving)).drop("__base")
+    fresh = _unique_products(connection, fresh, set(leaving))
     # sequence numbers of DMS file names
     dms = pl.col("__file_kind") != "product"
     counter = pl.concat_str(
@@ -1282,18 +1291,27 @@ def _assign_names(
         pl.Series(sorted(issued), dtype=pl.Utf8).implode()
     )
     if clash.any():
-        seen: set[str] = set(issued)
+        # numbered after the name the template makes (products) or the name itself,
+        # free among every name ever issued so numbered and the run's own
+        kinds, bases = fresh["__file_kind"].to_list(), fresh["__base"].to_list()
+        names = fresh["name"].to_list()
+        roots = [b if k == "product" else n for n, b, k in zip(names, bases, kinds, strict=True)]
+        seen: set[str] = set(issued) | set(names)
+        for root in sorted({r for r, c in zip(roots, clash.to_list(), strict=True) if c}):
+            seen.update(row[0] for row in _numbered(connection, t.associations.c.name, root))
+        kept: set[str] = set()
         final = []
-        for name, clashing in zip(fresh["name"].to_list(), clash.to_list(), strict=True):
-            if not clashing:
+        for name, root, clashing in zip(names, roots, clash.to_list(), strict=True):
+            if not clashing or (name not in issued and name not in kept):
                 final.append(name)
+                kept.add(name)
                 continue
-            candidate, n = name, 1
-            while candidate in seen:
+            n = 2
+            while f"{root}-{n}" in seen:
                 n += 1
-                candidate = f"{name}-{n}"
-            seen.add(candidate)
-            final.append(candidate)
+            final.append(f"{root}-{n}")
+            seen.add(final[-1])
+            kept.add(final[-1])
         fresh = fresh.with_columns(pl.Series("__final", final, dtype=pl.Utf8))
         fresh = fresh.with_columns(
             pl.when(pl.col("__file_kind") == "product")
@@ -1303,5 +1321,5 @@ def _assign_names(
             pl.col("__final").alias("name"),
         ).drop("__final")
     return fresh.with_columns((pl.col("name") + "_asn.json").alias("file_name_final")).drop(
-        "__file_kind", "__counter", "sequence"
+        "__file_kind", "__counter", "sequence", "__base"
     )
