@@ -590,6 +590,19 @@ def test_an_output_folder_that_cannot_be_one_is_named_before_any_work(
         make_folder(out)
 
 
+@pytest.mark.parametrize("case", OBSTACLES)
+def test_the_folder_part_of_an_output_file_root_is_checked_before_any_file_is_read(
+    tmp_path, monkeypatch, capsys, case
+):
+    """skycell-asn -o out/r00001 (romancal's habit) writes into out/: something in its
+    way was found only after every input file was read."""
+    monkeypatch.chdir(tmp_path)
+    out, said = _in_the_way(tmp_path, case)
+    root = f"{out.relative_to(tmp_path)}/r00001"
+    args = ["skycell-asn", "missing_cal.asdf", "-d", str(tmp_path), "-o", root]
+    _refused_before_any_work(args, f"{out}: cannot write: {said}", tmp_path, capsys)
+
+
 OUTPUT_FILES = {
     "catalog ingest --changes": ["catalog", "ingest", "new.db", str(DEMO), "--changes"],
     "catalog withdraw --changes": ["catalog", "withdraw", "cat.db", "a_cal.asdf", "--changes"],

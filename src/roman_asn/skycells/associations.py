@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from roman_asn.association import Association, Member, Product
+from roman_asn.atomic import check_folder
 from roman_asn.errors import RomanAsnError
 from roman_asn.rejects import Rejected
 from roman_asn.skycells.footprints import read_level2
@@ -219,6 +220,7 @@ def build_skycell_associations(
     from roman_asn.tools.output import member_path
 
     name_root, folder = _split_root(root, Path(out_dir))
+    check_folder(folder)  # -o out/r00001: a file in the way is said before any file is read
     rule = skycell_rule(product_type, name_root)
     table, paths, skipped, notes = level2_table(files)
     run = SkycellRun(skipped=skipped, notes=notes, n_files=len(files))
