@@ -129,6 +129,56 @@ def test_gbtds_sub_surveys_in_any_slicing_give_what_generate_gives(
     ingest_in_order_and_compare(location, sub_surveys, labels, order)
 
 
+@slicings(5)
+def test_ingests_withdrawals_and_returns_in_any_order_give_what_generate_gives(
+    tmp_path_factory, data, sub_surveys
+):
+    """Slices ingested in any order, files withdrawn between them and some ingested
+    again: the catalog holds what generate makes of the files in it (products named
+    apart; a name, once issued, stays with its association's product)."""
+    table = sub_surveys.table.drop(ROW_COLUMN)
+    labels = data.draw(
+        st.lists(st.integers(0, 2), min_size=table.height, max_size=table.height), label="labels"
+    )
+    slices = parts(sub_surveys, labels)
+    order = data.draw(st.permutations(range(len(slices))), label="order")
+    present: set[str] = set()
+    withdrawn: set[str] = set()
+    issued: dict[str, str] = {}
+    location = tmp_path_factory.mktemp("withdrawals") / "c.db"
+
+    def rows_of(names) -> Pool:
+        return Pool.from_frame(table.filter(pl.col("filename").is_in(sorted(names))), path="x.csv")
+
+    with Catalog.open(location, create=True) as catalog:
+        steps = [("ingest", i) for i in order] + [("return", None)]
+        for step, i in steps:
+            if step == "ingest":
+                catalog.ingest([slices[i]], RULES)
+                present |= set(slices[i].table["filename"].to_list())
+            elif withdrawn:
+                back = data.draw(st.sets(st.sampled_from(sorted(withdrawn)), min_size=1))
+                catalog.ingest([rows_of(back)], RULES)
+                present |= back
+                withdrawn -= back
+            if present and data.draw(st.booleans(), label="withdraw"):
+                gone = data.draw(st.sets(st.sampled_from(sorted(present)), min_size=1, max_size=30))
+                catalog.withdraw(sorted(gone), RULES)
+                present -= gone
+                withdrawn |= gone
+            for result in catalog.current_results():
+                frame = result.associations
+                for name, product in zip(frame["file_name"], frame["product_name"], strict=True):
+                    assert issued.setdefault(name, product) == product
+        expected = generate(rows_of(present), RULES) if present else None
+        now = catalog_meaning(catalog)
+        assert apart_from_clash_numbers(now) == (
+            apart_from_clash_numbers(generated_meaning(expected)) if expected else Counter()
+        )
+        current = [n for r in catalog.current_results() for n in r.associations["product_name"]]
+        assert len(current) == len(set(current))
+
+
 def test_a_new_product_named_like_a_current_numbered_one_takes_the_next_free_number(
     catalog_location, sub_surveys
 ):
