@@ -1,3 +1,4 @@
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -23,25 +24,53 @@ def postgres_url() -> str:
     return url
 
 
+@contextlib.contextmanager
+def _databases(server: str):
+    """A maker of new, empty databases on the PostgreSQL test server (their URLs),
+    each dropped at the end."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(
+        server.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    base = server.rsplit("/", 1)[0]
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        made.append(name)
+        return f"{base}/{name}"
+
+    try:
+        yield make
+    finally:
+        with admin.connect() as connection:
+            for name in made:
+                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def catalog_location(request, tmp_path):
     """A new, empty catalog location on each backend (a database of its own on PostgreSQL)."""
     if request.param == "sqlite":
         yield str(tmp_path / "catalog.db")
         return
-    import uuid
+    with _databases(request.getfixturevalue("postgres_url")) as make:
+        yield make()
 
-    import sqlalchemy as sa
 
-    server = request.getfixturevalue("postgres_url")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(
-        server.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    base = server.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_catalog(request, tmp_path):
+    """A maker of new, empty catalog locations on each backend, for a test that needs
+    one per hypothesis example."""
+    if request.param == "sqlite":
+        count = iter(range(1_000_000))
+        yield lambda: str(tmp_path / f"catalog{next(count)}.db")
+        return
+    with _databases(request.getfixturevalue("postgres_url")) as make:
+        yield make

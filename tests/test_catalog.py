@@ -118,20 +118,17 @@ def ingest_in_order_and_compare(location, pool: Pool, labels: list[int], order) 
 
 
 @slicings(4)
-def test_gbtds_sub_surveys_in_any_slicing_give_what_generate_gives(
-    tmp_path_factory, data, sub_surveys
-):
+def test_gbtds_sub_surveys_in_any_slicing_give_what_generate_gives(new_catalog, data, sub_surveys):
     n = sub_surveys.table.height
     k = data.draw(st.integers(2, 4), label="slices")
     labels = data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n), label="labels")
     order = data.draw(st.permutations(range(len(set(labels)))), label="order")
-    location = tmp_path_factory.mktemp("subsurveys") / "c.db"
-    ingest_in_order_and_compare(location, sub_surveys, labels, order)
+    ingest_in_order_and_compare(new_catalog(), sub_surveys, labels, order)
 
 
 @slicings(5)
 def test_ingests_withdrawals_and_returns_in_any_order_give_what_generate_gives(
-    tmp_path_factory, data, sub_surveys
+    new_catalog, data, sub_surveys
 ):
     """Slices ingested in any order, files withdrawn between them and some ingested
     again: the catalog holds what generate makes of the files in it (products named
@@ -145,7 +142,7 @@ def test_ingests_withdrawals_and_returns_in_any_order_give_what_generate_gives(
     present: set[str] = set()
     withdrawn: set[str] = set()
     issued: dict[str, str] = {}
-    location = tmp_path_factory.mktemp("withdrawals") / "c.db"
+    location = new_catalog()
 
     def rows_of(names) -> Pool:
         return Pool.from_frame(table.filter(pl.col("filename").is_in(sorted(names))), path="x.csv")
