@@ -88,6 +88,10 @@ def sub_surveys(demo) -> Pool:
     return Pool.from_frame(table, path="sub_surveys.csv")
 
 
+# (category, subcategory) of a GBTDS row: the sub-surveys a test moves files between
+SUB_SURVEYS = [("Survey", "GBTDS"), ("GBTDS", "A"), ("GBTDS", "b "), ("GBTDS", None)]
+
+
 def apart_from_clash_numbers(meaning: Counter) -> Counter:
     """``meaning`` with product names taken without the ``-N`` that names products of
     one name apart: a catalog numbers them in the order they arrive, and never renames."""
@@ -131,8 +135,9 @@ def test_ingests_withdrawals_and_returns_in_any_order_give_what_generate_gives(
     new_catalog, data, sub_surveys
 ):
     """Slices ingested in any order, files withdrawn between them and some ingested
-    again: the catalog holds what generate makes of the files in it (products named
-    apart; a name, once issued, stays with its association's product)."""
+    again, GBTDS files moved to another sub-survey (changed metadata): the catalog
+    holds what generate makes of the files in it as they are now (products named
+    apart; an association keeps its product while it is current)."""
     table = sub_surveys.table.drop(ROW_COLUMN)
     labels = data.draw(
         st.lists(st.integers(0, 2), min_size=table.height, max_size=table.height), label="labels"
@@ -142,6 +147,7 @@ def test_ingests_withdrawals_and_returns_in_any_order_give_what_generate_gives(
     present: set[str] = set()
     withdrawn: set[str] = set()
     issued: dict[str, str] = {}
+    bulge = set(table.filter(pl.col("category").is_in(["GBTDS", "Survey"]))["filename"].to_list())
     location = new_catalog()
 
     def rows_of(names) -> Pool:
@@ -163,10 +169,31 @@ def test_ingests_withdrawals_and_returns_in_any_order_give_what_generate_gives(
                 catalog.withdraw(sorted(gone), RULES)
                 present -= gone
                 withdrawn |= gone
-            for result in catalog.current_results():
-                frame = result.associations
-                for name, product in zip(frame["file_name"], frame["product_name"], strict=True):
-                    assert issued.setdefault(name, product) == product
+            movable = sorted(present & bulge)
+            if movable and data.draw(st.booleans(), label="move"):  # changed metadata
+                moved = data.draw(st.sets(st.sampled_from(movable), min_size=1, max_size=20))
+                category, subcategory = data.draw(st.sampled_from(SUB_SURVEYS), label="to")
+                table = table.with_columns(
+                    pl.when(pl.col("filename").is_in(sorted(moved)))
+                    .then(pl.lit(value, dtype=pl.Utf8))
+                    .otherwise(pl.col(column))
+                    .alias(column)
+                    for column, value in (("category", category), ("subcategory", subcategory))
+                )
+                catalog.ingest([rows_of(moved)], RULES)
+            now = {
+                name: product
+                for result in catalog.current_results()
+                for name, product in zip(
+                    result.associations["file_name"],
+                    result.associations["product_name"],
+                    strict=True,
+                )
+            }
+            # a product stays with its association while it is current (one that comes
+            # back after its retirement may find its product name taken, and renumber)
+            assert all(issued[name] == now[name] for name in issued.keys() & now.keys())
+            issued = now
         expected = generate(rows_of(present), RULES) if present else None
         now = catalog_meaning(catalog)
         assert apart_from_clash_numbers(now) == (
@@ -1783,6 +1810,33 @@ asn_file_name = "product"
             "r00001_ngc-3603_f158-2_asn.json",
             "r00001_ngc-3603_f158-3_asn.json",
         ]
+
+
+def test_an_association_that_comes_back_gets_a_free_product_name(catalog_location):
+    """Sub-survey A's product X retires when its file moves to another sub-survey,
+    whose new product takes X in the same run; A's next file brings A back, under its
+    old name: its product gets the next free number, not X a second time."""
+
+    def gbtds(detector: int, sub: str | None) -> dict:
+        return row(visit=1, detector=detector, category="GBTDS", subcategory=sub)
+
+    def products(catalog) -> list[tuple[str, str]]:
+        current = pl.concat([r.associations for r in catalog.current_results()])
+        current = current.filter(pl.col("rule") == "Asn_Lv3GBTDSFull")
+        return sorted(zip(current["file_name"], current["product_name"], strict=True))
+
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([pool([gbtds(1, "A"), gbtds(2, "B")], name="day1.csv")], RULES)
+        first = products(catalog)
+        assert [p for _, p in first] == ["r00001_p_full_field1_f158", "r00001_p_full_field1_f158-2"]
+        catalog.ingest([pool([gbtds(1, None)], name="day2.csv")], RULES)  # A's file moves
+        second = dict(products(catalog))
+        catalog.ingest([pool([gbtds(3, "A")], name="day3.csv")], RULES)  # A comes back
+        third = dict(products(catalog))
+        assert len(set(third.values())) == len(third) == 3
+        assert all(third[name] == product for name, product in second.items())
+        back = next(name for name, _ in first if name not in second)
+        assert third[back] == "r00001_p_full_field1_f158-3"
 
 
 def test_a_new_catalog_that_cannot_be_made_says_why(tmp_path, monkeypatch):

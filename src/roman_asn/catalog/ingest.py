@@ -717,6 +717,12 @@ def _record(
             # and versions go on, and change lists (change_list) say so
             recording.changes.changed += old["name"].to_list()
             versions.append(old)
+            _rename_revived_products(
+                connection,
+                old.filter(pl.col("retired_run").is_not_null()),
+                set(gone["key"].to_list()),
+                {r.name for r in recording.rules if r.asn_file_name == "product"},
+            )
         if fresh.height:
             fresh = _assign_names(
                 connection,
@@ -1148,6 +1154,58 @@ def _unique_products(
             every.add(name)
         final.append(name)
     return fresh.with_columns(pl.Series("product_final", final, dtype=pl.Utf8))
+
+
+def _rename_revived_products(
+    connection: Connection, revived: pl.DataFrame, leaving: set[str], named_by_product: set[str]
+) -> None:
+    """An association that comes back after its retirement keeps its name; the name of
+    its product may have gone to another meanwhile (retired and made in one run: a file
+    moved to another GBTDS sub-survey), and then takes the next -N free after the name
+    its template makes. One whose file is named after its product keeps both: its name
+    was never issued again, so its product was not either."""
+    revived = revived.filter(~pl.col("rule").is_in(sorted(named_by_product)))
+    if revived.is_empty():
+        return
+    a = t.associations.c
+    own: dict[int, str] = {}
+    for chunk in batched(sorted(revived["asn_pk"].to_list())):
+        query = sa.select(a.asn_pk, a.product_name).where(is_in(connection, a.asn_pk, chunk))
+        own.update((pk, name) for pk, name in connection.execute(query))
+    holders: dict[str, set[int]] = {}
+    for chunk in batched(sorted(set(own.values()))):
+        for name, pk, key in connection.execute(
+            sa.select(a.product_name, a.asn_pk, a.group_key).where(
+                is_in(connection, a.product_name, chunk) & a.retired_run.is_(None)
+            )
+        ):
+            if key not in leaving:
+                holders.setdefault(name, set()).add(pk)
+    bases = revived.select(
+        "asn_pk",
+        pl.col("product_template").str.replace_all(
+            ACID_PLACEHOLDER, pl.col("asn_id_final"), literal=True
+        ),
+    )
+    renamed = []
+    for pk, base in sorted(bases.iter_rows()):
+        name = own[pk]
+        if not holders.get(name, set()) - {pk}:
+            continue
+        taken = _current_numbered(connection, base, leaving) | set(holders)
+        n = 2
+        while f"{base}-{n}" in taken:
+            n += 1
+        holders[name].discard(pk)
+        holders.setdefault(f"{base}-{n}", set()).add(pk)
+        renamed.append({"pk": pk, "product": f"{base}-{n}"})
+    if renamed:
+        connection.execute(
+            t.associations.update()
+            .where(a.asn_pk == sa.bindparam("pk"))
+            .values(product_name=sa.bindparam("product")),
+            renamed,
+        )
 
 
 def _current_numbered(connection: Connection, base: str, leaving: set[str]) -> set[str]:
