@@ -101,6 +101,16 @@ def apart_from_clash_numbers(meaning: Counter) -> Counter:
     return out
 
 
+def assert_holds_apart_from_clash_numbers(catalog, generated) -> None:
+    """The catalog holds what ``generated`` holds (nothing, for None), product names
+    apart from their -N, and every current product is named apart, by one -N."""
+    expected = generated_meaning(generated) if generated is not None else Counter()
+    assert apart_from_clash_numbers(catalog_meaning(catalog)) == apart_from_clash_numbers(expected)
+    current = [n for r in catalog.current_results() for n in r.associations["product_name"]]
+    assert len(current) == len(set(current))
+    assert not [name for name in current if re.search(r"-\d+-\d+$", name)]
+
+
 def ingest_in_order_and_compare(location, pool: Pool, labels: list[int], order) -> None:
     """Slices of ``pool`` ingested in ``order``: the catalog holds what generate makes,
     products named apart whatever the order (their -N may differ from generate's)."""
@@ -111,14 +121,7 @@ def ingest_in_order_and_compare(location, pool: Pool, labels: list[int], order) 
     with Catalog.open(location, create=True) as catalog:
         for i in order:
             catalog.ingest([slices[i]], RULES)
-        assert apart_from_clash_numbers(catalog_meaning(catalog)) == apart_from_clash_numbers(
-            generated_meaning(generated)
-        )
-        current = [
-            name for r in catalog.current_results() for name in r.associations["product_name"]
-        ]
-        assert len(current) == len(set(current))
-        assert not [name for name in current if re.search(r"-\d+-\d+$", name)]
+        assert_holds_apart_from_clash_numbers(catalog, generated)
 
 
 @slicings(4)
@@ -194,13 +197,9 @@ def test_ingests_withdrawals_and_returns_in_any_order_give_what_generate_gives(
             # back after its retirement may find its product name taken, and renumber)
             assert all(issued[name] == now[name] for name in issued.keys() & now.keys())
             issued = now
-        expected = generate(rows_of(present), RULES) if present else None
-        now = catalog_meaning(catalog)
-        assert apart_from_clash_numbers(now) == (
-            apart_from_clash_numbers(generated_meaning(expected)) if expected else Counter()
+        assert_holds_apart_from_clash_numbers(
+            catalog, generate(rows_of(present), RULES) if present else None
         )
-        current = [n for r in catalog.current_results() for n in r.associations["product_name"]]
-        assert len(current) == len(set(current))
 
 
 def test_a_new_product_named_like_a_current_numbered_one_takes_the_next_free_number(

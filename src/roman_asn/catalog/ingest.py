@@ -95,10 +95,7 @@ class GroupKeys:
 
     @classmethod
     def of(cls, connection: Connection, rules: list[Rule]) -> GroupKeys:
-        stored = connection.execute(
-            sa.select(t.settings.c.value).where(t.settings.c.key == KEY_FORMAT)
-        ).scalar()
-        return cls(rule_indexes(rules), ordered=stored == ORDERED)
+        return cls(rule_indexes(rules), ordered=store.setting(connection, KEY_FORMAT) == ORDERED)
 
     def of_frame(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Add ``key`` to a frame of groups (once: a frame that has it keeps it)."""
@@ -1114,6 +1111,38 @@ def _reserve(connection: Connection, counts: dict[str, int]) -> dict[str, int]:
     return {c: have.get(c, 0) + 1 for c in counts}
 
 
+def _template_name(acid: pl.Expr) -> pl.Expr:
+    """The product name a group's template makes with its association id ``acid``
+    (before any -N that tells products of one name apart)."""
+    return pl.col("product_template").str.replace_all(ACID_PLACEHOLDER, acid, literal=True)
+
+
+def _next_free(base: str, taken: set[str]) -> str:
+    """``base-2``, ``base-3``, ...: the first not in ``taken``."""
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _current_products(
+    connection: Connection, names: Iterable[str], leaving: set[str]
+) -> dict[str, set[int]]:
+    """Which current associations (of groups this run does not retire) hold each of
+    these product names."""
+    a = t.associations.c
+    holders: dict[str, set[int]] = {}
+    for chunk in batched(sorted(set(names))):
+        for name, pk, key in connection.execute(
+            sa.select(a.product_name, a.asn_pk, a.group_key).where(
+                is_in(connection, a.product_name, chunk) & a.retired_run.is_(None)
+            )
+        ):
+            if key not in leaving:
+                holders.setdefault(name, set()).add(pk)
+    return holders
+
+
 def _unique_products(
     connection: Connection, fresh: pl.DataFrame, leaving: set[str]
 ) -> pl.DataFrame:
@@ -1122,21 +1151,10 @@ def _unique_products(
     free among every current product of that name or its -N and every new one: rare
     (targets that sanitise alike, sub-surveys of one target, arriving on different
     days), so done in Python once a clash is found."""
-    a = t.associations.c
-    products = fresh["product_final"].unique().to_list()
     if _empty(connection):
         return fresh
-    clashes: set[str] = set()
-    for chunk in batched(sorted(products)):
-        clashes.update(
-            name
-            for name, key in connection.execute(
-                sa.select(a.product_name, a.group_key).where(
-                    is_in(connection, a.product_name, chunk) & a.retired_run.is_(None)
-                )
-            )
-            if key not in leaving
-        )
+    products = fresh["product_final"].unique().to_list()
+    clashes = set(_current_products(connection, products, leaving))
     if not clashes:
         return fresh
     names, bases = fresh["product_final"].to_list(), fresh["__base"].to_list()
@@ -1147,10 +1165,7 @@ def _unique_products(
     final = []
     for name, base in zip(names, bases, strict=True):
         if name in taken:
-            n = 2
-            while f"{base}-{n}" in every:
-                n += 1
-            name = f"{base}-{n}"
+            name = _next_free(base, every)
             every.add(name)
         final.append(name)
     return fresh.with_columns(pl.Series("product_final", final, dtype=pl.Utf8))
@@ -1172,33 +1187,17 @@ def _rename_revived_products(
     for chunk in batched(sorted(revived["asn_pk"].to_list())):
         query = sa.select(a.asn_pk, a.product_name).where(is_in(connection, a.asn_pk, chunk))
         own.update((pk, name) for pk, name in connection.execute(query))
-    holders: dict[str, set[int]] = {}
-    for chunk in batched(sorted(set(own.values()))):
-        for name, pk, key in connection.execute(
-            sa.select(a.product_name, a.asn_pk, a.group_key).where(
-                is_in(connection, a.product_name, chunk) & a.retired_run.is_(None)
-            )
-        ):
-            if key not in leaving:
-                holders.setdefault(name, set()).add(pk)
-    bases = revived.select(
-        "asn_pk",
-        pl.col("product_template").str.replace_all(
-            ACID_PLACEHOLDER, pl.col("asn_id_final"), literal=True
-        ),
-    )
+    holders = _current_products(connection, own.values(), leaving)
+    bases = revived.select("asn_pk", _template_name(pl.col("asn_id_final")))
     renamed = []
     for pk, base in sorted(bases.iter_rows()):
         name = own[pk]
         if not holders.get(name, set()) - {pk}:
             continue
-        taken = _current_numbered(connection, base, leaving) | set(holders)
-        n = 2
-        while f"{base}-{n}" in taken:
-            n += 1
+        product = _next_free(base, _current_numbered(connection, base, leaving) | set(holders))
         holders[name].discard(pk)
-        holders.setdefault(f"{base}-{n}", set()).add(pk)
-        renamed.append({"pk": pk, "product": f"{base}-{n}"})
+        holders.setdefault(product, set()).add(pk)
+        renamed.append({"pk": pk, "product": product})
     if renamed:
         connection.execute(
             t.associations.update()
@@ -1256,11 +1255,7 @@ def _assign_names(
     generated = (
         pl.when(pl.col("asn_id").is_null())  # left to the catalog: the name keeps the mark
         .then(pl.col("product_template"))
-        .otherwise(
-            pl.col("product_template").str.replace_all(
-                ACID_PLACEHOLDER, pl.col("asn_id").fill_null(""), literal=True
-            )
-        )
+        .otherwise(_template_name(pl.col("asn_id").fill_null("")))
     )
     fresh = fresh.with_columns(
         pl.when(
@@ -1298,9 +1293,7 @@ def _assign_names(
         .otherwise(pl.col("asn_id"))
         .alias("asn_id_final")
     )
-    base = pl.col("product_template").str.replace_all(
-        ACID_PLACEHOLDER, pl.col("asn_id_final"), literal=True
-    )
+    base = _template_name(pl.col("asn_id_final"))
     fresh = fresh.with_columns(
         (base + pl.col("__suffix")).alias("product_final"),
         base.alias("__base"),
@@ -1364,10 +1357,7 @@ def _assign_names(
                 final.append(name)
                 kept.add(name)
                 continue
-            n = 2
-            while f"{root}-{n}" in seen:
-                n += 1
-            final.append(f"{root}-{n}")
+            final.append(_next_free(root, seen))
             seen.add(final[-1])
             kept.add(final[-1])
         fresh = fresh.with_columns(pl.Series("__final", final, dtype=pl.Utf8))
