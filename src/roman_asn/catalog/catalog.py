@@ -41,8 +41,8 @@ from roman_asn.catalog.rows import (
     encode_rows,
     merge_schemas,
     row_hashes,
-    schema_from_text,
     schema_text,
+    stored_schema,
 )
 from roman_asn.catalog.store import (
     CatalogError,
@@ -56,6 +56,7 @@ from roman_asn.catalog.store import (
     make_engine,
     reading,
     refresh_statistics,
+    setting,
     shown_location,
     upgrade,
     writing,
@@ -235,9 +236,7 @@ class Catalog:
 
     # settings ---------------------------------------------------------------------------
     def _setting(self, connection, key: str) -> str | None:
-        return connection.execute(
-            sa.select(t.settings.c.value).where(t.settings.c.key == key)
-        ).scalar()
+        return setting(connection, key)
 
     def _set(self, connection, key: str, value: str) -> None:
         if self._setting(connection, key) is None:
@@ -460,8 +459,7 @@ class Catalog:
             refresh_statistics(connection)
 
     def _schema(self, connection) -> pl.Schema | None:
-        text = self._setting(connection, "schema")
-        return schema_from_text(text) if text else None
+        return stored_schema(connection)
 
     def _upsert(self, connection, delta: pl.DataFrame, run_id: int, report: RunReport) -> set[int]:
         """Insert new files, update changed ones; return the file ids that changed."""

@@ -68,6 +68,14 @@ def schema_from_text(text: str) -> pl.Schema:
     return pl.read_ipc(io.BytesIO(base64.b64decode(text))).schema
 
 
+def stored_schema(connection) -> pl.Schema | None:
+    """The pool schema a catalog keeps (its ``schema`` setting; None: no rows yet)."""
+    from roman_asn.catalog.store import setting
+
+    text = setting(connection, "schema")
+    return schema_from_text(text) if text else None
+
+
 def decode_rows(data: list[str], schema: pl.Schema) -> pl.DataFrame:
     """The rows as a pool table of ``schema`` (columns absent from a row are null)."""
     if not data:

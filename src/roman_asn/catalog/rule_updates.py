@@ -253,18 +253,15 @@ def _key_values(connection: Connection, rule: Rule, key: str, file_ids: list[int
     import polars as pl
 
     from roman_asn.catalog.ingest import BATCH, batched, read_files
-    from roman_asn.catalog.rows import schema_from_text
+    from roman_asn.catalog.rows import stored_schema
     from roman_asn.generator.engine import prepare, rule_rows
     from roman_asn.generator.options import GenerateOptions
     from roman_asn.pool.columns import ROW_COLUMN
 
-    text = connection.execute(
-        sa.select(t.settings.c.value).where(t.settings.c.key == "schema")
-    ).scalar()
+    schema = stored_schema(connection)
     parts = [pl.DataFrame(schema={"file_id": pl.Int64, "value": pl.Utf8})]
-    if text is None:
+    if schema is None:
         return parts[0]
-    schema = schema_from_text(text)
     for chunk in batched(file_ids, 10 * BATCH):
         rows = read_files(connection, chunk, schema)
         if rows.is_empty():

@@ -256,17 +256,17 @@ def discard_unused_file(engine: Engine, path: str) -> bool:
                 tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
                 if "runs" in tables and raw.execute("SELECT 1 FROM runs").fetchone():
                     return False
-                return _remove_catalog_files(path)
+                return remove_catalog_files(path)
             finally:
                 raw.execute("ROLLBACK")
     except (sa.exc.SQLAlchemyError, sqlite3.Error, OSError) as error:
         # kept when another writer holds it: the first error is the one to say
         if "locked" in _reason(error) or "busy" in _reason(error):
             return False
-        return _never_committed(path) and _remove_catalog_files(path)
+        return _never_committed(path) and remove_catalog_files(path)
 
 
-def _remove_catalog_files(path: str) -> bool:
+def remove_catalog_files(path: str) -> bool:
     """Remove a SQLite file and its side files: whether the file itself is gone."""
     for suffix in ("-wal", "-shm", "-journal", ""):  # the file last: all or it stays
         try:
@@ -549,6 +549,13 @@ def is_in(connection: Connection, column, values) -> sa.ColumnElement[bool]:
         return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
     listed = sa.bindparam(None, json.dumps(list(values)), type_=sa.Text)
     return column.in_(sa.select(sa.column("value")).select_from(sa.func.json_each(listed)))
+
+
+def setting(connection: Connection, key: str) -> str | None:
+    """The catalog's ``settings`` entry ``key`` (None: not set)."""
+    from roman_asn.catalog import schema as t
+
+    return connection.execute(sa.select(t.settings.c.value).where(t.settings.c.key == key)).scalar()
 
 
 def fetch_all(connection: Connection, statement) -> list[tuple]:
