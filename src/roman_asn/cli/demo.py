@@ -109,6 +109,7 @@ def _remove_earlier_demo_catalog(location: Path, inputs: set[str]) -> None:
     import sqlite3
     from urllib.parse import quote
 
+    from roman_asn.catalog.store import remove_catalog_files
     from roman_asn.errors import RomanAsnError
 
     if not location.exists() and not location.is_symlink():
@@ -128,5 +129,5 @@ def _remove_earlier_demo_catalog(location: Path, inputs: set[str]) -> None:
             "(move it, or give the demo another folder with -o)",
             path=str(location),
         )
-    for extra in ("-wal", "-shm", "-journal", ""):  # the file last
-        location.with_name(location.name + extra).unlink(missing_ok=True)
+    if not remove_catalog_files(str(location)):
+        raise RomanAsnError("cannot remove the catalog an earlier demo made", path=str(location))
