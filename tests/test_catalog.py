@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import sqlalchemy as sa
-from catalog_helpers import catalog_meaning, generated_meaning
+from catalog_helpers import assert_find_agrees_with_versions, catalog_meaning, generated_meaning
 from generator_helpers import pool, row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -109,6 +109,7 @@ def assert_holds_apart_from_clash_numbers(catalog, generated) -> None:
     current = [n for r in catalog.current_results() for n in r.associations["product_name"]]
     assert len(current) == len(set(current))
     assert not [name for name in current if re.search(r"-\d+-\d+$", name)]
+    assert_find_agrees_with_versions(catalog)
 
 
 def ingest_in_order_and_compare(location, pool: Pool, labels: list[int], order) -> None:
@@ -687,7 +688,7 @@ def test_old_schema_is_refused_then_upgraded(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0 and "0001 -> 0008" in done.stdout
+    assert done.returncode == 0 and "0001 -> 0009" in done.stdout
     with Catalog.open(db) as catalog:
         catalog.ingest([pool([row()])], RULES)
     # every index a new catalog has, an upgraded one has too
@@ -704,15 +705,16 @@ def test_an_upgrade_says_which_revision_it_is_at(tmp_path):
     db = tmp_path / "old.db"
     upgrade(make_engine(db), "0004")
     told: list[str] = []
-    assert Catalog.upgrade(db, progress=told.append) == ("0004", "0008")
+    assert Catalog.upgrade(db, progress=told.append) == ("0004", "0009")
     assert told == [
-        "revision 0005 (1 of 4): no stems by association",
-        "revision 0006 (2 of 4): membership blocks",
-        "revision 0007 (3 of 4): version retirements",
-        "revision 0008 (4 of 4): product index",
+        "revision 0005 (1 of 5): no stems by association",
+        "revision 0006 (2 of 5): membership blocks",
+        "revision 0007 (3 of 5): version retirements",
+        "revision 0008 (4 of 5): product index",
+        "revision 0009 (5 of 5): member stem blocks",
     ]
     told.clear()
-    assert Catalog.upgrade(db, progress=told.append) == ("0008", "0008")
+    assert Catalog.upgrade(db, progress=told.append) == ("0009", "0009")
     assert told == []
 
 
@@ -1184,7 +1186,7 @@ def test_memberships_carried_to_blocks_and_back(catalog_location, demo, demo_gen
     engine.dispose()
     assert _memberships(catalog_location, "SELECT group_id, file_id FROM group_rows") == pairs
     engine = make_engine(catalog_location)
-    assert upgrade(engine) == ("0005", "0008")
+    assert upgrade(engine) == ("0005", "0009")
     engine.dispose()
     assert _memberships(catalog_location) == pairs
     with Catalog.open(catalog_location) as catalog:
@@ -1194,6 +1196,79 @@ def test_memberships_carried_to_blocks_and_back(catalog_location, demo, demo_gen
     with Catalog.open(catalog_location) as catalog:  # a file leaves its groups' blocks
         catalog.withdraw([second.table["filename"][0]], RULES)
     assert len({f for _, f in _memberships(catalog_location)}) == len(files) - 1
+
+
+def _intervals(location) -> set[tuple]:
+    """Every member interval (stem, asn_pk, added, removed or None), as the catalog's
+    revision keeps them: rows (before 0009) or blocks."""
+    from roman_asn.catalog.stem_blocks import intervals_of
+    from roman_asn.catalog.store import fetch_all, make_engine
+
+    engine = make_engine(location)
+    try:
+        with engine.connect() as connection:
+            if "member_stems" in sa.inspect(connection).get_table_names():
+                query = "SELECT stem, asn_pk, added, removed FROM member_stems"
+                return {tuple(r) for r in connection.exec_driver_sql(query)}
+            query = "SELECT stem, first_asn, first_added, entries FROM member_stem_blocks"
+            blocks = intervals_of(fetch_all(connection, sa.text(query)))
+            columns = blocks.select("stem", "asn_pk", "added", "removed")
+            return {(s, a, d, r or None) for s, a, d, r in columns.iter_rows()}
+    finally:
+        engine.dispose()
+
+
+def test_member_intervals_carried_to_blocks_and_back(catalog_location, demo, demo_generated):
+    """0009 turns a catalog's member intervals into blocks: the same intervals, closed
+    ones too (downgrading gives the rows back), and find and ingests go on. Carried a
+    few intervals at a time, as a big catalog is, a stem is cut into several blocks,
+    read as one."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from roman_asn.catalog import schema as t
+    from roman_asn.catalog.store import _alembic_config, make_engine, upgrade, writing
+
+    half = demo.table.height // 2
+    first, second = parts(demo, [0] * half + [1] * (demo.table.height - half))
+    with Catalog.open(catalog_location, create=True) as catalog:
+        catalog.ingest([first], RULES)
+        catalog.withdraw(first.table["filename"][:3].to_list(), RULES)
+    intervals = _intervals(catalog_location)
+    assert any(removed is not None for *_, removed in intervals)
+
+    def down_to_0008() -> None:
+        engine = make_engine(catalog_location)
+        with writing(engine) as connection:
+            command.downgrade(_alembic_config(connection), "0008")
+        engine.dispose()
+        assert _intervals(catalog_location) == intervals
+
+    down_to_0008()
+    engine = make_engine(catalog_location)
+    with writing(engine) as connection:
+        config = _alembic_config(connection)
+        carry = ScriptDirectory.from_config(config).get_revision("0009").module._carry
+        t.member_stem_blocks.create(connection)
+        carry(connection, t.member_stem_blocks, 7)
+        connection.exec_driver_sql("DROP TABLE member_stems")
+        command.stamp(config, "0009")
+        stems = connection.exec_driver_sql("SELECT stem FROM member_stem_blocks").all()
+    engine.dispose()
+    assert max(Counter(stems).values()) > 1  # stems cut between blocks
+    assert _intervals(catalog_location) == intervals
+    with Catalog.open(catalog_location) as catalog:
+        assert_find_agrees_with_versions(catalog)
+    down_to_0008()
+    engine = make_engine(catalog_location)
+    assert upgrade(engine) == ("0008", "0009")
+    engine.dispose()
+    assert _intervals(catalog_location) == intervals
+    with Catalog.open(catalog_location) as catalog:
+        catalog.ingest([first], RULES)  # the withdrawn files come back
+        catalog.ingest([second], RULES)
+        assert catalog_meaning(catalog) == generated_meaning(demo_generated)
+        assert_find_agrees_with_versions(catalog)
 
 
 def test_upgrade_keeps_the_hashed_keys_of_a_catalog_with_groups(tmp_path):
@@ -1723,7 +1798,7 @@ def test_upgrade_to_0007_puts_retirements_on_their_versions(catalog_location):
     engine = make_engine(catalog_location)
     with writing(engine) as connection:
         command.downgrade(_alembic_config(connection), "0006")
-    assert upgrade(engine) == ("0006", "0008")
+    assert upgrade(engine) == ("0006", "0009")
     engine.dispose()
     assert retired_versions() == recorded
 

@@ -25,7 +25,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from roman_asn import __version__
-from roman_asn.catalog import rule_updates
+from roman_asn.catalog import rule_updates, stem_blocks
 from roman_asn.catalog import schema as t
 from roman_asn.catalog.ingest import (
     DIFF_SCHEMA,
@@ -689,25 +689,29 @@ class Catalog:
             while frontier:
                 products = {e["product_name"]: e["name"] for e in frontier.values()}
                 frontier = {}
-                for chunk in batched(sorted(products)):
+                # each consumer once, for the first of its stale products (by name)
+                held = (
+                    stem_blocks.read(connection, products)
+                    .filter(pl.col("removed") == stem_blocks.HELD)
+                    .filter(~pl.col("asn_pk").is_in(sorted(plan)))
+                    .sort("stem")
+                    .unique("asn_pk", keep="first")
+                )
+                consumed = dict(held.select("asn_pk", "stem").iter_rows())
+                for chunk in batched(sorted(consumed)):
                     found = (
                         connection.execute(
-                            sa.select(a, t.member_stems.c.stem)
-                            .join(t.member_stems, t.member_stems.c.asn_pk == a.c.asn_pk)
-                            .where(
-                                is_in(connection, t.member_stems.c.stem, chunk)
-                                & t.member_stems.c.removed.is_(None)
-                                & a.c.retired_run.is_(None)
+                            sa.select(a).where(
+                                is_in(connection, a.c.asn_pk, chunk) & a.c.retired_run.is_(None)
                             )
                         )
                         .mappings()
                         .all()
                     )
                     for row in found:
-                        if row["asn_pk"] in plan:
-                            continue
+                        stem = consumed[row["asn_pk"]]
                         entry = _entry(row) | {
-                            "reason": f"consumes the product of stale {products[row['stem']]}"
+                            "reason": f"consumes the product of stale {products[stem]}"
                         }
                         plan[row["asn_pk"]] = frontier[row["asn_pk"]] = entry
             return sorted(plan.values(), key=_processing_key)
@@ -716,24 +720,26 @@ class Catalog:
         """Every association, current or past version, that holds the file."""
         with reading(self.engine) as connection:  # which says so if the name is not text
             stem = member_stem(Path(filename).name)
-            a, m = t.associations, t.member_stems
-            rows = (
-                connection.execute(
-                    sa.select(a, m.c.added, m.c.removed)
-                    .join(m, m.c.asn_pk == a.c.asn_pk)
-                    .where(m.c.stem == stem)
+            intervals = stem_blocks.read(connection, [stem])
+            a = t.associations
+            rows = {
+                row["asn_pk"]: row
+                for row in connection.execute(
+                    sa.select(a).where(
+                        is_in(connection, a.c.asn_pk, intervals["asn_pk"].unique().to_list())
+                    )
                 )
                 .mappings()
                 .all()
-            )
+            }
             held: dict[int, dict] = {}
-            for row in rows:
-                last = row["removed"] - 1 if row["removed"] else row["current_version"]
-                entry = held.setdefault(
-                    row["asn_pk"], _entry(row) | {"versions": [], "current": False}
-                )
-                entry["versions"] += list(range(row["added"], last + 1))
-                if row["removed"] is None and row["retired_run"] is None:
+            for pk, added, removed in intervals.select("asn_pk", "added", "removed").iter_rows():
+                row = rows[pk]
+                held_now = removed == stem_blocks.HELD
+                last = row["current_version"] if held_now else removed - 1
+                entry = held.setdefault(pk, _entry(row) | {"versions": [], "current": False})
+                entry["versions"] += list(range(added, last + 1))
+                if held_now and row["retired_run"] is None:
                     entry["current"] = True
             for entry in held.values():
                 entry["versions"].sort()

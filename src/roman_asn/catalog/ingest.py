@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from roman_asn.catalog import schema as t
-from roman_asn.catalog import store
+from roman_asn.catalog import stem_blocks, store
 from roman_asn.catalog.grow import Completion, stored_groups
 from roman_asn.catalog.rows import decode_rows
 from roman_asn.catalog.store import fetch_all, is_in
@@ -963,8 +963,6 @@ def _insert_stems(
     associations that only gained members (``gained``: those members; neither kind has
     intervals to close, nor are its old ones read). ``diffs``: where to add each
     version's (asn_pk, members_added, members_removed), worked out on the way."""
-    from roman_asn.catalog.store import bulk_insert
-
     grown_pks = set() if grown is None else set(grown["asn_pk"].to_list())
     if diffs is not None:
         diffs.append(_diffs_without_reading(frame, opened_only, grown_pks, gained or {}))
@@ -1002,22 +1000,9 @@ def _insert_stems(
             )
             versions = frame.select("asn_pk", pl.col("version").alias("removed"))
             gone = open_.join(stems, on=["stem", "asn_pk"], how="anti").join(versions, on="asn_pk")
-            if gone.height:
-                m = t.member_stems.c
-                connection.execute(
-                    t.member_stems.update()
-                    .where(
-                        (m.stem == sa.bindparam("s"))
-                        & (m.asn_pk == sa.bindparam("a"))
-                        & m.removed.is_(None)
-                    )
-                    .values(removed=sa.bindparam("r")),
-                    [{"s": s_, "a": a_, "r": r_} for s_, a_, r_ in gone.iter_rows()],
-                )
+            stem_blocks.close_intervals(connection, gone)
             stems = stems.join(open_, on=["stem", "asn_pk"], how="anti")
-    bulk_insert(
-        connection, t.member_stems, stems.select("stem", "asn_pk", "added").sort("stem", "asn_pk")
-    )
+    stem_blocks.open_intervals(connection, stems)
 
 
 DIFF_SCHEMA = {

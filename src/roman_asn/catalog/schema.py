@@ -10,7 +10,7 @@
 - ``associations``: one per group identity, with a permanent name, never deleted
   (``retired_run`` and ``retired_reason`` when it leaves the current set).
 - ``versions``: each content change is a new version, holding its member list;
-  ``member_stems`` says from which version to which an association held a member.
+  ``member_stem_blocks`` says from which version to which an association held a member.
 - ``processing``: which version of an association was processed, and how it went.
 - ``counters`` and ``names``: numbers and names once issued are never issued again.
 """
@@ -146,15 +146,17 @@ versions = Table(
     Column("retired_reason", Text),
 )
 
-member_stems = Table(
-    "member_stems",
+member_stem_blocks = Table(
+    "member_stem_blocks",
     metadata,
     # which associations held a member (by stem), from which version to which: find a
-    # file in any version, and the consumers of a product, without reading member lists
+    # file in any version, and the consumers of a product, without reading member lists.
+    # Blocks of (asn_pk, added, removed) entries (``stem_blocks``), one per stem and
+    # write, keyed by the stem and the block's first entry (an entry is in one block)
     Column("stem", Text, primary_key=True),  # expname without _<suffix>.<ext>
-    Column("asn_pk", Integer, ForeignKey("associations.asn_pk"), primary_key=True),
-    Column("added", Integer, primary_key=True),  # first version holding it
-    Column("removed", Integer),  # first version without it; null: still held
+    Column("first_asn", BigInteger, primary_key=True),
+    Column("first_added", Integer, primary_key=True),
+    Column("entries", LargeBinary, nullable=False),
     sqlite_with_rowid=False,
 )
 

@@ -533,7 +533,7 @@ def refresh_statistics(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(
             "ANALYZE exposures, groups, group_files, file_groups, associations, versions,"
-            " member_stems"
+            " member_stem_blocks"
         )
     else:
         connection.exec_driver_sql("PRAGMA optimize")

@@ -19,12 +19,11 @@ TABLES = (
     "exposures",
     "groups",
     "associations",
-    "member_stems",
     "processing",
     "counters",
     "settings",
 )
-FROZEN_TABLES = ("versions",)  # 0007 added columns: frozen below
+FROZEN_TABLES = ("member_stems", "versions")  # 0009 replaced, 0007 altered: frozen below
 LATER_INDEXES = {"ix_associations_retired", "ix_associations_product"}  # 0003, 0008
 KEY_COLUMNS = ("groups", "associations")  # group_key was String(40) until 0004
 DROPPED_INDEXES = {"ix_member_stems_asn": ("member_stems", "asn_pk")}  # 0005
@@ -71,6 +70,15 @@ def upgrade() -> None:
         Column("degraded", Boolean, nullable=False),
         Column("n_members", Integer, nullable=False),
         Column("members", Text, nullable=False),
+    )
+    Table(  # as first released; 0009 made it blocks (member_stem_blocks)
+        "member_stems",
+        frozen,
+        Column("stem", Text, primary_key=True),
+        Column("asn_pk", Integer, ForeignKey("associations.asn_pk"), primary_key=True),
+        Column("added", Integer, primary_key=True),
+        Column("removed", Integer),
+        sqlite_with_rowid=False,
     )
     for name in TABLES:
         table = metadata.tables[name].to_metadata(frozen)
