@@ -17,7 +17,7 @@ from roman_asn.cli.params import DATA_RELEASE_ID
 from roman_asn.errors import RomanAsnError, first_line
 from roman_asn.regular_files import read_regular
 
-CATALOG = click.argument("catalog", metavar="CATALOG")
+CATALOG = click.argument("catalog", metavar="CATALOG", type=click.Path())
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 LIMIT = click.option(
     "--limit",
@@ -169,7 +169,7 @@ def command() -> None:
 
 @command.command("ingest")
 @CATALOG
-@click.argument("pools", nargs=-1, required=True, metavar="POOL...")
+@click.argument("pools", nargs=-1, required=True, metavar="POOL...", type=click.Path())
 @rule_options
 @click.option(
     "--data-release-id",
@@ -283,6 +283,7 @@ def export(catalog, output_dir, since, bundle):
     "--from",
     "from_file",
     metavar="FILE",
+    type=click.Path(),
     help="Names (one per line, optionally a tab and the product path), or the JSON of "
     "'catalog stale --json' or 'catalog changes --json'; - for stdin.",
 )

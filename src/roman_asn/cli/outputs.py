@@ -19,6 +19,10 @@ import click
 
 from roman_asn.errors import RomanAsnError
 
+# '' is the current folder to os and pathlib: ``-o "$OUT"`` with OUT unset wrote
+# there, and an input was reported as '.'; an empty name is refused as a usage error.
+EMPTY_PATH = "an empty name is no file or folder"
+
 
 class OutputFile(click.Path):
     """A file the command writes. ``may_replace``: the one input parameter it may
@@ -37,6 +41,8 @@ class OutputFile(click.Path):
         from roman_asn.atomic import check_file
 
         path = os.fspath(value)
+        if not path:
+            self.fail(EMPTY_PATH, param, ctx)
         check_file(path)
         return path
 
@@ -53,6 +59,8 @@ class OutputDir(click.Path):
         from roman_asn.atomic import check_folder
 
         path = os.fspath(value)
+        if not path:
+            self.fail(EMPTY_PATH, param, ctx)
         check_folder(path)
         return path
 
@@ -61,6 +69,7 @@ class Command(click.Command):
     """A command whose outputs are checked against its inputs before it runs."""
 
     def invoke(self, ctx: click.Context) -> object:
+        refuse_empty_paths(ctx)
         check_outputs(ctx)
         return super().invoke(ctx)
 
@@ -100,6 +109,13 @@ def _label(param: click.Parameter) -> str:
     if isinstance(param, click.Option):
         return next((opt for opt in param.opts if opt.startswith("--")), param.opts[0])
     return (param.name or "").upper()
+
+
+def refuse_empty_paths(ctx: click.Context) -> None:
+    """A usage error when an input path parameter (a ``click.Path``) is ''."""
+    for param in ctx.command.params:
+        if isinstance(param.type, click.Path) and "" in _paths(ctx.params.get(param.name or "")):
+            raise click.BadParameter(EMPTY_PATH, ctx=ctx, param=param)
 
 
 def check_outputs(ctx: click.Context) -> None:

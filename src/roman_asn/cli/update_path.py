@@ -12,7 +12,7 @@ from roman_asn.tools.update_path import update_files
 
 
 @click.command("update-path", cls=Command)
-@click.argument("sources", metavar="ASN|FOLDER|-...", nargs=-1, required=True)
+@click.argument("sources", metavar="ASN|FOLDER|-...", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--path",
     "folder",

@@ -12,7 +12,7 @@ from roman_asn.validate import validate_file
 
 
 @click.command("validate", cls=Command)
-@click.argument("sources", metavar="FILE|FOLDER|-...", nargs=-1, required=True)
+@click.argument("sources", metavar="FILE|FOLDER|-...", nargs=-1, required=True, type=click.Path())
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files that pass.")
 def command(sources: tuple[str, ...], quiet: bool) -> None:
     """Report every problem of every association file (exit 1 if any is invalid).
