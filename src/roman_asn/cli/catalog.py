@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import click
 from rich.table import Table
 
-from roman_asn.cli.common import console, status_line
+from roman_asn.cli.common import console, escape, status_line
 from roman_asn.cli.coordinates import COORDINATE_CONTEXT, DEC, RA, RADIUS
 from roman_asn.cli.generate import rule_options, selected_rules
 from roman_asn.cli.outputs import Command, Group, OutputDir, OutputFile
@@ -398,9 +398,10 @@ def show(catalog, name, as_json):
         return
     state = f"retired: {found['retired_reason']}" if found["retired_reason"] else "current"
     console.print(
-        f"[bold]{found['name']}[/] {found['rule']} {found['asn_type']} version "
-        f"{found['version']} ({state}), product {found['product_name']}",
+        f"[bold]{escape(found['name'])}[/] {escape(found['rule'])} {escape(found['asn_type'])}"
+        f" version {found['version']} ({escape(state)}), product {escape(found['product_name'])}",
         soft_wrap=True,
+        markup=True,
     )
     table = Table(title="history", title_justify="left")
     for column in ("version", "run", "time", "inputs", "members", "added", "removed", "retired"):

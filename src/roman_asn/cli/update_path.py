@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import click
-from rich.markup import escape
 
-from roman_asn.cli.common import console, progress
+from roman_asn.cli.common import console, escape, progress
 from roman_asn.cli.outputs import Command, OutputDir
 from roman_asn.tools.inputs import association_paths
 from roman_asn.tools.update_path import update_files
@@ -46,6 +45,7 @@ def command(sources: tuple[str, ...], folder: str, output_dir: str | None, quiet
         console.print(
             f"{what} {escape(str(result.source))}{escape(str(where))} ({result.members} members)",
             soft_wrap=True,
+            markup=True,
         )
     if len(results) > 1 or quiet:
         changed = sum(result.changed for result in results)

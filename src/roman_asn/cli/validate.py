@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import click
-from rich.markup import escape
 
-from roman_asn.cli.common import console, exit_with, progress
+from roman_asn.cli.common import console, escape, exit_with, progress
 from roman_asn.cli.outputs import Command
 from roman_asn.tools.inputs import association_paths
 from roman_asn.validate import validate_file
@@ -27,9 +26,11 @@ def command(sources: tuple[str, ...], quiet: bool) -> None:
         if problems:
             bad += 1
             for problem in problems:
-                console.print(f"[red]INVALID[/] {escape(str(problem))}", soft_wrap=True)
+                console.print(
+                    f"[red]INVALID[/] {escape(str(problem))}", soft_wrap=True, markup=True
+                )
         elif not quiet:
-            console.print(f"[green]ok[/] {escape(path)}", soft_wrap=True)
+            console.print(f"[green]ok[/] {escape(path)}", soft_wrap=True, markup=True)
     if len(files) > 1 or bad:
         console.print(f"{len(files) - bad} valid, {bad} invalid")
     exit_with(1 if bad else 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from roman_asn.generator.engine import GenerationResult
 
@@ -28,8 +29,8 @@ def print_summary(
         table.add_row(rule, str(levels.get(rule, "")), asn_type, f"{count:,}")
         total += count
     for rule, why in result.skipped_rules.items():
-        table.add_row(rule, str(levels.get(rule, "")), "-", f"[yellow]{why}[/]")
-    table.add_row("[bold]total[/]", "", "", f"[bold]{total:,}[/]")
+        table.add_row(rule, str(levels.get(rule, "")), "-", Text(why, style="yellow"))
+    table.add_row(Text("total", style="bold"), "", "", Text(f"{total:,}", style="bold"))
     console.print(table)
     dropped = result.drop_reasons()
     lines = [
