@@ -427,3 +427,25 @@ def test_control_characters_in_names_are_escaped_on_one_line(tmp_path, capsys):
     assert main(["pool", "info", str(tmp_path / "x\x0by\u2028z.csv")]) == 2
     err = capsys.readouterr().err
     assert err.splitlines() == [f"error: {tmp_path}/x\\x0by\\u2028z.csv: no such file"]
+
+
+@pytest.mark.parametrize(
+    "text, what",
+    [
+        ('{"x": 1}', "an object with neither 'new' nor 'changed'"),
+        ('{"retired": [{"name": "a"}]}', "an object with neither 'new' nor 'changed'"),
+        ("[]", "lists no association name: nothing to mark"),
+        ('{"new": [], "changed": []}', "lists no association name: nothing to mark"),
+        ("\n  \n", "lists no association name: nothing to mark"),
+    ],
+)
+def test_a_mark_list_that_names_nothing_says_so_naming_the_file(tmp_path, capsys, text, what):
+    """Any JSON object was read as an empty change list, and a list naming nothing
+    ended in 'name associations with --processed NAME, --from FILE or --all', which
+    named no file though --from FILE was given."""
+    listing = tmp_path / "list.json"
+    listing.write_text(text)
+    assert main(["catalog", "mark", str(tmp_path / "c.db"), "--from", str(listing)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: {listing}: {what}")
+    assert not (tmp_path / "c.db").exists()

@@ -921,6 +921,10 @@ def read_mark_list(text: str, source: str) -> dict[str, str | None]:
     except ValueError as error:  # JSON Python will not make, e.g. an integer of 5,000 digits
         raise CatalogError(f"not usable JSON: {first_line(error)}", path=source) from None
     if isinstance(listed, dict):  # a change list: what is now current
+        if not {"new", "changed"} & listed.keys():  # else any object was an empty list
+            raise CatalogError(
+                f"an object with neither 'new' nor 'changed'; {expected}", path=source
+            )
         parts = [listed.get(kind, []) for kind in ("new", "changed")]
         if not all(isinstance(part, list) for part in parts):
             raise CatalogError(f"'new' and 'changed' must be lists; {expected}", path=source)

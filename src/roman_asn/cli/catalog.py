@@ -308,6 +308,8 @@ def mark(catalog, names, all_current, from_file, failed):
                 path=label,
             ) from None
         listed = read_mark_list(text, label)
+        if not listed and not names and not all_current:
+            raise RomanAsnError("lists no association name: nothing to mark", path=label)
         wanted += listed
         paths = {name: path for name, path in listed.items() if path}
     if not wanted and not all_current:
