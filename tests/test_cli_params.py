@@ -38,6 +38,9 @@ def test_every_command_rejects_a_bad_data_release_id_alike(tmp_path, capsys, arg
     [
         (["--version-id", "v-1"], "Invalid value for '--version-id': must be letters and digits"),
         (["-i", "o001,o.2"], "Invalid value for '-i' / '--ids': 'o.2' is not a candidate id"),
+        # no id at all selected every candidate: the whole pool written where one was asked
+        (["-i", ""], "Invalid value for '-i' / '--ids': '' names no candidate id"),
+        (["-i", "o001", "--ids", " , "], "Invalid value for '-i' / '--ids': ' , ' names no"),
     ],
 )
 def test_bad_version_and_candidate_ids(capsys, args, message):
