@@ -131,3 +131,11 @@ def test_a_cone_radius_is_a_number(tmp_path, capsys):
 
     assert main(["catalog", "cone", str(tmp_path / "c.db"), "10", "10", "nan"]) == 2
     assert "is not a number of degrees" in capsys.readouterr().err
+
+
+def test_an_empty_scheduler_address_is_refused(tmp_path, capsys):
+    """--scheduler "" (an unset $SCHEDULER) ran on this machine as if not given."""
+    bundle = tmp_path / "b.jsonl"
+    assert main(["generate", POOL, "--bundle", str(bundle), "--scheduler", " "]) == 2
+    assert "Invalid value for '--scheduler': an empty address" in capsys.readouterr().err
+    assert not bundle.exists()
