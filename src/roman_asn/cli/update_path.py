@@ -6,8 +6,17 @@ import click
 
 from roman_asn.cli.common import console, escape, progress
 from roman_asn.cli.outputs import Command, OutputDir
+from roman_asn.errors import shown
 from roman_asn.tools.inputs import association_paths
 from roman_asn.tools.update_path import update_files
+
+
+def _folder(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A control character in --path makes every member name invalid (the schema's
+    rule): said of --path, not as a fault of each association, which is fine."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise click.BadParameter(f"{shown(value)} holds a control character (a line break...)")
+    return value
 
 
 @click.command("update-path", cls=Command)
@@ -16,6 +25,7 @@ from roman_asn.tools.update_path import update_files
     "--path",
     "folder",
     required=True,
+    callback=_folder,
     help="New folder for every member: expname becomes PATH/<file name>; '' strips folders.",
 )
 @click.option(
