@@ -224,3 +224,26 @@ def test_an_empty_path_is_a_usage_error_and_nothing_is_written(
     err = " ".join(capsys.readouterr().err.split())
     assert f"Invalid value for {label}" in err and "an empty name is no file or folder" in err
     assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pool", "convert", "{P}", "-"],
+        ["generate", "{P}", "--bundle", "b.jsonl", "--orphans", "-"],
+        ["generate", "{P}", "-o", "-"],
+        ["synth-pool", "--exposures", "2", "-o", "-"],
+    ],
+)
+def test_a_dash_output_is_a_usage_error_not_a_file_named_dash(
+    tmp_path, monkeypatch, capsys, pool, args
+):
+    """'-' is standard input where a pool or a list is read; as an output it made a
+    file (or folder) named '-' in the current folder. ./- still names one."""
+    monkeypatch.chdir(tmp_path)
+    assert main([a.format(P=pool) for a in args]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "'-' stands for standard output, which this output cannot be" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["P.csv"]
+    assert main(["pool", "convert", str(pool), "./-"]) == 0
+    assert (tmp_path / "-").read_text() == pool.read_text()

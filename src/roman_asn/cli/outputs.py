@@ -22,6 +22,19 @@ from roman_asn.errors import RomanAsnError
 # '' is the current folder to os and pathlib: ``-o "$OUT"`` with OUT unset wrote
 # there, and an input was reported as '.'; an empty name is refused as a usage error.
 EMPTY_PATH = "an empty name is no file or folder"
+# '-' is standard input where a pool or a list is read; as an output it made a file
+# named '-' in the current folder, where the output was expected on the terminal.
+DASH_OUTPUT = "'-' stands for standard output, which this output cannot be: give a name (./-)"
+
+
+def _output_name(kind: click.Path, value, param, ctx) -> str:
+    """``value`` as a path, unless it is '' or '-' (a usage error)."""
+    path = os.fspath(value)
+    if not path:
+        kind.fail(EMPTY_PATH, param, ctx)
+    if path == "-":
+        kind.fail(DASH_OUTPUT, param, ctx)
+    return path
 
 
 class OutputFile(click.Path):
@@ -40,9 +53,7 @@ class OutputFile(click.Path):
     def convert(self, value, param, ctx) -> str:
         from roman_asn.atomic import check_file
 
-        path = os.fspath(value)
-        if not path:
-            self.fail(EMPTY_PATH, param, ctx)
+        path = _output_name(self, value, param, ctx)
         check_file(path)
         return path
 
@@ -58,9 +69,7 @@ class OutputDir(click.Path):
     def convert(self, value, param, ctx) -> str:
         from roman_asn.atomic import check_folder
 
-        path = os.fspath(value)
-        if not path:
-            self.fail(EMPTY_PATH, param, ctx)
+        path = _output_name(self, value, param, ctx)
         check_folder(path)
         return path
 
