@@ -9,6 +9,14 @@ from rich.text import Text
 from roman_asn.generator.engine import GenerationResult
 
 
+def not_written(result: GenerationResult) -> str | None:
+    """The line saying which associations were made but not written, and why."""
+    dropped = result.drop_reasons()
+    if not dropped:
+        return None
+    return "not written: " + ", ".join(f"{n:,} {why}" for why, n in sorted(dropped.items()))
+
+
 def print_summary(
     console: Console,
     result: GenerationResult,
@@ -32,15 +40,13 @@ def print_summary(
         table.add_row(rule, str(levels.get(rule, "")), "-", Text(why, style="yellow"))
     table.add_row(Text("total", style="bold"), "", "", Text(f"{total:,}", style="bold"))
     console.print(table)
-    dropped = result.drop_reasons()
     lines = [
         f"rows: {result.n_rows:,}, in associations: {result.rows_used:,}, "
         f"orphans: {result.orphans.height:,}",
     ]
     lines += result.notes
-    if dropped:
-        details = ", ".join(f"{n:,} {why}" for why, n in sorted(dropped.items()))
-        lines.append(f"not written: {details}")
+    if dropped := not_written(result):
+        lines.append(dropped)
     if dry_run:
         lines.append(f"dry run: {total:,} association files not written")
     else:
