@@ -29,6 +29,8 @@ DAMAGE = {
     "'../../escaped_' || asn_pk || '_asn.json'",
     "membership blocks cut short": "update group_files set files=substr(files, 1, 3)",
     "membership blocks as text": "update file_groups set groups='abc'",
+    # was said as if typed by the user, naming no catalog (export, ingest)
+    "data release id no release id is": "update settings set value='[' where key='data_release_id'",
 }
 COMMANDS = [
     ["show", "{C}", "NAME"],

@@ -195,3 +195,55 @@ def test_product_names_that_escape_the_folder_cost_their_group(tmp_path, capsys)
     assert main(["from-list", "a_cal.asdf", "-o", str(asn), "--product-name", "../x"]) == 2
     assert "must be a plain file name" in capsys.readouterr().err
     assert not asn.exists()
+
+
+@pytest.mark.parametrize(
+    "args, label",
+    [
+        (["generate", "{P}", "-o", ""], "'-o' / '-p'"),
+        (["generate", "{P}", "--bundle", "b.jsonl", "--orphans", ""], "'--orphans'"),
+        (["update-path", "{A}", "--path", "x", "-o", ""], "'-o' / '--output-dir'"),
+        (["skycell-lookup", "find", "10", "10", "--skymap", ""], "'--skymap'"),
+        (["generate", "", "-o", "out"], "'POOL'"),
+        (["validate", ""], "'FILE|FOLDER|-...'"),
+        (["catalog", "stats", ""], "'CATALOG'"),
+        (["catalog", "mark", "c.db", "--all", "--from", ""], "'--from'"),
+    ],
+)
+def test_an_empty_path_is_a_usage_error_and_nothing_is_written(
+    tmp_path, monkeypatch, capsys, pool, args, label
+):
+    """'' is the current folder to os and pathlib: ``-o "$OUT"`` with OUT unset wrote
+    the associations there, --skymap '' used the computed sky cells, and an empty
+    input was reported as '.' (or with no name at all)."""
+    asn = tmp_path / "a_asn.json"
+    shutil.copy(Path(__file__).parent / "data" / "asn_level2.json", asn)
+    monkeypatch.chdir(tmp_path)
+    before = sorted(tmp_path.iterdir())
+    assert main([a.format(P=pool, A=asn) for a in args]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"Invalid value for {label}" in err and "an empty name is no file or folder" in err
+    assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pool", "convert", "{P}", "-"],
+        ["generate", "{P}", "--bundle", "b.jsonl", "--orphans", "-"],
+        ["generate", "{P}", "-o", "-"],
+        ["synth-pool", "--exposures", "2", "-o", "-"],
+    ],
+)
+def test_a_dash_output_is_a_usage_error_not_a_file_named_dash(
+    tmp_path, monkeypatch, capsys, pool, args
+):
+    """'-' is standard input where a pool or a list is read; as an output it made a
+    file (or folder) named '-' in the current folder. ./- still names one."""
+    monkeypatch.chdir(tmp_path)
+    assert main([a.format(P=pool) for a in args]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "'-' stands for standard output, which this output cannot be" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["P.csv"]
+    assert main(["pool", "convert", str(pool), "./-"]) == 0
+    assert (tmp_path / "-").read_text() == pool.read_text()

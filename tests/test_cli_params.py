@@ -38,6 +38,9 @@ def test_every_command_rejects_a_bad_data_release_id_alike(tmp_path, capsys, arg
     [
         (["--version-id", "v-1"], "Invalid value for '--version-id': must be letters and digits"),
         (["-i", "o001,o.2"], "Invalid value for '-i' / '--ids': 'o.2' is not a candidate id"),
+        # no id at all selected every candidate: the whole pool written where one was asked
+        (["-i", ""], "Invalid value for '-i' / '--ids': '' names no candidate id"),
+        (["-i", "o001", "--ids", " , "], "Invalid value for '-i' / '--ids': ' , ' names no"),
     ],
 )
 def test_bad_version_and_candidate_ids(capsys, args, message):
@@ -128,3 +131,11 @@ def test_a_cone_radius_is_a_number(tmp_path, capsys):
 
     assert main(["catalog", "cone", str(tmp_path / "c.db"), "10", "10", "nan"]) == 2
     assert "is not a number of degrees" in capsys.readouterr().err
+
+
+def test_an_empty_scheduler_address_is_refused(tmp_path, capsys):
+    """--scheduler "" (an unset $SCHEDULER) ran on this machine as if not given."""
+    bundle = tmp_path / "b.jsonl"
+    assert main(["generate", POOL, "--bundle", str(bundle), "--scheduler", " "]) == 2
+    assert "Invalid value for '--scheduler': an empty address" in capsys.readouterr().err
+    assert not bundle.exists()

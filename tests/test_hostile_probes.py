@@ -379,3 +379,73 @@ def test_a_parquet_dictionary_of_long_text_is_refused_before_it_is_decoded(tmp_p
     # the same text a few times is a pool (under the floor), read as before
     pq.write_table(table.slice(0, 3), tmp_path / "few.parquet", compression="zstd")
     assert read_pool(tmp_path / "few.parquet").table["filename"].to_list()[0] == "f0_cal.asdf"
+
+
+# ---------------------------------------------------------------- names shown back
+
+DEMO = Path(__file__).parents[1] / "src" / "roman_asn" / "data" / "demo_pool.csv"
+
+
+def test_names_holding_brackets_are_printed_as_they_are(tmp_path, capsys):
+    """rich read '[/x]' in an output folder, a pool file name or a pool value as a
+    closing tag: a MarkupError traceback after the files were written (and '[red]'
+    vanished from the name shown)."""
+    lines = DEMO.read_text().splitlines()
+    first, second = lines[1].split("|", 1), lines[2].split("|")
+    second[lines[0].split("|").index("exp_type")] = "WFI[/b]"
+    pool = tmp_path / "p[red].csv"
+    pool.write_text("\n".join([lines[0], "r[/x][red]_uncal.asdf|" + first[1], "|".join(second)]))
+    out = tmp_path / "o[/x]"
+    runs = [
+        (["generate", str(DEMO), "-o", str(out), "--no-skycells"], f"files to {out}"),
+        (["pool", "convert", str(DEMO), str(tmp_path / "q[/x].parquet")], "q[/x].parquet"),
+        (["pool", "info", str(pool)], "WFI[/B]"),
+        (["pool", "info", str(pool)], f"{pool} (legacy pool)"),
+        (["explain", str(pool), "#0", "--no-skycells"], "r[/x][red]_uncal.asdf (row #0"),
+        (["validate", str(out / "r00001-o001_fov_001_asn.json")], "ok " + str(out)),
+    ]
+    for args, shown in runs:
+        assert main(args) == 0, args
+        assert shown in capsys.readouterr().out, args
+
+
+def test_control_characters_in_names_are_escaped_on_one_line(tmp_path, capsys):
+    """A folder's file names are given back by validate, and any path by an error: a
+    line break split the line, an escape sequence could erase it on a terminal."""
+    folder = tmp_path / "asns"
+    folder.mkdir()
+    for name in ("a\nb_asn.json", "c\x1b[2Kd_asn.json", "e\u2028f_asn.json"):
+        (folder / name).write_text(json.dumps(ASN))
+    assert main(["validate", str(folder)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"ok {folder}/a\\nb_asn.json",
+        f"ok {folder}/c\\x1b[2Kd_asn.json",
+        f"ok {folder}/e\\u2028f_asn.json",
+        "3 valid, 0 invalid",
+    ]
+    assert main(["pool", "info", str(tmp_path / "x\x0by\u2028z.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"error: {tmp_path}/x\\x0by\\u2028z.csv: no such file"]
+
+
+@pytest.mark.parametrize(
+    "text, what",
+    [
+        ('{"x": 1}', "an object with neither 'new' nor 'changed'"),
+        ('{"retired": [{"name": "a"}]}', "an object with neither 'new' nor 'changed'"),
+        ("[]", "lists no association name: nothing to mark"),
+        ('{"new": [], "changed": []}', "lists no association name: nothing to mark"),
+        ("\n  \n", "lists no association name: nothing to mark"),
+    ],
+)
+def test_a_mark_list_that_names_nothing_says_so_naming_the_file(tmp_path, capsys, text, what):
+    """Any JSON object was read as an empty change list, and a list naming nothing
+    ended in 'name associations with --processed NAME, --from FILE or --all', which
+    named no file though --from FILE was given."""
+    listing = tmp_path / "list.json"
+    listing.write_text(text)
+    assert main(["catalog", "mark", str(tmp_path / "c.db"), "--from", str(listing)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: {listing}: {what}")
+    assert not (tmp_path / "c.db").exists()

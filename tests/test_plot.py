@@ -208,3 +208,24 @@ def test_plot_one_exposure_file(tmp_path):
     out = tmp_path / "one.png"
     assert main(["plot", str(cal), "-o", str(out)]) == 0
     _check_png(out)
+
+
+def test_the_image_is_the_format_its_name_says_and_the_same_each_time(tmp_path, capsys):
+    """-o x.svg or x.pdf was written as a PNG under that name; a suffix no image has is
+    refused before the sky map or the source is read, and nothing is written. SVG and
+    PDF carry no time stamp (nor random ids), so a plot made twice is one file."""
+    heads = {"a.svg": b"<?xml", "a.pdf": b"%PDF", "a.PNG": b"\x89PNG", "a": b"\x89PNG"}
+    for name, head in heads.items():
+        assert main(["plot", str(DEMO_POOL), "-o", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_bytes().startswith(head), name
+    for name in ("a.svg", "a.pdf"):
+        again = tmp_path / f"again{Path(name).suffix}"
+        assert main(["plot", str(DEMO_POOL), "-o", str(again)]) == 0
+        assert again.read_bytes() == (tmp_path / name).read_bytes(), name
+    capsys.readouterr()
+    for name in ("a.txt", "a.jpg"):
+        assert main(["plot", str(DEMO_POOL), "-o", str(tmp_path / name)]) == 2
+        assert f"{tmp_path / name}: a plot is written as .png, .pdf or .svg" in (
+            capsys.readouterr().err
+        )
+        assert not (tmp_path / name).exists()

@@ -336,3 +336,19 @@ def test_a_root_folder_outside_the_output_folder_is_refused(tmp_path, root):
         _split_root(root, tmp_path / "out")
     name, folder = _split_root("sub/r00001", tmp_path / "out")
     assert (name, folder) == ("r00001", tmp_path / "out" / "sub")
+
+
+def test_a_root_too_long_for_a_file_name_is_said_not_a_traceback(tmp_path, capsys):
+    """-o with 300 letters made a product name template of 304 fixed bytes: a
+    TemplateError traceback (exit 1). With 220 the names came out too long and the
+    file was 'accepted, but its association was dropped', with no word of why."""
+    cal = make_cal(tmp_path / "r0000101001001001001_0001_wfi01_cal.asdf", 10.0, 10.0)
+    out = tmp_path / "out"
+    assert main(["skycell-asn", str(cal), "-d", str(out), "-o", "r" * 300]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: output file root 'rrr") and "Traceback" not in err
+    assert "304 bytes, and file systems take at most 255" in err and len(err) < 300
+    assert main(["skycell-asn", str(cal), "-d", str(out), "-o", "r" * 220]) == 2
+    err = capsys.readouterr().err
+    assert "note: not written: 9 product name 'rrr" in err and "or too long)" in err
+    assert not out.exists()

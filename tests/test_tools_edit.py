@@ -133,3 +133,29 @@ def test_written_to_another_folder_every_member_still_names_its_file(tmp_path: P
     # a member is named for removal as the association names it
     assert main(["edit", "remove", str(path), "a_cal.asdf", "-o", str(out)]) == 0
     assert [m.expname for m in load_asn(out).members] == ["../../asns/b_cal.asdf"]
+
+
+@pytest.mark.parametrize("name", [5, None, ["p"], "absent"])
+@pytest.mark.parametrize("action", ["add", "remove"])
+def test_a_product_name_that_is_no_text_is_named_by_its_place(tmp_path, capsys, name, action):
+    """Loading checks what romancal needs (members); edit joined the product names
+    into its messages as text, and a name of 5 or null was a TypeError traceback."""
+    path = _asn(tmp_path)
+    data = json.loads(path.read_text())
+    data["products"].append({"name": "other", "members": [{"expname": "c", "exptype": "x"}]})
+    if name == "absent":
+        del data["products"][0]["name"]
+    else:
+        data["products"][0]["name"] = name
+    path.write_text(json.dumps(data))
+    before = path.read_bytes()
+    members = ["z_cal.asdf"] if action == "add" else ["a_cal.asdf", "b_cal.asdf"]
+    assert main(["edit", action, str(path), *members]) == 2
+    err = capsys.readouterr().err
+    expected = (
+        "has 2 products (products[0], other): name one"
+        if action == "add"
+        else "leaves product products[0] without members"
+    )
+    assert expected in err and "Traceback" not in err and len(err.splitlines()) == 1
+    assert path.read_bytes() == before

@@ -131,3 +131,16 @@ def test_a_lone_surrogate_is_an_error_and_the_file_is_left_as_it_was(tmp_path: P
     err = capsys.readouterr().err
     assert str(asn) in err and "unpaired surrogate" in err and "Traceback" not in err
     assert asn.read_text() == text and sorted(tmp_path.iterdir()) == [asn]
+
+
+@pytest.mark.parametrize("folder", ["a\nb", "x\x7f", "\t"])
+def test_a_path_with_a_control_character_is_a_fault_of_the_option(tmp_path, capsys, folder):
+    """It made every member name invalid, and the error called each (fine) association
+    'not a valid association'."""
+    asn = tmp_path / "a_asn.json"
+    shutil.copy(DATA / "asn_level2.json", asn)
+    before = asn.read_bytes()
+    assert main(["update-path", str(asn), "--path", folder]) == 2
+    err = capsys.readouterr().err
+    assert "Invalid value for '--path'" in err and "holds a control character" in err
+    assert "not a valid association" not in err and asn.read_bytes() == before

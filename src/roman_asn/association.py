@@ -117,6 +117,13 @@ class Product:
         )
 
 
+def product_label(name: object, number: int) -> str:
+    """How messages name product ``number``: its name, or ``products[N]`` when the
+    name is missing, empty or not text (loading checks only what romancal needs:
+    members), which the tools joined as text (a TypeError)."""
+    return name if isinstance(name, str) and name else f"products[{number}]"
+
+
 @dataclass
 class Association:
     """One association. Unknown top-level keys are kept in ``extra`` and written last."""

@@ -54,8 +54,8 @@ class RomanAsnError(click.ClickException):
         from rich.markup import escape
 
         # one line whatever the names in it hold (a file or association name with a
-        # newline, given back by the user)
-        text = str(self).replace("\r", "\\r").replace("\n", "\\n")
+        # newline or an escape sequence, given back by the user)
+        text = one_line(str(self))
         Console(file=file, stderr=file is None, highlight=False).print(
             f"[bold red]error:[/] {escape(text)}", soft_wrap=True
         )
@@ -79,6 +79,17 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.json_path}: {self.message}"
+
+
+def one_line(text: str) -> str:
+    """``text`` with what does not print (line breaks, escape sequences, the C1 set,
+    Unicode line separators and direction marks) written as ``\\n``, ``\\x1b``...: a
+    name given back in a message stays one line and cannot move the terminal's cursor."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 def first_line(error: BaseException) -> str:

@@ -86,6 +86,23 @@ def _read_table(path: Path):
     return read_pool(path).table
 
 
+# the image savefig writes, by the output's suffix (none: PNG)
+PLOT_FORMATS = {"": "png", ".png": "png", ".pdf": "pdf", ".svg": "svg"}
+# no time stamp (and, with svg.hashsalt set, no random ids): one plot, one file
+_UNDATED = {"png": None, "pdf": {"CreationDate": None}, "svg": {"Date": None}}
+
+
+def plot_format(output: str | os.PathLike[str]) -> str:
+    """The image format ``output``'s suffix names: a plot named x.svg was a PNG."""
+    suffix = Path(output).suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        raise RomanAsnError(
+            f"a plot is written as .png, .pdf or .svg (by the suffix), not {suffix}",
+            path=os.fspath(output),
+        )
+    return PLOT_FORMATS[suffix]
+
+
 def plot_coverage(
     source: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -95,7 +112,8 @@ def plot_coverage(
     dpi: int = 100,
 ) -> dict:
     """Draw the coverage of an association (.json), an exposure file (.asdf) or a pool
-    to a PNG; returns a summary."""
+    to a PNG, PDF or SVG (:func:`plot_format`); returns a summary."""
+    image_format = plot_format(output)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -174,8 +192,8 @@ def plot_coverage(
         notes.append(f"{plural(unlabelled, 'sky-cell name')} left out: too small to read")
     records = {"name": sorted(set(names))}
     out = Path(output)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
+    with atomic_path(out) as tmp, matplotlib.rc_context({"svg.hashsalt": "roman-asn"}):
+        fig.savefig(tmp, format=image_format, dpi=dpi, metadata=_UNDATED[image_format])
     plt.close(fig)
     return {"footprints": drawn, "cells": records["name"], "notes": notes}
 

@@ -256,7 +256,17 @@ class Catalog:
                 f"the catalog's data release id is {stored!r}, not {data_release_id!r}",
                 path=self.where,
             )
-        return GenerateOptions(data_release_id=stored)
+        return self._stored_options(stored)
+
+    def _stored_options(self, stored: str) -> GenerateOptions:
+        """Run options with the catalog's data release id: one edited into what no
+        release id is was said as if the user had typed it, naming no catalog."""
+        try:
+            return GenerateOptions(data_release_id=stored)
+        except RomanAsnError as error:
+            raise CatalogError(
+                f"stored {error.message}; edited or damaged", path=self.where
+            ) from None
 
     def _check_rules(
         self, connection, rules: Sequence[Rule]
@@ -882,9 +892,7 @@ class Catalog:
         from roman_asn.catalog.current import current_results
 
         with reading(self.engine) as connection:
-            options = GenerateOptions(
-                data_release_id=self._setting(connection, "data_release_id") or "p"
-            )
+            options = self._stored_options(self._setting(connection, "data_release_id") or "p")
             if since is not None:
                 self._check_run(connection, since)
             return current_results(connection, options, since)
@@ -927,6 +935,10 @@ def read_mark_list(text: str, source: str) -> dict[str, str | None]:
     except ValueError as error:  # JSON Python will not make, e.g. an integer of 5,000 digits
         raise CatalogError(f"not usable JSON: {first_line(error)}", path=source) from None
     if isinstance(listed, dict):  # a change list: what is now current
+        if not {"new", "changed"} & listed.keys():  # else any object was an empty list
+            raise CatalogError(
+                f"an object with neither 'new' nor 'changed'; {expected}", path=source
+            )
         parts = [listed.get(kind, []) for kind in ("new", "changed")]
         if not all(isinstance(part, list) for part in parts):
             raise CatalogError(f"'new' and 'changed' must be lists; {expected}", path=source)

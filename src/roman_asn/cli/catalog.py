@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import click
 from rich.table import Table
 
-from roman_asn.cli.common import console, status_line
+from roman_asn.cli.common import console, escape, status_line
 from roman_asn.cli.coordinates import COORDINATE_CONTEXT, DEC, RA, RADIUS
 from roman_asn.cli.generate import rule_options, selected_rules
 from roman_asn.cli.outputs import Command, Group, OutputDir, OutputFile
@@ -17,7 +17,7 @@ from roman_asn.cli.params import DATA_RELEASE_ID
 from roman_asn.errors import RomanAsnError, first_line
 from roman_asn.regular_files import read_regular
 
-CATALOG = click.argument("catalog", metavar="CATALOG")
+CATALOG = click.argument("catalog", metavar="CATALOG", type=click.Path())
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 LIMIT = click.option(
     "--limit",
@@ -169,7 +169,7 @@ def command() -> None:
 
 @command.command("ingest")
 @CATALOG
-@click.argument("pools", nargs=-1, required=True, metavar="POOL...")
+@click.argument("pools", nargs=-1, required=True, metavar="POOL...", type=click.Path())
 @rule_options
 @click.option(
     "--data-release-id",
@@ -283,6 +283,7 @@ def export(catalog, output_dir, since, bundle):
     "--from",
     "from_file",
     metavar="FILE",
+    type=click.Path(),
     help="Names (one per line, optionally a tab and the product path), or the JSON of "
     "'catalog stale --json' or 'catalog changes --json'; - for stdin.",
 )
@@ -307,6 +308,8 @@ def mark(catalog, names, all_current, from_file, failed):
                 path=label,
             ) from None
         listed = read_mark_list(text, label)
+        if not listed and not names and not all_current:
+            raise RomanAsnError("lists no association name: nothing to mark", path=label)
         wanted += listed
         paths = {name: path for name, path in listed.items() if path}
     if not wanted and not all_current:
@@ -397,9 +400,10 @@ def show(catalog, name, as_json):
         return
     state = f"retired: {found['retired_reason']}" if found["retired_reason"] else "current"
     console.print(
-        f"[bold]{found['name']}[/] {found['rule']} {found['asn_type']} version "
-        f"{found['version']} ({state}), product {found['product_name']}",
+        f"[bold]{escape(found['name'])}[/] {escape(found['rule'])} {escape(found['asn_type'])}"
+        f" version {found['version']} ({escape(state)}), product {escape(found['product_name'])}",
         soft_wrap=True,
+        markup=True,
     )
     table = Table(title="history", title_justify="left")
     for column in ("version", "run", "time", "inputs", "members", "added", "removed", "retired"):

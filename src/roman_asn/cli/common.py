@@ -12,7 +12,7 @@ from typing import TypeVar
 import click
 from rich.console import Console
 
-from roman_asn.errors import RomanAsnError
+from roman_asn.errors import RomanAsnError, one_line
 
 T = TypeVar("T")
 
@@ -21,12 +21,29 @@ _WIDE = 10_000
 
 
 def _console(stderr: bool) -> Console:
+    """Markup only where a call asks for it (``markup=True``, every name in the line
+    through :func:`escape`): names from pools, folders and catalogs hold brackets, and
+    an output folder named 'o[/x]' was a MarkupError traceback after the run."""
     tty = (sys.stderr if stderr else sys.stdout).isatty()
-    return Console(stderr=stderr, highlight=False, soft_wrap=not tty, width=None if tty else _WIDE)
+    return Console(
+        stderr=stderr,
+        highlight=False,
+        markup=False,
+        soft_wrap=not tty,
+        width=None if tty else _WIDE,
+    )
 
 
 console = _console(stderr=False)
 err_console = _console(stderr=True)
+
+
+def escape(text: object) -> str:
+    """``text`` (a name from the user, a pool, a folder or a catalog) for a line printed
+    with ``markup=True``: brackets shown as they are, what does not print escaped."""
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(one_line(str(text)))
 
 
 class Terminated(KeyboardInterrupt):
@@ -157,8 +174,10 @@ def status_line(text: str) -> Iterator[Callable[[str], None] | None]:
     if not err_console.is_terminal:
         yield None
         return
-    with err_console.status(text) as status:
-        yield lambda how_far: status.update(f"{text}: {how_far}")
+    from rich.text import Text
+
+    with err_console.status(Text(text)) as status:  # a spinner's text is markup
+        yield lambda how_far: status.update(Text(f"{text}: {how_far}"))
 
 
 class RichReporter:
@@ -170,7 +189,9 @@ class RichReporter:
     def status(self, text: str):
         if not self.enabled:
             return contextlib.nullcontext()
-        return err_console.status(text, spinner="dots")
+        from rich.text import Text
+
+        return err_console.status(Text(text), spinner="dots")
 
     def log(self, text: str) -> None:
         if self.enabled:

@@ -44,7 +44,8 @@ def command(output_dir: str) -> None:
         console.print(
             f"[bold]Demo pool[/] {Path(pool_path).name}: {summary.rows} rows, "
             f"{len(summary.programs)} programs, exposure types "
-            f"{', '.join(summary.exp_types)}"
+            f"{', '.join(summary.exp_types)}",
+            markup=True,
         )
         orphans_path = str(Path(output_dir) / "orphans.csv")
         console.print(

@@ -5,9 +5,8 @@ from __future__ import annotations
 from itertools import groupby
 
 import click
-from rich.markup import escape
 
-from roman_asn.cli.common import console, exit_with, progress
+from roman_asn.cli.common import console, escape, exit_with, progress
 from roman_asn.cli.outputs import Command
 from roman_asn.tools.diff import diff_associations
 from roman_asn.tools.inputs import STDIN, association_paths, read_association_dicts
@@ -54,18 +53,22 @@ def command(left: str, right: str, ignore_dirs: bool, strict: bool) -> None:
         f"left  {escape(left)}: {_n(len(lset), 'association')}, {_n(lp, 'product')}\n"
         f"right {escape(right)}: {_n(len(rset), 'association')}, {_n(rp, 'product')}",
         soft_wrap=True,
+        markup=True,
     )
     for product, group in groupby(differences, key=lambda d: d.product):
         console.print(
             f"[bold]product {escape(product)}[/]" if product else "[bold]associations[/]",
             soft_wrap=True,
+            markup=True,
         )
         for difference in group:
             files = " | ".join(f for f in (difference.left_file, difference.right_file) if f)
             suffix = f"  [dim]({escape(files)})[/]" if files else ""
-            console.print(f"  [red]≠[/] {escape(difference.message)}{suffix}", soft_wrap=True)
+            console.print(
+                f"  [red]≠[/] {escape(difference.message)}{suffix}", soft_wrap=True, markup=True
+            )
     if differences:
-        console.print(f"[red]{_n(len(differences), 'difference')}[/]")
+        console.print(f"[red]{_n(len(differences), 'difference')}[/]", markup=True)
     else:
-        console.print("[green]no differences[/]")
+        console.print("[green]no differences[/]", markup=True)
     exit_with(1 if differences else 0)

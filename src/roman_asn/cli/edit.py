@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import click
-from rich.markup import escape
 
-from roman_asn.cli.common import console
+from roman_asn.cli.common import console, escape
 from roman_asn.cli.outputs import Command, OutputFile
 from roman_asn.tools.edit import ACTIONS, edit_association
 
@@ -48,4 +47,5 @@ def command(
     console.print(
         f"{escape(str(path))}: {verb} {len(files)} member(s), {len(asn.members)} now",
         soft_wrap=True,
+        markup=True,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from roman_asn.cli.common import console
+from roman_asn.cli.common import console, escape
 from roman_asn.cli.generate import (
     DATA_RELEASE_OPTION,
     IDS_OPTION,
@@ -51,20 +51,25 @@ def command(
     )
     for story in explain(PoolRows.open(pool), rules, options, row):
         line = f", line {story.line}" if story.line else ""
-        console.print(f"[bold]{story.filename}[/] (row #{story.pool_row}{line})", soft_wrap=True)
+        console.print(
+            f"[bold]{escape(story.filename)}[/] (row #{story.pool_row}{line})",
+            soft_wrap=True,
+            markup=True,
+        )
         if story.joined:
             console.print(f"  joined {len(story.joined)} association(s):")
             for j in story.joined:
                 console.print(
-                    f"    [green]{j.file_name}[/]  {j.rule}  {j.asn_type}  {j.asn_id}  "
-                    f"product {j.product_name}",
+                    f"    [green]{escape(j.file_name)}[/]  {escape(j.rule)}  "
+                    f"{escape(j.asn_type)}  {escape(j.asn_id)}  product {escape(j.product_name)}",
                     soft_wrap=True,
+                    markup=True,
                 )
                 console.print(f"      group: {j.constraints}", soft_wrap=True, markup=False)
                 for why in j.derived:
                     console.print(f"      {why}", soft_wrap=True, markup=False)
         else:
-            console.print("  [yellow]joined no association (orphan)[/]")
+            console.print("  [yellow]joined no association (orphan)[/]", markup=True)
         for rule, why in story.not_joined:
             console.print(f"  not in {rule}: {why}", soft_wrap=True)
         for rule, acid, product, why in story.dropped:
@@ -73,4 +78,4 @@ def command(
                 soft_wrap=True,
             )
         for note in story.notes:
-            console.print(f"  [dim]note: {note}[/]", soft_wrap=True)
+            console.print(f"  [dim]note: {escape(note)}[/]", soft_wrap=True, markup=True)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import click
-from rich.markup import escape
 
-from roman_asn.cli.common import console, err_console, exit_with
+from roman_asn.cli.common import console, err_console, escape, exit_with
 from roman_asn.cli.outputs import Command, OutputDir
 from roman_asn.tools.gather import gather
 

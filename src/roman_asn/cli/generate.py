@@ -35,6 +35,13 @@ DATA_RELEASE_OPTION = click.option(
 )
 
 
+def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A --scheduler address: '' (an unset $SCHEDULER) ran on this machine instead."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("an empty address names no Dask scheduler")
+    return value
+
+
 def rule_options(command):
     """The rule-selection options shared by generate and explain."""
     options = [
@@ -129,6 +136,7 @@ def selected_rules(rule_files: tuple[str, ...], ignore_default: bool, no_skycell
     "--scheduler",
     metavar="ADDRESS",
     default=None,
+    callback=_address,
     help="Generate on an existing Dask cluster, e.g. tcp://10.0.0.5:8786.",
 )
 @click.option(

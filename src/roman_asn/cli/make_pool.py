@@ -7,10 +7,9 @@ import io
 from collections.abc import Iterator
 
 import click
-from rich.markup import escape
 
 from roman_asn.atomic import atomic_write_text
-from roman_asn.cli.common import console, err_console, exit_with, progress
+from roman_asn.cli.common import console, err_console, escape, exit_with, progress
 from roman_asn.cli.outputs import Command, OutputFile
 from roman_asn.errors import RomanAsnError
 from roman_asn.make_pool import ScanResult, make_pool
@@ -77,6 +76,7 @@ def command(
         err_console.print(
             f"[yellow]left out[/] {escape(reject.path)}: {escape(reject.reason or '')}",
             soft_wrap=True,
+            markup=True,
         )
     if rejects_path:
         atomic_write_text(rejects_path, _rejects_csv(made.rejects))
@@ -90,5 +90,6 @@ def command(
             f"wrote {escape(output)}: {len(made.pool)} row(s), "
             f"{len(made.rejects)} file(s) left out",
             soft_wrap=True,
+            markup=True,
         )
     exit_with(1 if made.rejects else 0)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import click
-from rich.markup import escape
 
-from roman_asn.cli.common import console, err_console, exit_with
+from roman_asn.cli.common import console, err_console, escape, exit_with
 from roman_asn.cli.outputs import Command, OutputDir
 from roman_asn.cli.params import DATA_RELEASE_ID
 from roman_asn.tools.multiband import plan_multiband, write_multiband
@@ -70,14 +69,18 @@ def command(
     for path in write_multiband(plan):
         asn = plan.associations[path]
         filters = ", ".join(m.expname.rsplit("_", 2)[-2] for m in asn.members)
-        console.print(f"wrote {escape(str(path))} ({filters})", soft_wrap=True)
+        console.print(f"wrote {escape(str(path))} ({filters})", soft_wrap=True, markup=True)
     for warning in plan.warnings:
-        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True, markup=True)
     for item in plan.skipped:
-        err_console.print(f"skipped {escape(item.path)}: {escape(item.reason)}", soft_wrap=True)
+        err_console.print(
+            f"skipped {escape(item.path)}: {escape(item.reason)}", soft_wrap=True, markup=True
+        )
     for item in plan.rejected:
         err_console.print(
-            f"[red]not used[/] {escape(item.path)}: {escape(item.reason)}", soft_wrap=True
+            f"[red]not used[/] {escape(item.path)}: {escape(item.reason)}",
+            soft_wrap=True,
+            markup=True,
         )
     if not plan.associations:
         err_console.print("no multiband association written", soft_wrap=True)

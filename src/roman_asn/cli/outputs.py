@@ -19,6 +19,23 @@ import click
 
 from roman_asn.errors import RomanAsnError
 
+# '' is the current folder to os and pathlib: ``-o "$OUT"`` with OUT unset wrote
+# there, and an input was reported as '.'; an empty name is refused as a usage error.
+EMPTY_PATH = "an empty name is no file or folder"
+# '-' is standard input where a pool or a list is read; as an output it made a file
+# named '-' in the current folder, where the output was expected on the terminal.
+DASH_OUTPUT = "'-' stands for standard output, which this output cannot be: give a name (./-)"
+
+
+def _output_name(kind: click.Path, value, param, ctx) -> str:
+    """``value`` as a path, unless it is '' or '-' (a usage error)."""
+    path = os.fspath(value)
+    if not path:
+        kind.fail(EMPTY_PATH, param, ctx)
+    if path == "-":
+        kind.fail(DASH_OUTPUT, param, ctx)
+    return path
+
 
 class OutputFile(click.Path):
     """A file the command writes. ``may_replace``: the one input parameter it may
@@ -36,7 +53,7 @@ class OutputFile(click.Path):
     def convert(self, value, param, ctx) -> str:
         from roman_asn.atomic import check_file
 
-        path = os.fspath(value)
+        path = _output_name(self, value, param, ctx)
         check_file(path)
         return path
 
@@ -52,7 +69,7 @@ class OutputDir(click.Path):
     def convert(self, value, param, ctx) -> str:
         from roman_asn.atomic import check_folder
 
-        path = os.fspath(value)
+        path = _output_name(self, value, param, ctx)
         check_folder(path)
         return path
 
@@ -61,6 +78,7 @@ class Command(click.Command):
     """A command whose outputs are checked against its inputs before it runs."""
 
     def invoke(self, ctx: click.Context) -> object:
+        refuse_empty_paths(ctx)
         check_outputs(ctx)
         return super().invoke(ctx)
 
@@ -100,6 +118,13 @@ def _label(param: click.Parameter) -> str:
     if isinstance(param, click.Option):
         return next((opt for opt in param.opts if opt.startswith("--")), param.opts[0])
     return (param.name or "").upper()
+
+
+def refuse_empty_paths(ctx: click.Context) -> None:
+    """A usage error when an input path parameter (a ``click.Path``) is ''."""
+    for param in ctx.command.params:
+        if isinstance(param.type, click.Path) and "" in _paths(ctx.params.get(param.name or "")):
+            raise click.BadParameter(EMPTY_PATH, ctx=ctx, param=param)
 
 
 def check_outputs(ctx: click.Context) -> None:

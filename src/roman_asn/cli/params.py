@@ -49,6 +49,8 @@ class CandidateIds(click.ParamType):
         if isinstance(value, tuple):
             return value
         ids = tuple(i for i in re.split(r"[,\s]+", str(value)) if i)
+        if not ids:  # -i "$IDS" with IDS unset: no selection, so every candidate
+            self.fail(f"{value!r} names no candidate id (o001, c1000, ...)")
         bad = [i for i in ids if not is_candidate_id(i)]
         if bad:
             self.fail(f"{bad[0]!r} is not a candidate id (letters, digits, _ and -)")

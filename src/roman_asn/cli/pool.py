@@ -6,8 +6,9 @@ import json
 
 import click
 from rich.table import Table
+from rich.text import Text
 
-from roman_asn.cli.common import console
+from roman_asn.cli.common import console, escape
 from roman_asn.cli.outputs import Group, OutputFile
 from roman_asn.pool import read_pool
 from roman_asn.pool.formats import format_names
@@ -30,7 +31,9 @@ def _count_table(title: str, label: str, counts: dict[str, int], total: int) -> 
 
 
 def print_summary(summary: PoolSummary) -> None:
-    console.print(f"[bold]{summary.path}[/] ({summary.format} pool)", soft_wrap=True)
+    console.print(
+        f"[bold]{escape(summary.path)}[/] ({summary.format} pool)", soft_wrap=True, markup=True
+    )
     console.print(
         f"{summary.rows:,} rows, {summary.distinct_files:,} distinct files, "
         f"{len(summary.columns)} columns"
@@ -38,7 +41,8 @@ def print_summary(summary: PoolSummary) -> None:
     if summary.distinct_files < summary.rows:
         console.print(
             f"[yellow]{summary.rows - summary.distinct_files:,} rows repeat a file name "
-            "already seen[/]"
+            "already seen[/]",
+            markup=True,
         )
     for title, label, counts in (
         ("Programs", "program", summary.programs),
@@ -53,7 +57,7 @@ def print_summary(summary: PoolSummary) -> None:
     missing.add_column("missing", justify="right")
     for name in summary.columns:
         n = summary.missing.get(name, 0)
-        missing.add_row(name, f"[yellow]{n:,}[/]" if n else "0")
+        missing.add_row(name, Text(f"{n:,}", style="yellow") if n else "0")
     console.print(missing)
 
 

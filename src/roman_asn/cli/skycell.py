@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 import click
-from rich.markup import escape
 
-from roman_asn.cli.common import SKYMAP_OPTION, console, err_console, exit_with
+from roman_asn.cli.common import SKYMAP_OPTION, console, err_console, escape, exit_with
 from roman_asn.cli.outputs import Command, OutputDir
 from roman_asn.cli.params import DATA_RELEASE_ID
 
@@ -88,10 +87,12 @@ def command(
             os.environ[SKYMAP_ENV] = before
 
     for note in run.notes:
-        err_console.print(f"note: {escape(note)}", soft_wrap=True)
+        err_console.print(f"note: {escape(note)}", soft_wrap=True, markup=True)
     for skipped in run.skipped:
         err_console.print(
-            f"[yellow]skipped[/] {escape(skipped.path)}: {escape(skipped.reason)}", soft_wrap=True
+            f"[yellow]skipped[/] {escape(skipped.path)}: {escape(skipped.reason)}",
+            soft_wrap=True,
+            markup=True,
         )
     written = write_skycell_associations(run)
     for path in written:

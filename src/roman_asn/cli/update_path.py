@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import click
-from rich.markup import escape
 
-from roman_asn.cli.common import console, progress
+from roman_asn.cli.common import console, escape, progress
 from roman_asn.cli.outputs import Command, OutputDir
+from roman_asn.errors import shown
 from roman_asn.tools.inputs import association_paths
 from roman_asn.tools.update_path import update_files
 
 
+def _folder(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A control character in --path makes every member name invalid (the schema's
+    rule): said of --path, not as a fault of each association, which is fine."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise click.BadParameter(f"{shown(value)} holds a control character (a line break...)")
+    return value
+
+
 @click.command("update-path", cls=Command)
-@click.argument("sources", metavar="ASN|FOLDER|-...", nargs=-1, required=True)
+@click.argument("sources", metavar="ASN|FOLDER|-...", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--path",
     "folder",
     required=True,
+    callback=_folder,
     help="New folder for every member: expname becomes PATH/<file name>; '' strips folders.",
 )
 @click.option(
@@ -46,6 +55,7 @@ def command(sources: tuple[str, ...], folder: str, output_dir: str | None, quiet
         console.print(
             f"{what} {escape(str(result.source))}{escape(str(where))} ({result.members} members)",
             soft_wrap=True,
+            markup=True,
         )
     if len(results) > 1 or quiet:
         changed = sum(result.changed for result in results)

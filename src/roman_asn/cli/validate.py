@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import click
-from rich.markup import escape
 
-from roman_asn.cli.common import console, exit_with, progress
+from roman_asn.cli.common import console, escape, exit_with, progress
 from roman_asn.cli.outputs import Command
 from roman_asn.tools.inputs import association_paths
 from roman_asn.validate import validate_file
 
 
 @click.command("validate", cls=Command)
-@click.argument("sources", metavar="FILE|FOLDER|-...", nargs=-1, required=True)
+@click.argument("sources", metavar="FILE|FOLDER|-...", nargs=-1, required=True, type=click.Path())
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files that pass.")
 def command(sources: tuple[str, ...], quiet: bool) -> None:
     """Report every problem of every association file (exit 1 if any is invalid).
@@ -27,9 +26,11 @@ def command(sources: tuple[str, ...], quiet: bool) -> None:
         if problems:
             bad += 1
             for problem in problems:
-                console.print(f"[red]INVALID[/] {escape(str(problem))}", soft_wrap=True)
+                console.print(
+                    f"[red]INVALID[/] {escape(str(problem))}", soft_wrap=True, markup=True
+                )
         elif not quiet:
-            console.print(f"[green]ok[/] {escape(path)}", soft_wrap=True)
+            console.print(f"[green]ok[/] {escape(path)}", soft_wrap=True, markup=True)
     if len(files) > 1 or bad:
         console.print(f"{len(files) - bad} valid, {bad} invalid")
     exit_with(1 if bad else 0)

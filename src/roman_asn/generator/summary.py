@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from roman_asn.generator.engine import GenerationResult
+
+
+def not_written(result: GenerationResult) -> str | None:
+    """The line saying which associations were made but not written, and why."""
+    dropped = result.drop_reasons()
+    if not dropped:
+        return None
+    return "not written: " + ", ".join(f"{n:,} {why}" for why, n in sorted(dropped.items()))
 
 
 def print_summary(
@@ -28,18 +37,16 @@ def print_summary(
         table.add_row(rule, str(levels.get(rule, "")), asn_type, f"{count:,}")
         total += count
     for rule, why in result.skipped_rules.items():
-        table.add_row(rule, str(levels.get(rule, "")), "-", f"[yellow]{why}[/]")
-    table.add_row("[bold]total[/]", "", "", f"[bold]{total:,}[/]")
+        table.add_row(rule, str(levels.get(rule, "")), "-", Text(why, style="yellow"))
+    table.add_row(Text("total", style="bold"), "", "", Text(f"{total:,}", style="bold"))
     console.print(table)
-    dropped = result.drop_reasons()
     lines = [
         f"rows: {result.n_rows:,}, in associations: {result.rows_used:,}, "
         f"orphans: {result.orphans.height:,}",
     ]
     lines += result.notes
-    if dropped:
-        details = ", ".join(f"{n:,} {why}" for why, n in sorted(dropped.items()))
-        lines.append(f"not written: {details}")
+    if dropped := not_written(result):
+        lines.append(dropped)
     if dry_run:
         lines.append(f"dry run: {total:,} association files not written")
     else:

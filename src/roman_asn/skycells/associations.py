@@ -22,7 +22,9 @@ import polars as pl
 
 from roman_asn.association import Association, Member, Product
 from roman_asn.atomic import check_folder
-from roman_asn.errors import RomanAsnError
+from roman_asn.errors import RomanAsnError, shown
+from roman_asn.generator.naming import TemplateError, template_fields
+from roman_asn.generator.summary import not_written
 from roman_asn.rejects import Rejected
 from roman_asn.skycells.footprints import read_level2
 from roman_asn.skycells.skymap import SkyMap
@@ -112,6 +114,10 @@ def skycell_rule(product_type: str, root: str | None = None, rules=None):
         if not template.startswith(PROGRAM_ROOT):
             raise RomanAsnError(f"rule {name}: product name {template!r} has no program root")
         template = root.replace("{", "{{").replace("}", "}}") + template[len(PROGRAM_ROOT) :]
+        try:  # as a rules file's template is: a root of 300 letters was a traceback
+            template_fields(template)
+        except TemplateError as error:
+            raise RomanAsnError(f"output file root {shown(root)}: the product {error}") from None
     return dataclasses.replace(
         rule,
         name=name if product_type in ("visit", "pass", "full") else f"{name}:{product_type}",
@@ -235,6 +241,8 @@ def build_skycell_associations(
         )
     options = GenerateOptions(data_release_id=data_release_id, asn_pool="none")
     result = generate(table, [rule], options)
+    if dropped := not_written(result):  # a file's reason says only 'dropped': here is why
+        run.notes.append(dropped)
     for orphan in result.orphans.iter_rows(named=True):
         reasons = "; ".join(r.split(" [")[0] for r in orphan["reasons"])
         run.skipped.append(Rejected(str(paths[orphan["pool_row"]]), reasons))

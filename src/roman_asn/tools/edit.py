@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from roman_asn.association import Association, Member, Product, load_asn
+from roman_asn.association import Association, Member, Product, load_asn, product_label
 from roman_asn.errors import RomanAsnError
 from roman_asn.tools.output import member_path, write_checked
 
@@ -24,7 +24,7 @@ ACTIONS = ("add", "remove")
 def _product(asn: Association, name: str | None, label: str) -> Product:
     if name is None:
         if len(asn.products) != 1:
-            names = ", ".join(p.name for p in asn.products)
+            names = ", ".join(product_label(p.name, i) for i, p in enumerate(asn.products))
             raise RomanAsnError(f"has {len(asn.products)} products ({names}): name one", path=label)
         return asn.products[0]
     for product in asn.products:
@@ -84,7 +84,7 @@ def remove_members(
             p.members = kept
         if not found:
             raise RomanAsnError(f"{name} is not a member", path=label)
-    emptied = [p.name for p in asn.products if not p.members]
+    emptied = [product_label(p.name, i) for i, p in enumerate(asn.products) if not p.members]
     if emptied:
         raise RomanAsnError(
             f"removing these leaves product {emptied[0]} without members", path=label

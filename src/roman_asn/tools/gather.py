@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roman_asn.association import product_label
 from roman_asn.atomic import atomic_path, make_folder
 from roman_asn.errors import RomanAsnError
 from roman_asn.tools.output import MEMBER_FILE_KEYS, read_dict, write_checked
@@ -126,8 +127,7 @@ def gather(
     plan: dict[str, Path] = {}
     result = GatherResult(association=None)
     for number, product in enumerate(data["products"]):
-        label = product.get("name")  # only members are checked: any name is shown as is
-        label = label if isinstance(label, str) else f"products[{number}]"
+        label = product_label(product.get("name"), number)
         for member in product["members"]:
             for key in MEMBER_FILE_KEYS:
                 name = member.get(key)
