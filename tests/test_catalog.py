@@ -1929,3 +1929,24 @@ def test_a_new_catalog_that_cannot_be_made_says_why(tmp_path, monkeypatch):
     with pytest.raises(CatalogError, match=r"ro/c\.db: cannot make the catalog: folder .*ro can"):
         Catalog.open(locked / "c.db", create=True)
     assert not (locked / "c.db").exists() and not (tmp_path / "gone").exists()
+
+
+def test_an_ingest_says_what_the_rules_made_but_it_did_not_record(tmp_path, demo, capsys):
+    """As generate says what it did not write: groups dropped by design (too few
+    filters, duplicates), and a product name no file can have (a data release id too
+    long for a file name), which went unsaid with 152 of 2,328 associations recorded."""
+    from roman_asn.cli import main
+    from roman_asn.generator.options import GenerateOptions
+    from roman_asn.generator.summary import dropped_line
+
+    long_id = "a" * 300
+    made = generate(demo, RULES, GenerateOptions(data_release_id=long_id))
+    with Catalog.open(tmp_path / "c.db", create=True) as catalog:
+        report = catalog.ingest([demo], RULES, data_release_id=long_id)
+    assert len(report.new) == made.associations.height
+    assert report.not_recorded == dict(made.drop_reasons())
+    assert any(why.startswith("product name") for why in report.not_recorded)
+    assert main(["catalog", "ingest", str(tmp_path / "d.db"), str(DEMO)]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "not recorded" in line]
+    expected = dropped_line("not recorded", generate(demo, RULES).drop_reasons())
+    assert said == [expected] and "fewer than 2 filters" in expected

@@ -118,6 +118,8 @@ class RunReport:
     new: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
+    # groups the rules made but dropped, by reason (``Changes.not_recorded``)
+    not_recorded: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     # this run's change list (as ``Catalog.changes(frames=True)`` gives it), when asked for
     change_list: dict[str, pl.DataFrame] | None = None
@@ -1087,6 +1089,7 @@ def _fill(report: RunReport, changes: Changes) -> None:
     report.new = sorted(changes.new)
     report.changed = sorted(changes.changed)
     report.retired = sorted(changes.retired)
+    report.not_recorded = dict(sorted(changes.not_recorded.items()))
     if changes.diffs is not None:
         report.diffs = pl.concat([pl.DataFrame(schema=DIFF_SCHEMA), *changes.diffs])
 

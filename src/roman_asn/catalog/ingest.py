@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
@@ -43,6 +44,7 @@ from roman_asn.catalog.store import fetch_all, is_in
 from roman_asn.generator.engine import (
     GROUP_SEPARATOR,
     GenerationResult,
+    drop_reasons,
     finish,
     generate,
     group_identity,
@@ -71,6 +73,9 @@ class Changes:
     new: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
+    # groups the rules made but dropped (duplicates, too few filters, a product name
+    # that is no file name), by reason: said, as generate says "not written"
+    not_recorded: Counter = field(default_factory=Counter)
     # (asn_pk, members_added, members_removed) of each version written, when collected:
     # a change list of the run needs no member lists read back (``change_list``)
     diffs: list[pl.DataFrame] | None = None
@@ -662,6 +667,7 @@ def _record(
         current = dropped = None
     else:
         current, dropped, keys = _reconciled(connection, result, keys, recording.keying)
+        recording.changes.not_recorded.update(drop_reasons(dropped))
     known = _known(connection, keys)
 
     # memberships: a file's groups follow from its own row alone, so only the delta's

@@ -199,7 +199,14 @@ def ingest(
         )
     _write_change_list(changes_file, report)
     if as_json:
-        _print_json({"run": report.run_id, **report.counts(), "seconds": report.seconds})
+        _print_json(
+            {
+                "run": report.run_id,
+                **report.counts(),
+                "not_recorded": report.not_recorded,
+                "seconds": report.seconds,
+            }
+        )
         return
     console.print(
         f"run {report.run_id}: {report.rows:,} rows ({report.added:,} new files, "
@@ -208,7 +215,17 @@ def ingest(
         f"{len(report.retired):,} retired",
         soft_wrap=True,
     )
+    _say_not_recorded(report)
     console.print(f"ingest took {report.seconds:.2f} s")
+
+
+def _say_not_recorded(report) -> None:
+    """What the rules made but dropped, and why, as generate says what it did not write
+    (a product name no file can have went unsaid: 152 of 2,328 recorded)."""
+    from roman_asn.generator.summary import dropped_line
+
+    if line := dropped_line("not recorded", report.not_recorded):
+        console.print(line, soft_wrap=True)
 
 
 @command.command("withdraw")
@@ -224,13 +241,14 @@ def withdraw(catalog, files, rule_files, ignore_default, no_skycells, changes_fi
         report = store.withdraw(files, rules, with_changes=bool(changes_file))
     _write_change_list(changes_file, report)
     if as_json:
-        _print_json({"run": report.run_id, **report.counts()})
+        _print_json({"run": report.run_id, **report.counts(), "not_recorded": report.not_recorded})
         return
     console.print(
         f"run {report.run_id}: withdrew {report.withdrawn:,} file(s); associations: "
         f"{len(report.changed):,} changed, {len(report.retired):,} retired",
         soft_wrap=True,
     )
+    _say_not_recorded(report)
 
 
 @command.command("changes")

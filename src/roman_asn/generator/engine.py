@@ -86,6 +86,12 @@ _OPTIONAL_COLUMNS = {
 NAMELESS = "no file name: the filename is empty or NULL, so no association can list it"
 
 
+def drop_reasons(dropped: pl.DataFrame) -> Counter:
+    """How many of the ``dropped`` associations went, by reason (the text before " of ")."""
+    reasons = dropped["reason"].str.split(" of ").list.first()
+    return Counter(dict(reasons.value_counts().iter_rows()))
+
+
 @dataclass
 class GenerationResult:
     """Associations (one row each), dropped duplicates, orphans, and counts.
@@ -109,8 +115,7 @@ class GenerationResult:
 
     def drop_reasons(self) -> Counter:
         """How many associations were not written, by reason (the text before " of ")."""
-        reasons = self.dropped["reason"].str.split(" of ").list.first()
-        return Counter(dict(reasons.value_counts().iter_rows()))
+        return drop_reasons(self.dropped)
 
     def asn_ids(self) -> set[str]:
         """Every asn_id the run wrote."""

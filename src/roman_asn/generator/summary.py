@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -11,10 +13,14 @@ from roman_asn.generator.engine import GenerationResult
 
 def not_written(result: GenerationResult) -> str | None:
     """The line saying which associations were made but not written, and why."""
-    dropped = result.drop_reasons()
-    if not dropped:
+    return dropped_line("not written", result.drop_reasons())
+
+
+def dropped_line(what: str, reasons: Mapping[str, int]) -> str | None:
+    """``what``: N reason, M reason... (None when nothing went)."""
+    if not reasons:
         return None
-    return "not written: " + ", ".join(f"{n:,} {why}" for why, n in sorted(dropped.items()))
+    return f"{what}: " + ", ".join(f"{n:,} {why}" for why, n in sorted(reasons.items()))
 
 
 def print_summary(
