@@ -158,3 +158,24 @@ def test_a_line_break_after_a_value_is_a_problem(where):
     else:
         data["skycell_wcs_info"]["name"] += "\n"
     assert len(validate_dict(data)) == 1
+
+
+@pytest.mark.parametrize(
+    "place",
+    [("products", 0, "name"), ("products", 0, "members", 0, "expname"), ("asn_pool",)],
+)
+def test_an_unpaired_surrogate_is_a_problem_at_its_place(tmp_path, capsys, place):
+    """JSON's \\ud800 escape reads as no character: validate said ok (or, in a product
+    name, crashed measuring its bytes) for a file no tool can write again."""
+    data = good()
+    holder = data
+    for key in place[:-1]:
+        holder = holder[key]
+    holder[place[-1]] = "r0000101001001001001_0001_wfi01\ud800"
+    path = tmp_path / "bad_asn.json"
+    path.write_text(json.dumps(data, indent=4))  # ASCII: the surrogate as an escape
+    (problem,) = [p for p in validate_file(path) if "surrogate" in p.message]
+    expected = "$" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in place)
+    assert problem.json_path == expected and "'\\ud800'" in problem.message
+    assert main(["validate", str(path)]) == 1
+    assert "unpaired surrogate" in capsys.readouterr().out

@@ -35,6 +35,32 @@ def _json_path(parts: Any) -> str:
 MESSAGE_VALUE_LIMIT = 80
 
 
+def _unpaired_surrogates(value: Any, label: str, parts: tuple = ()) -> list[Problem]:
+    """Strings (keys too) holding an unpaired surrogate: JSON's ``\\ud800`` escapes
+    decode to one, which is no character, so no UTF-8 file can hold it: the file reads,
+    then every tool that writes it fails."""
+    found: list[Problem] = []
+    if isinstance(value, str):
+        bad = next((c for c in value if "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:
+            found.append(
+                Problem(
+                    label,
+                    _json_path(parts),
+                    f"holds {bad!r}, an unpaired surrogate (not a character): "
+                    "no UTF-8 file can hold it",
+                )
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found += _unpaired_surrogates(key, label, parts) if isinstance(key, str) else []
+            found += _unpaired_surrogates(item, label, (*parts, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _unpaired_surrogates(item, label, (*parts, i))
+    return found
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     """One readable line: a value quoted in it is cut as :func:`shown` cuts it (a 20 MB
     expname, or a list of 10,000 strings where one string belongs, would otherwise be
@@ -95,6 +121,7 @@ def validate_dict(data: Any, label: str = "<association>") -> list[Problem]:
         Problem(label, _json_path(error.absolute_path), _describe(error))
         for error in _validator().iter_errors(data)
     ]
+    problems += _unpaired_surrogates(data, label)
     if isinstance(data, dict) and isinstance(data.get("products"), list):
         names: dict[str, int] = {}
         for i, product in enumerate(data["products"]):
@@ -111,12 +138,13 @@ def validate_dict(data: Any, label: str = "<association>") -> list[Problem]:
                 )
             elif isinstance(name, str):
                 names[name] = i
-            if isinstance(name, str) and len(name.encode()) > MAX_PRODUCT_NAME_BYTES:
+            size = len(name.encode("utf-8", "surrogatepass")) if isinstance(name, str) else 0
+            if size > MAX_PRODUCT_NAME_BYTES:
                 problems.append(
                     Problem(
                         label,
                         f"$.products[{i}].name",
-                        f"{len(name.encode())} bytes: romancal names its product files after "
+                        f"{size} bytes: romancal names its product files after "
                         f"it, and file names take at most {MAX_NAME_BYTES} bytes "
                         f"(at most {MAX_PRODUCT_NAME_BYTES} before '_asn.json')",
                     )
