@@ -40,7 +40,7 @@ from roman_asn.catalog import schema as t
 from roman_asn.catalog import stem_blocks, store
 from roman_asn.catalog.grow import Completion, stored_groups
 from roman_asn.catalog.rows import decode_rows
-from roman_asn.catalog.store import fetch_all, is_in
+from roman_asn.catalog.store import BATCH, batched, cut_blocks, fetch_all, is_in
 from roman_asn.generator.engine import (
     GROUP_SEPARATOR,
     GenerationResult,
@@ -61,7 +61,6 @@ from roman_asn.pool.columns import ROW_COLUMN
 from roman_asn.read_ahead import one_ahead
 from roman_asn.rules.loader import Rule
 
-BATCH = 5_000  # values per IN (...) list
 BULK_CACHE_KIB = 4 * 1024 * 1024  # SQLite page cache of a first load
 RECORD_SLICE = 250_000  # associations recorded at a time by a first load
 
@@ -127,11 +126,6 @@ class GroupKeys:
 def member_stem(expname: str) -> str:
     """``r..._wfi01_cal.asdf`` -> ``r..._wfi01``: the product a member comes from."""
     return pl.select(_stem_expr(pl.lit(expname, dtype=pl.Utf8))).item()
-
-
-def batched(values: list, size: int = BATCH) -> Iterable[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 EMPTY = "roman_asn.empty_catalog"  # connection.info key, set per reconcile
@@ -845,8 +839,7 @@ def _record(
 def _write_blocks(connection: Connection, table: sa.Table, pairs: pl.DataFrame) -> None:
     """Write unique (owner, member) pairs (columns named as the owner columns of
     ``group_files`` and ``file_groups``) to ``table``, one block per owner, in key order
-    (each B-tree page is visited once); the ids are cut from one buffer, not packed one
-    by one (a first load makes millions of blocks)."""
+    (each B-tree page is visited once)."""
     from roman_asn.catalog.store import bulk_insert
 
     owner, first, block = table.c.keys()
@@ -857,14 +850,11 @@ def _write_blocks(connection: Connection, table: sa.Table, pairs: pl.DataFrame) 
     owners = ordered[owner].to_numpy()
     members = ordered[member].to_numpy().astype(ID_BLOCK)
     starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-    ends = np.r_[starts[1:], len(owners)] * ID_BLOCK.itemsize
-    buffer = members.tobytes()
-    cuts = zip((starts * ID_BLOCK.itemsize).tolist(), ends.tolist(), strict=True)
     blocks = pl.DataFrame(
         {
             owner: owners[starts],
             first: members[starts].astype(np.int64),
-            block: pl.Series([buffer[a:b] for a, b in cuts], dtype=pl.Binary),
+            block: cut_blocks(members, starts),
         },
         schema={owner: pl.Int64, first: pl.Int64, block: pl.Binary},
     )

@@ -18,11 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from roman_asn.catalog import schema as t
-from roman_asn.catalog.store import bulk_insert, fetch_all, is_in
+from roman_asn.catalog.store import batched, bulk_insert, cut_blocks, fetch_all, is_in
 
 ENTRY = np.dtype([("asn_pk", "<i8"), ("added", "<i4"), ("removed", "<i4")])
 HELD = 0  # ``removed`` of an interval still open
-BATCH = 5_000  # stems per IN (...) list
 
 INTERVALS = {
     "stem": pl.Utf8,
@@ -47,18 +46,14 @@ def blocks(intervals: pl.DataFrame, by: tuple[str, ...] = ("stem",)) -> pl.DataF
     entries = np.empty(ordered.height, ENTRY)
     for name in ENTRY.names:
         entries[name] = ordered[name].fill_null(HELD).to_numpy()
-    stems = ordered["stem"]
     begins = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in by)
     starts = np.flatnonzero(ordered.select(begins.fill_null(True)).to_series().to_numpy())
-    ends = np.r_[starts[1:], ordered.height] * ENTRY.itemsize
-    buffer = entries.tobytes()
-    cuts = zip((starts * ENTRY.itemsize).tolist(), ends.tolist(), strict=True)
     return pl.DataFrame(
         {
-            "stem": stems.gather(starts),
+            "stem": ordered["stem"].gather(starts),
             "first_asn": entries["asn_pk"][starts].astype(np.int64),
             "first_added": entries["added"][starts].astype(np.int64),
-            "entries": pl.Series([buffer[a:b] for a, b in cuts], dtype=pl.Binary),
+            "entries": cut_blocks(entries, starts),
         },
         schema=BLOCKS,
     )
@@ -88,9 +83,7 @@ def read(connection: Connection, stems: Iterable[str]) -> pl.DataFrame:
     """Every interval of these stems (``INTERVALS``), by the table's key."""
     b = t.member_stem_blocks
     rows: list[tuple] = []
-    wanted = sorted(set(stems))
-    for start in range(0, len(wanted), BATCH):
-        chunk = wanted[start : start + BATCH]
+    for chunk in batched(sorted(set(stems))):
         rows += fetch_all(
             connection,
             sa.select(b.c.stem, b.c.first_asn, b.c.first_added, b.c.entries).where(
@@ -112,12 +105,10 @@ def close_intervals(connection: Connection, closing: pl.DataFrame) -> None:
         return
     stored = read(connection, closing["stem"].unique().to_list())
     ends = closing.select("stem", "asn_pk", pl.col("removed").alias("ends"))
+    closes = (pl.col("removed") == HELD) & pl.col("ends").is_not_null()
     marked = stored.join(ends, on=["stem", "asn_pk"], how="left").with_columns(
-        pl.when((pl.col("removed") == HELD) & pl.col("ends").is_not_null())
-        .then(pl.col("ends"))
-        .otherwise(pl.col("removed"))
-        .alias("removed"),
-        ((pl.col("removed") == HELD) & pl.col("ends").is_not_null()).alias("closes"),
+        pl.when(closes).then(pl.col("ends")).otherwise(pl.col("removed")).alias("removed"),
+        closes.alias("closes"),
     )
     key = ("stem", "first_asn", "first_added")
     changed = marked.join(marked.filter("closes").select(key).unique(), on=key, how="semi")

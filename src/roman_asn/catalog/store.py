@@ -539,6 +539,14 @@ def refresh_statistics(connection: Connection) -> None:
         connection.exec_driver_sql("PRAGMA optimize")
 
 
+BATCH = 5_000  # values per IN (...) list
+
+
+def batched(values: list, size: int = BATCH) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def is_in(connection: Connection, column, values) -> sa.ColumnElement[bool]:
     """``column IN values`` with one parameter however many values (rendering thousands
     of bound parameters costs more than many queries): ``column = ANY(array)`` on
@@ -566,6 +574,21 @@ def fetch_all(connection: Connection, statement) -> list[tuple]:
         return result.cursor.fetchall()
     finally:
         result.close()
+
+
+def cut_blocks(values, starts):
+    """A sorted numpy array cut into one ``Binary`` block per run (``starts``: where each
+    owner's values begin): the blocks of ``group_files``, ``file_groups`` and
+    ``member_stem_blocks``, cut from one buffer, not packed one by one (a first load
+    makes millions)."""
+    import numpy as np
+    import polars as pl
+
+    size = values.dtype.itemsize
+    ends = np.r_[starts[1:], len(values)] * size
+    buffer = values.tobytes()
+    cuts = zip((starts * size).tolist(), ends.tolist(), strict=True)
+    return pl.Series([buffer[a:b] for a, b in cuts], dtype=pl.Binary)
 
 
 def bulk_insert(connection: Connection, table: sa.Table, rows) -> None:
